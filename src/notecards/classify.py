@@ -1,0 +1,101 @@
+"""Bullet + context + Rules -> label and the rule that decided it. Pure functions, no I/O."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from notecards.rules import Cue, Rules, norm_key
+from notecards.segment import has_cjk, tokens
+
+_PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
+_ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
+SECTION_WEIGHT = 3.0
+PARENT_WEIGHT = 3.5
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a bullet sits: what the classifier may use besides its text."""
+
+    section: str | None = None
+    """Label of the heading, pseudo-heading or header line above, if it names one."""
+    parent: str | None = None
+    """Label given to children by the key line this bullet hangs from."""
+    index: int = 0
+    count: int = 1
+
+
+def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
+    """'动机：…' -> ('problem', 'prefix 动机'); '(experiment) …' -> ('finding', 'aspect tag experiment')."""
+    body = text.lstrip("> ").strip()
+    m = _PREFIX.match(body)
+    if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
+        return p.label, f"key prefix '{m.group(1).strip()}'"
+    m = _ASPECT.match(body)
+    if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
+        return p.label, f"aspect tag '{m.group(1).strip()}'"
+    return None
+
+
+def section_label(name: str, rules: Rules) -> str | None:
+    """The label a heading or header line gives what sits under it, if it names one."""
+    key = norm_key(name)
+    if key in rules.sections:
+        return rules.sections[key]
+    p = rules.prefix_keys.get(key)
+    return p.children if p else None
+
+
+@lru_cache(maxsize=4096)
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern:
+    latin = sorted((w for w in words if not has_cjk(w)), key=len, reverse=True)
+    if not latin:
+        return re.compile(r"(?!x)x")
+    return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![\w'’])")
+
+
+def _cue_matches(cue: Cue, text: str, low: str, toks: frozenset[str]) -> bool:
+    if cue.regex is not None:
+        return cue.regex.search(text) is not None
+    if any(w in toks for w in cue.words if has_cjk(w)):
+        return True
+    return _word_pattern(cue.words).search(low) is not None
+
+
+def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[float, str]]]:
+    """Every label's evidence: (weight, rule name) pairs."""
+    evidence: dict[str, list[tuple[float, str]]] = {}
+    low = text.casefold()
+    zh = has_cjk(text)
+    toks = tokens(text, rules.zh_words) if zh else frozenset()
+    for cue in rules.cues:
+        if cue.lang == "zh" and not zh:
+            continue
+        if cue.lang == "en" and not re.search(r"[A-Za-z]{2}", text):
+            continue
+        if _cue_matches(cue, text, low, toks):
+            evidence.setdefault(cue.label, []).append((cue.weight, cue.name))
+    if ctx.section:
+        evidence.setdefault(ctx.section, []).append((SECTION_WEIGHT, "section"))
+    if ctx.parent:
+        evidence.setdefault(ctx.parent, []).append((PARENT_WEIGHT, "parent line"))
+    for prior in rules.priors:
+        if ctx.count >= prior.min_bullets and (prior.position == "any" or ctx.index == 0):
+            evidence.setdefault(prior.label, []).append((prior.weight, f"{prior.position} bullet prior"))
+    return evidence
+
+
+def classify_bullet(text: str, ctx: Context, rules: Rules) -> tuple[str, str]:
+    """A bullet's label and a short account of why, e.g. ('finding', 'finding 5.0: experiments show; section')."""
+    decided = prefix_label(text, rules)
+    if decided:
+        return decided
+    evidence = score_bullet(text, ctx, rules)
+    if not evidence:
+        return "method", "default"
+    scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
+    # ties go to method: most of what people note about a paper is what it does
+    best = max(scores, key=lambda label: (scores[label], label == "method"))
+    why = "; ".join(name for _, name in sorted(evidence[best], reverse=True)[:3])
+    return best, f"{best} {scores[best]:.1f}: {why}"

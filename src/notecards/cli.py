@@ -1,0 +1,108 @@
+"""Typer commands: read options, load config, call the pipeline, map errors to exit codes."""
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Turn paper-reading notes in Markdown into Anki decks.")
+
+EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
+
+
+class Format(str, Enum):
+    json = "json"
+    yaml = "yaml"
+    table = "table"
+
+
+def _config(path: Optional[Path]):
+    from notecards.config import load_config
+
+    if path is None:
+        default = Path("config.yaml")
+        return load_config(default if default.is_file() else None)
+    return load_config(path)
+
+
+def _run(fn, debug: bool):
+    """Call fn; a NotecardsError becomes one line on stderr and exit code 2, never a traceback."""
+    from notecards.errors import NotecardsError
+
+    try:
+        return fn()
+    except NotecardsError as exc:
+        if debug:
+            raise
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted; nothing half-written was left behind", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: say so plainly, and how to see it
+        if debug:
+            raise
+        typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _report_problems(report) -> int:
+    for w in report.warnings:
+        typer.echo(w, err=True)
+    for p in report.problems:
+        typer.echo(str(p), err=True)
+    return EXIT_SKIPPED if report.problems else EXIT_OK
+
+
+@app.command()
+def build(
+    paths: list[Path] = typer.Argument(None, help="Notes files or folders (default: `notes` in the config)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder for the .apkg decks."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (default: ./config.yaml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+):
+    """Build Anki decks (.apkg) from your notes."""
+    from notecards.pipeline import build_decks
+
+    cfg = _run(lambda: _config(config), debug)
+    report = _run(lambda: build_decks(cfg, paths or None, out), debug)
+    code = _report_problems(report)
+    for title in report.removed:
+        typer.echo(f"note: '{title}' is no longer in your notes; its cards stay in Anki until you delete them",
+                   err=True)
+    papers = sum(len(d.papers) for d in report.documents)
+    typer.echo(f"{len(report.documents)} files, {papers} papers, {report.cards} cards, "
+               f"{len(report.decks)} decks, {len(report.problems)} skipped")
+    raise typer.Exit(code)
+
+
+@app.command()
+def extract(
+    paths: list[Path] = typer.Argument(..., help="Notes files or folders."),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="json, yaml or table."),
+    explain: bool = typer.Option(False, "--explain", help="Show the rule that decided each label."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (default: ./config.yaml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+):
+    """Print the papers and labelled bullets found in notes (what `build` turns into cards)."""
+    from notecards.pipeline import extract_paths
+    from notecards.show import to_contract, to_table
+
+    cfg = _run(lambda: _config(config), debug)
+    report = _run(lambda: extract_paths(paths, cfg), debug)
+    data = to_contract(report.documents, explain)
+    if format is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    elif format is Format.yaml:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    else:
+        sys.stdout.write(to_table(report.documents, explain))
+    raise typer.Exit(_report_problems(report))

@@ -1,0 +1,519 @@
+"""Blocks -> Papers: find every paper, its metadata and its bullets (labels come later)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import Any
+
+from notecards.meta import (TitleLine, clean_inline, find_year, is_date_text, looks_like_title,
+                            parse_venue, split_field, split_title_line, year_heading)
+from notecards.model import Block, Bullet, Paper
+from notecards.rules import Rules, norm_key
+
+_IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\))\s*)+$", re.I)
+_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)([^*_]+?)\1\s*[:：]?\s*$")
+_BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
+_HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
+
+
+@dataclass(slots=True)
+class _Open:
+    """A paper being read."""
+
+    title: TitleLine
+    line: int
+    kind: str
+    """heading | item | para | field | single"""
+    anchor: int
+    """Heading level or list depth that ends it."""
+    year_ctx: int | None
+    topics: tuple[str, ...]
+    bullets: list[Bullet] = field(default_factory=list)
+    venue: str | None = None
+    year: int | None = None
+    field_title: str = ""
+    gloss: str = ""
+    section: str = ""
+    parents: list[tuple[int, str]] = field(default_factory=list)
+    """(depth, text) of the enclosing list items, for context."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Heading:
+    level: int
+    kind: str
+    """year | date | skip | section | paper | topic"""
+    text: str
+    year: int | None = None
+
+
+def _key_variants(text: str) -> set[str]:
+    """A heading as the tables may name it: whole, without parentheses, and each part."""
+    plain = clean_inline(text)
+    plain = re.sub(r"^[^\w\u4e00-\u9fff]+", "", plain)
+    keys = {norm_key(plain)}
+    no_parens = re.sub(r"[(（][^()（）]*[)）]", " ", plain)
+    keys.add(norm_key(no_parens))
+    keys.update(norm_key(p) for p in re.findall(r"[(（]([^()（）]*)[)）]", plain))
+    keys.add(norm_key(re.sub(r"[\d\-./\s]+$", "", plain)))  # 'Updated 2022-3-26'
+    return {k for k in keys if k}
+
+
+def is_non_paper_section(text: str, rules: Rules) -> bool:
+    return bool(_key_variants(text) & rules.non_paper_sections)
+
+
+def is_section_name(text: str, rules: Rules) -> bool:
+    keys = _key_variants(text)
+    return bool(keys & (set(rules.sections) | rules.structural_sections | set(rules.prefix_keys)))
+
+
+def _header_text(text: str) -> str | None:
+    """A line that only announces what follows (`阅读笔记：`, `Key Ideas`, `**论文要点**`) -> its name."""
+    t = text.strip()
+    m = _BOLD_ONLY.match(t)
+    if m:
+        return m.group(2).strip()
+    if _HEADER_ONLY.match(t) and "\n" not in t:
+        return t.rstrip(":： ")
+    return None
+
+
+def _item_title(blocks: list[Block], i: int, rules: Rules) -> TitleLine | None:
+    """The paper a list item names, if it names one."""
+    b = blocks[i]
+    text = _BR.sub("", b.text.split("\n")[0]) if "\n" in b.text and "](" not in b.text.split("\n")[0][-3:] \
+        else _BR.sub("", b.text.replace("\n", " "))
+    if b.quoted or _IMAGE_ONLY.match(text) or split_field(text, rules) or _header_text(text):
+        return _gloss_title(blocks, i, rules)
+    if is_section_name(text, rules):
+        return None
+    tl = split_title_line(text, rules)
+    if tl.link.startswith("#"):
+        return None  # a table of contents
+    if tl.strong and looks_like_title(tl.title, rules, min_words=1):
+        return tl
+    gloss = _gloss_title(blocks, i, rules)
+    if gloss:
+        return gloss
+    if b.has_children and looks_like_title(tl.title, rules, min_words=3) and _children_are_notes(blocks, i, rules):
+        return tl
+    return None
+
+
+def _children(blocks: list[Block], i: int):
+    depth = blocks[i].level
+    for b in blocks[i + 1:]:
+        if b.kind in ("code", "html", "table"):
+            continue
+        if b.kind != "item" or b.level <= depth:
+            return
+        yield b
+
+
+def _gloss_title(blocks: list[Block], i: int, rules: Rules) -> TitleLine | None:
+    """`- LoRA 篇` with a `- 论文名称：…` child: the field gives the title."""
+    for child in _children(blocks, i):
+        f = split_field(child.text, rules)
+        if f and f[0] == "title" and f[2]:
+            tl = split_title_line(f[2], rules)
+            return replace(tl, strong=True, note="")
+    return None
+
+
+def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
+    """Sub-items that read as notes on a paper, not as a nested list of titles."""
+    kids = list(_children(blocks, i))
+    if not kids:
+        return False
+    titled = sum(1 for k in kids if split_title_line(k.text, rules).strong)
+    return titled * 2 <= len(kids)
+
+
+def _classify_headings(blocks: list[Block], rules: Rules) -> dict[int, _Heading]:
+    """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
+    heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
+    out: dict[int, _Heading] = {}
+    for n, (i, b) in enumerate(heads):
+        text = b.text
+        if (y := year_heading(text)) is not None:
+            out[i] = _Heading(b.level, "year", text, y)
+        elif is_date_text(text):
+            out[i] = _Heading(b.level, "date", text)
+        elif is_non_paper_section(text, rules):
+            out[i] = _Heading(b.level, "skip", text)
+        elif is_section_name(text, rules) or text.rstrip().endswith((":", "：")):
+            out[i] = _Heading(b.level, "section", text)
+        else:
+            out[i] = _Heading(b.level, "candidate", text)
+    for n, (i, b) in enumerate(heads):
+        h = out[i]
+        if h.kind != "candidate":
+            continue
+        end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
+        inner = [out[j] for j, c in heads[n + 1:] if j < end]
+        tl = split_title_line(text := h.text, rules)
+        has_paper_items = any(blocks[k].kind == "item" and blocks[k].level == _top_depth(blocks, i + 1, end)
+                              and _item_title(blocks, k, rules) for k in range(i + 1, end))
+        strong_inner = any(x.kind in ("year", "date") for x in inner) or any(
+            x.kind == "candidate" and split_title_line(x.text, rules).strong for x in inner)
+        strong = tl.strong and looks_like_title(tl.title, rules, min_words=1)
+        if strong_inner or (has_paper_items and (not strong or _mostly_papers(blocks, i + 1, end, rules))):
+            out[i] = replace(h, kind="topic")
+        elif strong:
+            out[i] = replace(h, kind="paper")
+        elif _next_title_line(blocks, i, rules) or (looks_like_title(tl.title, rules, min_words=2) and any(
+                blocks[k].kind in ("item", "para") for k in range(i + 1, end))):
+            out[i] = replace(h, kind="paper?")
+        else:
+            out[i] = replace(h, kind="topic")
+    return _settle_weak_headings(blocks, heads, out, rules)
+
+
+def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
+    """A weakly title-like heading is a paper when its siblings are papers, never inside a section."""
+    stack: list[_Heading] = []
+    for n, (i, b) in enumerate(heads):
+        while stack and stack[-1].level >= b.level:
+            stack.pop()
+        h = out[i]
+        if h.kind == "paper?":
+            inside = any(s.kind in ("section", "paper") for s in stack)
+            if inside and not _next_title_line(blocks, i, rules):
+                out[i] = replace(h, kind="section")
+            else:
+                out[i] = replace(h, kind="paper")
+        stack.append(out[i])
+    return out
+
+
+def _mostly_papers(blocks: list[Block], start: int, end: int, rules: Rules) -> bool:
+    """A heading's own content is a list of papers, not notes that happen to cite a few."""
+    depth = _top_depth(blocks, start, end)
+    tops = [k for k in range(start, end) if blocks[k].kind == "item" and blocks[k].level == depth]
+    papers = sum(1 for k in tops if _item_title(blocks, k, rules))
+    prose = sum(1 for k in range(start, end) if blocks[k].kind == "para" and len(blocks[k].text) > 60)
+    return papers >= 2 and papers >= 0.6 * len(tops) and prose <= 1
+
+
+def _top_depth(blocks: list[Block], start: int, end: int) -> int:
+    depths = [blocks[k].level for k in range(start, end) if blocks[k].kind == "item"]
+    return min(depths) if depths else 0
+
+
+def _next_title_line(blocks: list[Block], i: int, rules: Rules) -> str | None:
+    """`## 5.MOCO v1` followed by the full title on its own line -> that title."""
+    short = clean_inline(re.sub(r"^\s*\d{1,3}[.、．)]\s*", "", blocks[i].text))
+    if i + 1 >= len(blocks) or len(short.split()) > 4:
+        return None
+    nxt = blocks[i + 1]
+    if nxt.kind != "para" or "\n" in nxt.text.strip() or nxt.quoted:
+        return None
+    tl = split_title_line(nxt.text, rules)
+    if not tl.note and looks_like_title(tl.title, rules, min_words=3) and len(tl.title) > len(short):
+        return nxt.text
+    return None
+
+
+def _front_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [p.strip() for p in re.split(r"[,，;；]", str(value)) if p.strip()]
+
+
+class _Reader:
+    """Walks the blocks once, opening and closing papers."""
+
+    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any]):
+        self.blocks = blocks
+        self.rules = rules
+        self.headings = _classify_headings(blocks, rules)
+        self.stack: list[_Heading] = []
+        self.papers: list[_Open] = []
+        self.cur: _Open | None = None
+        self.orphans: list[Bullet] = []
+        self.orphan_section = ""
+        self.front_topics = tuple(_front_list(front.get("tags")) + _front_list(front.get("category"))
+                                  + _front_list(front.get("categories")) + _front_list(front.get("topics")))
+        self.fields_seen: list[tuple[str, str]] = []
+        self.skip_block = False
+        self.skip_next = -1
+
+    # -- context ----------------------------------------------------------------------
+    def year_ctx(self) -> int | None:
+        return next((h.year for h in reversed(self.stack) if h.kind == "year"), None)
+
+    def topics(self) -> tuple[str, ...]:
+        heads = tuple(clean_inline(h.text) for h in self.stack if h.kind == "topic")
+        return tuple(dict.fromkeys(t for t in self.front_topics + heads if t))
+
+    def skipping(self) -> bool:
+        return any(h.kind == "skip" for h in self.stack)
+
+    def open(self, tl: TitleLine, line: int, kind: str, anchor: int) -> None:
+        self.close()
+        self.cur = _Open(title=tl, line=line, kind=kind, anchor=anchor, year_ctx=self.year_ctx(),
+                         topics=self.topics(), venue=tl.venue, year=tl.year)
+        if tl.note:
+            self.add_bullet(tl.note, line, depth=anchor + 1 if kind == "item" else 1)
+
+    def close(self) -> None:
+        if self.cur is not None:
+            self.papers.append(self.cur)
+            self.cur = None
+
+    # -- bullets ------------------------------------------------------------------------
+    def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False) -> None:
+        """Attach a bullet (or the metadata it really is) to the open paper."""
+        text = _BR.sub("", text).strip()
+        if not text or _IMAGE_ONLY.match(text) or not re.search(r"\w", clean_inline(text)):
+            return
+        target = self.cur
+        parents = target.parents if target else []
+        while parents and parents[-1][0] >= depth:
+            parents.pop()
+        plain = text[1:].strip() if quoted and text.startswith(">") else text
+        f = split_field(plain, self.rules) if not quoted else None
+        if f:
+            kind, _, value = f
+            if target is not None and self._take_field(target, kind, value):
+                parents.append((depth, ""))
+                return
+            if target is None and kind in ("title", "venue", "year", "drop"):
+                self.fields_seen.append((kind, value))
+                return
+        header = _header_text(plain) if not quoted else None
+        if header is None and is_section_name(plain, self.rules) and len(plain) <= 30:
+            header = plain
+        if header is not None:
+            if depth <= 1 or not parents:
+                self._set_section(header)
+            parents.append((depth, header))
+            return
+        if target is not None and self._is_meta_line(target, plain):
+            parents.append((depth, ""))
+            return
+        parent = next((p for d, p in reversed(parents) if p), "")
+        section = target.section if target else self.orphan_section
+        bullet = Bullet(text=text, line=line, depth=depth, section=section, parent=parent)
+        (target.bullets if target else self.orphans).append(bullet)
+        parents.append((depth, text))
+
+    def _set_section(self, name: str) -> None:
+        if self.cur is not None:
+            self.cur.section = name
+        else:
+            self.orphan_section = name
+
+    def _take_field(self, target: _Open, kind: str, value: str) -> bool:
+        if kind == "drop":
+            return True
+        if kind == "title":
+            tl = split_title_line(value, self.rules)
+            if not tl.title:
+                return True
+            target.field_title = tl.title
+            target.venue = target.venue or tl.venue
+            target.year = target.year or tl.year
+            return True
+        venue, year = parse_venue(value, self.rules, loose=kind == "venue")
+        if kind == "year":
+            year = year or find_year(value)
+        target.venue = target.venue or venue
+        target.year = target.year or year
+        return True
+
+    def _is_meta_line(self, target: _Open, text: str) -> bool:
+        """`- 2022 ACL`, `- ICLR 2023`: a sub-item that only states venue and year."""
+        plain = clean_inline(text)
+        if len(plain) > 40:
+            return False
+        venue, year = parse_venue(plain, self.rules)
+        leftover = re.sub(r"(?:19|20)\d{2}", "", plain)
+        if venue and (year or len(leftover.split()) <= 3):
+            rest = [w for w in re.split(r"[\s,，()（）]+", leftover) if w]
+            if len(rest) <= 4:
+                target.venue = target.venue or venue
+                target.year = target.year or year
+                return True
+        if re.fullmatch(r"\s*(?:19|20)\d{2}\s*年?\s*", plain):
+            target.year = target.year or int(plain.strip()[:4])
+            return True
+        return False
+
+    # -- blocks -----------------------------------------------------------------------
+    def heading(self, i: int, b: Block) -> None:
+        h = self.headings[i]
+        while self.stack and self.stack[-1].level >= b.level:
+            self.stack.pop()
+        cur = self.cur
+        if cur is not None:
+            ends = (cur.kind == "heading" and b.level <= cur.anchor) or (
+                cur.kind in ("item", "para", "field") and h.kind != "section") or h.kind == "paper"
+            if ends:
+                self.close()
+        self.stack.append(h)
+        if h.kind == "paper":
+            full = _next_title_line(self.blocks, i, self.rules)
+            if full:
+                tl = split_title_line(full, self.rules)
+                head = split_title_line(h.text, self.rules)
+                tl = replace(tl, venue=tl.venue or head.venue, year=tl.year or head.year)
+                self.open(tl, b.line, "heading", b.level)
+                self.cur.gloss = clean_inline(re.sub(r"^\s*\d{1,3}[.、．)]\s*", "", h.text))
+                self.skip_next = i + 1
+            else:
+                self.open(split_title_line(h.text, self.rules), b.line, "heading", b.level)
+        elif h.kind == "section":
+            self._set_section(h.text)
+
+    def item(self, i: int, b: Block) -> None:
+        cur = self.cur
+        in_heading_paper = cur is not None and cur.kind in ("heading", "single")
+        if not in_heading_paper:
+            if cur is not None and cur.kind == "item" and b.level > cur.anchor:
+                self.add_bullet(b.text, b.line, b.level, b.quoted)
+                return
+            tl = _item_title(self.blocks, i, self.rules)
+            if tl is not None:
+                self.open(tl, b.line, "item", b.level)
+                return
+            if cur is not None and cur.kind == "item":
+                self.close()  # a sibling item that names no paper ends the list of papers
+        self.add_bullet(b.text, b.line, b.level, b.quoted)
+
+    def para(self, i: int, b: Block) -> None:
+        text = b.text
+        if self.skip_next == i:
+            return
+        plain = clean_inline(text)
+        if is_date_text(plain) or _IMAGE_ONLY.match(text.strip()):
+            return
+        header = _header_text(text)
+        if header is not None and is_non_paper_section(header, self.rules):
+            self.close()
+            self.skip_block = True  # `参考资料：` as a plain line: links follow, not papers
+            return
+        for line_no, line in _field_lines(text, b.line, self.rules):
+            f = split_field(line, self.rules)
+            if f and f[0] == "title" and not b.quoted:
+                cur = self.cur
+                if cur is None or cur.field_title or cur.kind in ("item", "para", "field"):
+                    tl = split_title_line(f[2], self.rules)
+                    self.open(replace(tl, note=""), line_no, "field", 0)
+                    self.cur.field_title = tl.title
+                    continue
+            cur = self.cur
+            if cur is None or cur.kind not in ("heading", "single", "para", "field"):
+                tl = split_title_line(line, self.rules)
+                whole = tl.strong and not tl.note and looks_like_title(tl.title, self.rules, min_words=2)
+                if whole and (tl.link or _BOLD_ONLY.match(line)):
+                    self.open(tl, line_no, "para", 0)
+                    continue
+                if cur is not None and cur.kind == "item":
+                    self.close()
+            self.add_bullet(line, line_no, 0, b.quoted)
+
+    def run(self) -> list[_Open]:
+        for i, b in enumerate(self.blocks):
+            if b.kind == "heading":
+                self.skip_block = False
+                self.heading(i, b)
+            elif self.skipping() or self.skip_block:
+                continue
+            elif b.kind == "item":
+                self.item(i, b)
+            elif b.kind == "para":
+                self.para(i, b)
+        self.close()
+        return self.papers
+
+
+def _field_lines(text: str, line: int, rules: Rules):
+    """Split a paragraph at lines that start a known field; other lines continue the previous one."""
+    lines = text.split("\n")
+    if len(lines) == 1 or not any(split_field(ln, rules) for ln in lines[1:]):
+        yield line, text
+        return
+    start, buf = line, [lines[0]]
+    for k, ln in enumerate(lines[1:], start=1):
+        if split_field(ln, rules):
+            yield start, " ".join(buf)
+            start, buf = line + k, [ln]
+        else:
+            buf.append(ln)
+    yield start, " ".join(buf)
+
+
+def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
+                    path: str, rules: Rules) -> str:
+    """The one paper of a file that names no paper inline: front matter, field, heading, first line, file name."""
+    if isinstance(front.get("title"), str) and front["title"].strip():
+        return front["title"].strip()
+    for kind, value in fields:
+        if kind == "title" and value:
+            return clean_inline(value)
+    heads = [b for b in blocks if b.kind == "heading" and not is_section_name(b.text, rules)]
+    if heads:
+        top = min(heads, key=lambda b: (b.level, b.line))
+        return split_title_line(top.text, rules).title
+    first = next((b for b in blocks if b.kind in ("para", "item")), None)
+    if first is not None and first.kind == "para":
+        line = first.text.split("\n")[0]
+        if looks_like_title(line, rules, min_words=3):
+            return clean_inline(line)
+    return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip()
+
+
+def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
+    """Every paper in document order, repeats kept, with bullets in document order."""
+    blocks = list(blocks)
+    reader = _Reader(blocks, rules, front)
+    opened = reader.run()
+    if not opened and reader.orphans:
+        title = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+        venue = year = None
+        for kind, value in reader.fields_seen:
+            if kind in ("venue", "year"):
+                v, y = parse_venue(value, rules, loose=kind == "venue")
+                venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
+        fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
+        lead = blocks[0].line if blocks else 1
+        single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
+                       topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
+        single.bullets = reader.orphans
+        opened = [single]
+    papers = [_finish(o) for o in opened]
+    papers = [p for p in papers if p.title]
+    return _earliest_years(papers)
+
+
+def _finish(o: _Open) -> Paper:
+    title = o.field_title or o.title.title
+    gloss = o.title.title if o.field_title and o.title.title != o.field_title else o.gloss
+    bullets = tuple(replace(b, index=k) for k, b in enumerate(o.bullets))
+    venue = o.venue if isinstance(o.venue, str) else None
+    return Paper(title=title, venue=venue, year=o.year or o.year_ctx, line=o.line, bullets=bullets,
+                 topics=o.topics, gloss=gloss or "", link=o.title.link)
+
+
+def _earliest_years(papers: list[Paper]) -> list[Paper]:
+    """A paper listed under several years is dated by the earliest; a venue given once holds for all."""
+    years: dict[str, int] = {}
+    venues: dict[str, str] = {}
+    for p in papers:
+        key = paper_key(p.title)
+        if p.year:
+            years[key] = min(years.get(key, p.year), p.year)
+        if p.venue:
+            venues.setdefault(key, p.venue)
+    return [replace(p, year=years.get(paper_key(p.title), p.year),
+                    venue=p.venue or venues.get(paper_key(p.title))) for p in papers]
+
+
+def paper_key(title: str) -> str:
+    """What identifies a paper across edits: its title without case, spaces or punctuation."""
+    return re.sub(r"[\W_]+", "", clean_inline(title).casefold())

@@ -1,0 +1,288 @@
+"""Title lines -> title, venue, year and inline note: the metadata rules of extraction."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from notecards.rules import Rules, norm_key
+
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_REF_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\[[^\[\]]*\]")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_BOLD = re.compile(r"(\*\*|__)(.+?)\1")
+_ITALIC = re.compile(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])")
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d])")
+_SHORT_YEAR = re.compile(r"(?:['’‘-]|(?<=[A-Za-z]))(\d{2})\b")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
+_PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
+_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(.*)$", re.S)
+_NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）])\s*")
+_FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|i've|my|we|our|you)\b|[我你]")
+
+
+@dataclass(frozen=True, slots=True)
+class TitleLine:
+    title: str
+    venue: str | None = None
+    year: int | None = None
+    note: str = ""
+    """Text after the title on the same line (an inline one-line note)."""
+    link: str = ""
+    strong: bool = False
+    """Marked as a title: a link, bold, italics, a venue tag or a venue in parentheses."""
+
+
+def clean_inline(text: str) -> str:
+    """Markdown inline text -> plain text: links to their text, no emphasis, tags or escapes."""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = _REF_LINK.sub(lambda m: m.group(1), text)
+    text = _HTML_TAG.sub("", text)
+    text = _BOLD.sub(lambda m: m.group(2), text)
+    text = _ITALIC.sub(lambda m: m.group(2), text)
+    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|$])", r"\1", text).replace("`", "")
+    text = text.replace("&emsp;", " ").replace("&nbsp;", " ").replace("&amp;", "&")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _short_year(yy: str) -> int:
+    n = int(yy)
+    return 2000 + n if n <= 40 else 1900 + n
+
+
+def find_year(text: str) -> int | None:
+    """A four-digit year 1950-2039 in text, else None."""
+    for m in _YEAR.finditer(text):
+        y = int(m.group(1))
+        if 1950 <= y <= 2039:
+            return y
+    return None
+
+
+def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | None, int | None]:
+    """'ICLR-22 oral' -> ('ICLR', 2022); 'CVPR（CMU）' -> ('CVPR', None); 'NIPS'17' -> ('NeurIPS', 2017).
+
+    Only spellings in the venue table count, unless `loose` (a `[TAG]` prefix), where an
+    acronym-like tag is kept as written.
+    """
+    s = _BOLD.sub(" ", text)  # bold runs name people or institutions: 'Arxiv(**Bengio**)'
+    s = _PARENS.sub(lambda m: " " + m.group(1) + " " if _venue_words(m.group(1), rules)[0] else " ", s)
+    year = find_year(s)
+    s = _YEAR.sub(" ", s)
+    if year is None:
+        m = _SHORT_YEAR.search(s)
+        if m:
+            year = _short_year(m.group(1))
+            s = s[:m.start()] + " " + s[m.end():]
+    venue, _ = _venue_words(s, rules)
+    if venue is None and loose:
+        words = clean_inline(s).strip(" -–—:：,，.").split()
+        if 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Za-z][A-Za-z&.\-]{1,15}", w) for w in words) \
+                and any(w[:2].isupper() or w[0].isupper() for w in words):
+            venue = " ".join(words)
+    return venue, year
+
+
+def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
+    words = [w for w in re.split(r"[\s\-–—_,，:：/|()（）\[\]*'’]+", clean_inline(s)) if w]
+    words = [w for w in words if not re.fullmatch(r"\d+", w)]
+    kept: list[str] = []
+    i = 0
+    while i < len(words):  # drop status words, longest match first ('best paper award')
+        for n in (3, 2, 1):
+            if norm_key(" ".join(words[i:i + n])) in rules.venue_status_words and i + n <= len(words):
+                i += n
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    for n in range(min(3, len(kept)), 0, -1):  # longest known spelling at the start
+        canon = rules.venues.get(" ".join(kept[:n]).casefold())
+        if canon:
+            rest = kept[n:]
+            if not rest:
+                return canon, []
+            if all(w.casefold() in rules.venue_suffix_words or re.fullmatch(r"[A-Z]{2,6}", w) for w in rest):
+                return " ".join([canon] + [w.capitalize() if w.casefold() in rules.venue_suffix_words else w
+                                           for w in rest]), []
+            return None, kept
+    return None, kept
+
+
+def looks_like_title(text: str, rules: Rules, min_words: int = 2) -> bool:
+    """Plain text that reads as a paper title: mostly Latin words, not a sentence or a label."""
+    t = clean_inline(text)
+    if not t or len(t) > 300 or t.endswith((":", "：")):
+        return False
+    if norm_key(t) in rules.non_paper_sections or norm_key(t) in rules.sections:
+        return False
+    cjk = len(_CJK.findall(t))
+    words = _LATIN_WORD.findall(t)
+    letters = sum(len(w) for w in words)
+    if cjk > max(2, letters * 0.25) or len(words) < min_words or len(words) > 40:
+        return False
+    if re.search(r"[!！]{2}|\?\!|[。！]$", t) or len(re.findall(r"[.!?](?:\s|$)", t)) > 1:
+        return False
+    return not _FIRST_PERSON.search(t)
+
+
+def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, str]:
+    """Venue and year stated right after a title: '(ICLR 2023)', ', Interspeech 2021', '[[CVPR'17](u)]'."""
+    venue = year = None
+    while True:
+        tail = tail.lstrip()
+        m = re.match(r"[(（]([^()（）]{2,60})[)）]", tail) or re.match(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b", tail)
+        if m:
+            v, y = parse_venue(m.group(1), rules)
+            if v or y:
+                venue, year = venue or v, year or y
+                tail = tail[m.end():]
+                continue
+        m = re.match(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)", tail)
+        if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
+            label = m.group(1) or m.group(2)
+            if norm_key(label) not in rules.generic_link_texts:
+                v, y = parse_venue(label, rules)
+                if v and not venue:
+                    venue, year = v, year or y
+            tail = tail[m.end():]
+            continue
+        return venue, year, tail
+
+
+def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int | None]:
+    """'Title (CVPR 2017)' or 'Title - ICLR'16 Best Paper Award' -> the title and its venue."""
+    m = re.search(r"\s*[(（]([^()（）]{2,60})[)）]\s*$", title) or \
+        re.search(r"\s+[-–—]\s+([^-–—]{2,50})$", title)
+    if m:
+        venue, year = parse_venue(m.group(1), rules)
+        if venue:
+            return title[:m.start()].rstrip(), venue, year
+    return title, None, None
+
+
+def split_title_line(text: str, rules: Rules) -> TitleLine:
+    """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
+    s = re.sub(r"\\([\[\]])", r"\1", text.strip())
+    s = _NUMBERING.sub("", s, count=1)
+    venue = year = None
+    strong = False
+    m = re.match(r"\[([^\[\]]{1,40})\](?!\()\s*", s)
+    if m and not _LINK.match(s):
+        v, y = parse_venue(m.group(1), rules, loose=True)
+        if v or y:
+            venue, year, strong = v, y, True
+            s = s[m.end():]
+    title, link, rest, prefix = "", "", "", ""
+    lead, s = _take_venue_prefix(s, rules)
+    if lead:
+        v, y = parse_venue(lead, rules)
+        venue, year, strong = venue or v, year or y or find_year(lead), True
+    for lm in _LINK.finditer(s):
+        if norm_key(lm.group(1)) in rules.generic_link_texts or not clean_inline(lm.group(1)):
+            continue
+        before = s[:lm.start()]
+        if len(clean_inline(before)) > 80:
+            break
+        if before.strip() and looks_like_title(before, rules, min_words=3) and not parse_venue(before, rules)[0]:
+            break  # the title is the text before a link: 'Title [[paper](url)]'
+        title, link, rest, prefix = lm.group(1), lm.group(2), s[lm.end():], before
+        strong = True
+        break
+    if not title:
+        em = re.match(r"(.{0,60}?)(\*\*|__)(.+?)\2", s) or re.match(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])", s)
+        if em and (not em.group(1).strip() or parse_venue(em.group(1), rules)[0] or find_year(em.group(1))):
+            prefix, title, rest = em.group(1), em.group(3), s[em.end():]
+            strong = True
+    if not title:
+        cut = _TRAILING_LINKS.search(s)
+        title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
+        bare = _strip_title_venue(title, rules)
+        if bare[1]:
+            title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
+        else:  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'
+            cut = re.search(r"\s*(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})", title)
+            if cut:
+                v, y, tail = _venue_from_tail(title[cut.start():], rules)
+                if v or y:
+                    title, rest = title[:cut.start()], tail
+                    venue, year, strong = venue or v, year or y, True
+    if prefix.strip():
+        v, y = parse_venue(prefix, rules)
+        venue, year = venue or v, year or y or find_year(prefix)
+        strong = True
+    v, y, rest = _venue_from_tail(rest, rules)
+    venue, year = venue or v, year or y
+    title = clean_inline(title)
+    title, v, y = _strip_title_venue(title, rules)
+    venue, year = venue or v, year or y
+    note = clean_note(rest)
+    return TitleLine(title=title.strip(" \t:：-–—,，"), venue=venue, year=year, note=note, link=link,
+                     strong=strong)
+
+
+_TRAILING_LINKS = re.compile(r"\s*(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
+_PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*\*|__[^_]{1,40}__)")
+
+
+def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
+    """'ICLR-22 oral [T](u)' -> ('ICLR-22 oral', '[T](u)'); 'Arxiv(**Bengio**) _T_' -> ('Arxiv', '_T_')."""
+    tokens = list(re.finditer(r"[^\s(（*\[_]+", s[:80]))
+    for n in range(min(5, len(tokens)), 0, -1):
+        end = tokens[n - 1].end()
+        if s[:tokens[0].start()].strip():
+            break
+        head = s[:end]
+        venue, year = parse_venue(head, rules)
+        if not venue or not re.fullmatch(r"[\w\s'’.\-–:：]+", head):
+            continue
+        if _venue_words(head, rules)[1]:
+            continue  # words left over: 'ICLR tricks' is not a venue prefix
+        rest = s[end:]
+        while (m := _PREFIX_TAIL.match(rest)):
+            rest = rest[m.end():]
+        rest = rest.lstrip(" :：-–—,，")
+        if rest and (rest[0] in "[*_" or looks_like_title(rest, rules, min_words=2)):
+            return head, rest
+    return "", s
+
+
+def clean_note(rest: str) -> str:
+    """What follows a title on its line, as a bullet: no leading punctuation or empty links."""
+    rest = re.sub(r"\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)", "", rest)
+    rest = rest.strip()
+    rest = re.sub(r"^[\s:：\-–—,，.。|]+", "", rest).strip()
+    if rest.startswith(("(", "（")) and rest.endswith((")", "）")) and len(_PARENS.findall(rest)) == 1:
+        rest = rest[1:-1].strip()
+    return rest if re.search(r"\w", rest) else ""
+
+
+def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
+    """'论文名称：LoRA…' -> ('title', '论文名称', 'LoRA…'); None when the line is not a known field."""
+    m = _FIELD.match(text)
+    if not m:
+        return None
+    key = norm_key(m.group(1))
+    kind = rules.fields.get(key)
+    if kind is None:
+        return None
+    return kind, m.group(1).strip(), m.group(2).strip().rstrip("*_ ").strip()
+
+
+def is_date_text(text: str) -> bool:
+    """A reading-log date or month: '2023.2.19', '2019-07', '2018-06 - 2019-01', 'February 2023'."""
+    t = clean_inline(text).strip()
+    date = r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2}\s*日?)?\s*月?"
+    month = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?")
+    return bool(re.fullmatch(rf"{date}(?:\s*(?:-|–|—|~|/|to)\s*{date})?", t)
+                or re.fullmatch(rf"(?i)(?:\d{{1,2}}\s+)?{month}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}", t)
+                or re.fullmatch(r"(?:19|20)\d{6}", t))
+
+
+def year_heading(text: str) -> int | None:
+    """'2023', '2023年', 'Year 2023', '**2023**' -> 2023; anything else -> None."""
+    t = clean_inline(text).strip()
+    m = re.fullmatch(r"(?i)(?:year\s*)?((?:19|20)\d{2})\s*年?(?:\s*(?:papers|论文))?", t)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,96 @@
+"""The data passed between stages: frozen, slotted, tuples inside."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LABELS = ("problem", "method", "finding", "background", "opinion", "other")
+CARD_LABELS = ("problem", "method", "finding")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str
+    """Display path: as given on the command line or relative to the notes folder."""
+    text: str
+    """Decoded text: BOM removed, line ends normalised to \\n."""
+    encoding: str
+    folder: str = ""
+    """The notes folder the file was found in (media and topics are relative to it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One Markdown block as written, in document order."""
+
+    kind: str
+    """heading | item | para | html | code | table | hr"""
+    text: str
+    """Inline source as written, list and quote markers removed; lines joined by \\n."""
+    line: int
+    """1-based line in the file."""
+    level: int = 0
+    """Heading level (1-6) for headings; list depth (1 = top-level list) for items."""
+    quoted: bool = False
+    """Inside a `> ` blockquote."""
+    has_children: bool = False
+    """A list item with nested items."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bullet:
+    text: str
+    """The bullet as written, list markers removed (a quote keeps its `> `)."""
+    line: int
+    label: str = "other"
+    rule: str = ""
+    """The rule that decided the label, for `extract --explain`."""
+    depth: int = 0
+    section: str = ""
+    """Heading or header line the bullet sits under (context for the classifier)."""
+    parent: str = ""
+    """The parent bullet's text, or the header line folded into this bullet."""
+    index: int = 0
+    """Position among the paper's bullets (0-based)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    title: str
+    venue: str | None
+    year: int | None
+    line: int
+    bullets: tuple[Bullet, ...] = ()
+    topics: tuple[str, ...] = ()
+    gloss: str = ""
+    """The reader's own name for the paper when the title came from a field."""
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    path: str
+    title: str
+    papers: tuple[Paper, ...]
+    lang: str = "en"
+    """zh | en: the language of the questions made from it."""
+    topics: tuple[str, ...] = ()
+    folder: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    guid: str
+    deck: str
+    kind: str
+    """problem | method | finding | reverse"""
+    question: str
+    answer: str
+    title: str
+    meta: str
+    context: str
+    source: str
+    tags: tuple[str, ...]
+    paper_key: str
+    extra: str = ""
+    media: tuple[str, ...] = field(default=())

@@ -1,0 +1,178 @@
+"""SourceFile -> (front matter, Blocks): knows Markdown, knows nothing of papers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from notecards.model import Block
+
+_FRONT = re.compile(r"\A(---|\+\+\+)[ \t]*\n(.*?\n)?(\1|\.\.\.)[ \t]*(\n|\Z)", re.S)
+# `1.使用` / `2、方法` / `3．` : ordered markers written without the space CommonMark needs.
+_TIGHT_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[.、．)](?=[^\s\d.、．)])", re.M)
+_CHINESE_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[、．]\s*", re.M)
+# `<details><summary>阅读笔记: </summary>` wrappers hide Markdown from the parser.
+_DETAILS = re.compile(r"^[ \t]*</?details[^>\n]*>[ \t]*(<summary[^>\n]*>(.*?)</summary>)?[ \t]*$",
+                      re.M | re.I)
+_SUMMARY = re.compile(r"^[ \t]*<summary[^>\n]*>(.*?)</summary>[ \t]*$", re.M | re.I)
+_INVISIBLE = str.maketrans({"\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    front: dict[str, Any]
+    blocks: tuple[Block, ...]
+    warnings: tuple[tuple[int, str], ...] = ()
+    """(line, message) for input that was used only in part, e.g. broken front matter."""
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 40})
+    md.enable(["table", "strikethrough"])
+    return md
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[tuple[int, str]]]:
+    """Front matter -> (mapping, body with the front matter blanked, warnings).
+
+    The body keeps its line count so that block lines are file lines.
+    """
+    m = _FRONT.match(text)
+    if not m:
+        return {}, text, []
+    raw = m.group(2) or ""
+    blank = "\n" * m.group(0).count("\n")
+    body = blank + text[m.end():]
+    try:
+        # safe_load: a YAML tag in someone's notes must never run code.
+        data = yaml.safe_load(raw) if m.group(1) == "---" else _toml(raw)
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = 2 + mark.line if mark else 1
+        return {}, body, [(line, f"broken front matter ignored ({getattr(exc, 'problem', None) or exc})")]
+    if data is None:
+        return {}, body, []
+    if not isinstance(data, dict):
+        return {}, body, [(1, "front matter is not a mapping of keys; ignored")]
+    return {str(k): v for k, v in data.items()}, body, []
+
+
+def _toml(raw: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        return tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _prepare(body: str) -> str:
+    """Line-preserving clean-up of shapes CommonMark reads differently from people."""
+    body = body.translate(_INVISIBLE)
+    body = _DETAILS.sub(lambda m: m.group(2) or "", body)
+    body = _SUMMARY.sub(lambda m: m.group(1), body)
+    body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
+    return _TIGHT_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
+
+
+def parse_markdown(text: str) -> Parsed:
+    """Markdown text -> front matter and a flat list of blocks with their file lines."""
+    front, body, warnings = split_front_matter(text)
+    tokens = _markdown().parse(_prepare(body))
+    return Parsed(front=front, blocks=tuple(_blocks(tokens)), warnings=tuple(warnings))
+
+
+@dataclass(slots=True)
+class _Item:
+    line: int
+    depth: int
+    index: int | None = None
+    """Index of the emitted block once the item's first paragraph is seen."""
+
+
+def _blocks(tokens) -> list[Block]:
+    out: list[Block] = []
+    items: list[_Item] = []
+    depth = quote = 0
+    pending_quote_in_item = False
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i]
+        t = tok.type
+        if t in ("bullet_list_open", "ordered_list_open"):
+            depth += 1
+        elif t in ("bullet_list_close", "ordered_list_close"):
+            depth -= 1
+        elif t == "list_item_open":
+            line = tok.map[0] + 1 if tok.map else 0
+            d = depth
+            # `- 1. text`: an empty item whose first child starts on its line is one item.
+            if items and items[-1].index is None and items[-1].line == line:
+                d = items[-1].depth
+            items.append(_Item(line=line, depth=d))
+            pending_quote_in_item = False
+        elif t == "list_item_close":
+            items.pop()
+        elif t == "blockquote_open":
+            quote += 1
+            if items and items[-1].index is None:
+                pending_quote_in_item = True
+        elif t == "blockquote_close":
+            quote -= 1
+        elif t == "heading_open":
+            inline = tokens[i + 1]
+            out.append(Block("heading", inline.content.strip(), tok.map[0] + 1, level=int(tok.tag[1:]),
+                             quoted=quote > 0))
+            i += 2
+        elif t == "paragraph_open":
+            inline = tokens[i + 1]
+            text = inline.content.strip()
+            line = tok.map[0] + 1 if tok.map else 0
+            if items and items[-1].index is None:
+                item = items[-1]
+                quoted = pending_quote_in_item
+                if quoted:
+                    text = "> " + text
+                item.index = len(out)
+                out.append(Block("item", text, item.line, level=item.depth, quoted=quoted))
+            elif items and items[-1].index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
+                last = out[-1]  # a second paragraph of the same item: a continuation
+                out[-1] = Block("item", last.text + "\n" + text, last.line, last.level, last.quoted)
+            else:
+                out.append(Block("para", text, line, level=items[-1].depth if items else 0,
+                                 quoted=quote > 0))
+            i += 2
+        elif t in ("fence", "code_block"):
+            out.append(Block("code", tok.content, tok.map[0] + 1 if tok.map else 0))
+        elif t == "html_block":
+            out.append(Block("html", tok.content.strip(), tok.map[0] + 1 if tok.map else 0))
+        elif t == "table_open":
+            line = tok.map[0] + 1 if tok.map else 0
+            while i < n and tokens[i].type != "table_close":
+                i += 1
+            out.append(Block("table", "", line))
+        elif t == "hr":
+            out.append(Block("hr", "", tok.map[0] + 1 if tok.map else 0))
+        i += 1
+    return _mark_children(out)
+
+
+def _mark_children(blocks: list[Block]) -> list[Block]:
+    """Set has_children on items followed by a deeper item."""
+    result = list(blocks)
+    for k, b in enumerate(blocks):
+        if b.kind == "item":
+            for nxt in blocks[k + 1:]:
+                if nxt.kind in ("code", "html", "table"):
+                    continue
+                if nxt.kind == "item" and nxt.level > b.level:
+                    result[k] = Block(b.kind, b.text, b.line, b.level, b.quoted, True)
+                break
+    return result

@@ -1,0 +1,249 @@
+"""Cue and structure tables (YAML) -> a validated, frozen Rules object."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from notecards.errors import ConfigError
+from notecards.model import LABELS
+
+LANGS = ("zh", "en", "any")
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    label: str
+    lang: str
+    weight: float
+    words: tuple[str, ...] = ()
+    regex: re.Pattern | None = None
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        """How `extract --explain` names the cue."""
+        if self.note:
+            return self.note
+        return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    label: str
+    children: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    label: str
+    position: str
+    """first | any"""
+    weight: float
+    min_bullets: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    prefixes: tuple[Prefix, ...]
+    sections: dict[str, str]
+    """Normalised section name -> label."""
+    cues: tuple[Cue, ...]
+    priors: tuple[Prior, ...]
+    venues: dict[str, str]
+    """Lower-case spelling -> canonical venue."""
+    venue_status_words: frozenset[str]
+    venue_suffix_words: frozenset[str]
+    generic_link_texts: frozenset[str]
+    fields: dict[str, str]
+    """Normalised field key -> title | venue | year | drop."""
+    non_paper_sections: frozenset[str]
+    structural_sections: frozenset[str]
+    prefix_keys: dict[str, Prefix]
+    """Normalised key -> its Prefix record."""
+    source: str = ""
+
+    @property
+    def zh_words(self) -> frozenset[str]:
+        """Chinese cue words, given to jieba so that they stay whole tokens."""
+        return frozenset(w for c in self.cues if c.lang != "en" for w in c.words
+                         if re.search(r"[\u4e00-\u9fff]", w))
+
+
+def norm_key(text: str) -> str:
+    """A heading or key as compared with the tables: no markup, case or end punctuation."""
+    text = re.sub(r"[*_`#>\[\]]+", "", text)
+    text = re.sub(r"^[\s\d.、．)）(（:：\-–—]+|[\s:：.。,，;；!！?？\-–—]+$", "", text)
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+def _err(where: str, message: str) -> ConfigError:
+    return ConfigError(message, path=where)
+
+
+def _strings(where: str, ctx: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) and str(v).strip() for v in value):
+        raise _err(where, f"{ctx}: expected a list of non-empty strings")
+    return tuple(str(v).strip() for v in value)
+
+
+def _label(where: str, ctx: str, value: Any) -> str:
+    if value not in LABELS:
+        raise _err(where, f"{ctx}: label {value!r} is not one of {', '.join(LABELS)}")
+    return value
+
+
+def _records(where: str, data: dict, key: str) -> list[dict]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise _err(where, f"{key}: expected a list of records (mappings)")
+    return value
+
+
+def _known_keys(where: str, ctx: str, record: dict, allowed: set[str]) -> None:
+    extra = set(record) - allowed
+    if extra:
+        raise _err(where, f"{ctx}: unknown field {sorted(extra)[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _parse_cues(where: str, data: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": []}
+    for i, r in enumerate(_records(where, data, "prefixes")):
+        ctx = f"prefixes[{i}]"
+        _known_keys(where, ctx, r, {"label", "children", "keys", "note"})
+        label = _label(where, ctx, r.get("label"))
+        children = _label(where, ctx + ".children", r.get("children", label))
+        out["prefixes"].append(Prefix(label, children, _strings(where, ctx + ".keys", r.get("keys"))))
+    for i, r in enumerate(_records(where, data, "sections")):
+        ctx = f"sections[{i}]"
+        _known_keys(where, ctx, r, {"label", "names", "note"})
+        label = _label(where, ctx, r.get("label"))
+        for name in _strings(where, ctx + ".names", r.get("names")):
+            out["sections"].setdefault(norm_key(name), label)
+    for i, r in enumerate(_records(where, data, "cues")):
+        ctx = f"cues[{i}]"
+        _known_keys(where, ctx, r, {"label", "lang", "weight", "words", "regex", "note"})
+        label = _label(where, ctx, r.get("label"))
+        lang = r.get("lang", "any")
+        if lang not in LANGS:
+            raise _err(where, f"{ctx}.lang: {lang!r} is not one of {', '.join(LANGS)}")
+        weight = r.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
+            raise _err(where, f"{ctx}.weight: expected a number in (0, 100]")
+        if ("words" in r) == ("regex" in r):
+            raise _err(where, f"{ctx}: give exactly one of 'words' or 'regex'")
+        words: tuple[str, ...] = ()
+        pattern = None
+        if "words" in r:
+            words = tuple(w.casefold() for w in _strings(where, ctx + ".words", r["words"]))
+        else:
+            if not isinstance(r["regex"], str):
+                raise _err(where, f"{ctx}.regex: expected a string")
+            try:
+                pattern = re.compile(r["regex"])
+            except re.error as exc:
+                raise _err(where, f"{ctx}.regex: invalid regular expression: {exc}") from None
+        out["cues"].append(Cue(label, lang, float(weight), words, pattern, str(r.get("note", ""))))
+    for i, r in enumerate(_records(where, data, "priors")):
+        ctx = f"priors[{i}]"
+        _known_keys(where, ctx, r, {"label", "position", "weight", "min_bullets", "note"})
+        if r.get("position") not in ("first", "any"):
+            raise _err(where, f"{ctx}.position: expected 'first' or 'any'")
+        out["priors"].append(Prior(_label(where, ctx, r.get("label")), r["position"],
+                                   float(r.get("weight", 1.0)), int(r.get("min_bullets", 0))))
+    return out
+
+
+def _parse_structure(where: str, data: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {"venues": {}, "fields": {}}
+    venues = data.get("venues", {})
+    if not isinstance(venues, dict):
+        raise _err(where, "venues: expected a map {canonical: [spellings]}")
+    for canon, spellings in venues.items():
+        out["venues"][str(canon).casefold()] = str(canon)
+        for s in _strings(where, f"venues.{canon}", spellings or []):
+            out["venues"][s.casefold()] = str(canon)
+    fields = data.get("fields", {})
+    if not isinstance(fields, dict) or set(fields) - {"title", "venue", "year", "drop"}:
+        raise _err(where, "fields: expected a map with keys title, venue, year, drop")
+    for kind, keys in fields.items():
+        for k in _strings(where, f"fields.{kind}", keys):
+            out["fields"].setdefault(norm_key(k), kind)
+    for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
+                "structural_sections"):
+        out[key] = {norm_key(s) for s in _strings(where, key, data.get(key, []))}
+    return out
+
+
+def _read_yaml(path: Path | None, text: str | None, where: str) -> dict:
+    try:
+        data = yaml.safe_load(text if text is not None else path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where,
+                          line=mark.line + 1 if mark else None) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=where) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of sections", path=where)
+    return data
+
+
+def _shipped(name: str) -> str:
+    return resources.files("notecards").joinpath("resources", name).read_text(encoding="utf-8")
+
+
+_SECTIONS = {"prefixes", "sections", "cues", "priors", "venues", "fields", "venue_status_words",
+             "venue_suffix_words", "generic_link_texts", "non_paper_sections",
+             "structural_sections"}
+
+
+@lru_cache(maxsize=8)
+def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...] = ()) -> Rules:
+    """The shipped tables, with a user's cue file tried first and extra venue spellings."""
+    cues = _parse_cues("notecards/resources/cues.yaml", _read_yaml(None, _shipped("cues.yaml"), "cues.yaml"))
+    struct = _parse_structure("notecards/resources/structure.yaml",
+                              _read_yaml(None, _shipped("structure.yaml"), "structure.yaml"))
+    source = "shipped"
+    if user_file is not None:
+        where = str(user_file)
+        data = _read_yaml(user_file, None, where)
+        unknown = set(data) - _SECTIONS
+        if unknown:
+            raise _err(where, f"unknown section {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(_SECTIONS))}")
+        user = _parse_cues(where, data)
+        cues["prefixes"] = user["prefixes"] + cues["prefixes"]
+        cues["sections"] = {**cues["sections"], **user["sections"]}
+        cues["cues"] = user["cues"] + cues["cues"]
+        cues["priors"] = user["priors"] or cues["priors"]
+        ustruct = _parse_structure(where, data)
+        struct["venues"].update(ustruct["venues"])
+        struct["fields"].update(ustruct["fields"])
+        for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
+                    "structural_sections"):
+            struct[key] |= ustruct[key]
+        source = where
+    for spelling, canon in venues:
+        struct["venues"][spelling.casefold()] = canon
+        struct["venues"].setdefault(canon.casefold(), canon)
+    prefix_keys: dict[str, Prefix] = {}
+    for p in cues["prefixes"]:
+        for k in p.keys:
+            prefix_keys.setdefault(norm_key(k), p)
+    return Rules(
+        prefixes=tuple(cues["prefixes"]), sections=cues["sections"], cues=tuple(cues["cues"]),
+        priors=tuple(cues["priors"]), venues=struct["venues"],
+        venue_status_words=frozenset(struct["venue_status_words"]),
+        venue_suffix_words=frozenset(struct["venue_suffix_words"]),
+        generic_link_texts=frozenset(struct["generic_link_texts"]), fields=struct["fields"],
+        non_paper_sections=frozenset(struct["non_paper_sections"]),
+        structural_sections=frozenset(struct["structural_sections"]), prefix_keys=prefix_keys,
+        source=source)
