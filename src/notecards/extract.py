@@ -29,6 +29,8 @@ class _Open:
     """Heading level or list depth that ends it."""
     year_ctx: int | None
     topics: tuple[str, ...]
+    indent: int = -1
+    """Marker column of an item paper: a later item indented deeper belongs to it."""
     bullets: list[Bullet] = field(default_factory=list)
     venue: str | None = None
     year: int | None = None
@@ -57,6 +59,7 @@ def _key_variants(text: str) -> set[str]:
     keys.add(norm_key(no_parens))
     keys.update(norm_key(p) for p in re.findall(r"[(（]([^()（）]*)[)）]", plain))
     keys.add(norm_key(re.sub(r"[\d\-./\s]+$", "", plain)))  # 'Updated 2022-3-26'
+    keys.update(norm_key(p) for p in re.split(r"\s+[/|]\s+|[/|｜]", no_parens))  # '相关链接 / Related links'
     return {k for k in keys if k}
 
 
@@ -80,26 +83,61 @@ def _header_text(text: str) -> str | None:
     return None
 
 
-def _item_title(blocks: list[Block], i: int, rules: Rules) -> TitleLine | None:
-    """The paper a list item names, if it names one."""
+def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | None, bool]:
+    """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
-    text = _BR.sub("", b.text.split("\n")[0]) if "\n" in b.text and "](" not in b.text.split("\n")[0][-3:] \
-        else _BR.sub("", b.text.replace("\n", " "))
-    if b.quoted or _IMAGE_ONLY.match(text) or split_field(text, rules) or _header_text(text):
-        return _gloss_title(blocks, i, rules)
-    if is_section_name(text, rules):
-        return None
+    text = _BR.sub("", b.text.replace("\n", " "))
+    if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, rules):
+        return _gloss_title(blocks, i, rules), False
+    f = split_field(text, rules)
+    if f:
+        return (_gloss_title(blocks, i, rules) if f[0] != "title" else None), False
     tl = split_title_line(text, rules)
     if tl.link.startswith("#"):
-        return None  # a table of contents
-    if tl.strong and looks_like_title(tl.title, rules, min_words=1):
-        return tl
+        return None, False  # a table of contents
+    if tl.note and norm_key(tl.note) in rules.non_paper_sections:
+        return None, False  # '[Lil'Log: …](url) (blog post)'
+    if tl.strong and looks_like_title(tl.title, rules, min_words=1, marked=True):
+        return tl, False
     gloss = _gloss_title(blocks, i, rules)
     if gloss:
-        return gloss
+        return gloss, False
     if b.has_children and looks_like_title(tl.title, rules, min_words=3) and _children_are_notes(blocks, i, rules):
-        return tl
-    return None
+        return tl, False
+    if looks_like_title(tl.title, rules, min_words=2) and not tl.note:
+        return tl, True
+    return None, False
+
+
+def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
+    """Every list item that names a paper, by block index.
+
+    A plain title-like item with no marks counts when most of its siblings are marked papers
+    (a reading log where a few titles have no link).
+    """
+    found: dict[int, TitleLine] = {}
+    runs: dict[int, list[tuple[int, TitleLine | None, bool]]] = {}
+    all_runs: list[list[tuple[int, TitleLine | None, bool]]] = []
+    for i, b in enumerate(blocks):
+        if b.kind == "heading" or (b.kind == "para" and b.level == 0):
+            runs = {}
+            continue
+        if b.kind != "item":
+            continue
+        for d in [d for d in runs if d > b.level]:
+            del runs[d]
+        tl, weak = _item_title(blocks, i, rules)
+        if b.level not in runs:
+            runs[b.level] = []
+            all_runs.append(runs[b.level])
+        runs[b.level].append((i, tl, weak))
+    for run in all_runs:
+        marked = sum(1 for _, tl, weak in run if tl is not None and not weak)
+        siblings_agree = marked >= 2 and marked * 2 >= len(run)
+        for i, tl, weak in run:
+            if tl is not None and (not weak or siblings_agree):
+                found[i] = tl
+    return found
 
 
 def _children(blocks: list[Block], i: int):
@@ -131,7 +169,7 @@ def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
     return titled * 2 <= len(kids)
 
 
-def _classify_headings(blocks: list[Block], rules: Rules) -> dict[int, _Heading]:
+def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine]) -> dict[int, _Heading]:
     """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
     heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
     out: dict[int, _Heading] = {}
@@ -154,12 +192,12 @@ def _classify_headings(blocks: list[Block], rules: Rules) -> dict[int, _Heading]
         end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
         inner = [out[j] for j, c in heads[n + 1:] if j < end]
         tl = split_title_line(text := h.text, rules)
-        has_paper_items = any(blocks[k].kind == "item" and blocks[k].level == _top_depth(blocks, i + 1, end)
-                              and _item_title(blocks, k, rules) for k in range(i + 1, end))
+        top = _top_depth(blocks, i + 1, end)
+        has_paper_items = any(k in items and blocks[k].level == top for k in range(i + 1, end))
         strong_inner = any(x.kind in ("year", "date") for x in inner) or any(
             x.kind == "candidate" and split_title_line(x.text, rules).strong for x in inner)
         strong = tl.strong and looks_like_title(tl.title, rules, min_words=1)
-        if strong_inner or (has_paper_items and (not strong or _mostly_papers(blocks, i + 1, end, rules))):
+        if strong_inner or (has_paper_items and (not strong or _mostly_papers(blocks, i + 1, end, items))):
             out[i] = replace(h, kind="topic")
         elif strong:
             out[i] = replace(h, kind="paper")
@@ -188,11 +226,11 @@ def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
     return out
 
 
-def _mostly_papers(blocks: list[Block], start: int, end: int, rules: Rules) -> bool:
+def _mostly_papers(blocks: list[Block], start: int, end: int, items: dict[int, TitleLine]) -> bool:
     """A heading's own content is a list of papers, not notes that happen to cite a few."""
     depth = _top_depth(blocks, start, end)
     tops = [k for k in range(start, end) if blocks[k].kind == "item" and blocks[k].level == depth]
-    papers = sum(1 for k in tops if _item_title(blocks, k, rules))
+    papers = sum(1 for k in tops if k in items)
     prose = sum(1 for k in range(start, end) if blocks[k].kind == "para" and len(blocks[k].text) > 60)
     return papers >= 2 and papers >= 0.6 * len(tops) and prose <= 1
 
@@ -230,7 +268,8 @@ class _Reader:
     def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any]):
         self.blocks = blocks
         self.rules = rules
-        self.headings = _classify_headings(blocks, rules)
+        self.items = paper_items(blocks, rules)
+        self.headings = _classify_headings(blocks, rules, self.items)
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
         self.cur: _Open | None = None
@@ -374,12 +413,15 @@ class _Reader:
         cur = self.cur
         in_heading_paper = cur is not None and cur.kind in ("heading", "single")
         if not in_heading_paper:
-            if cur is not None and cur.kind == "item" and b.level > cur.anchor:
-                self.add_bullet(b.text, b.line, b.level, b.quoted)
+            if cur is not None and cur.kind == "item" and (b.level > cur.anchor or b.indent > cur.indent):
+                # deeper, or under-indented below a wide marker ('10. Title' then '   1. note')
+                depth = b.level if b.level > cur.anchor else cur.anchor + 1 + b.level - 1
+                self.add_bullet(b.text, b.line, depth, b.quoted)
                 return
-            tl = _item_title(self.blocks, i, self.rules)
+            tl = self.items.get(i)
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
+                self.cur.indent = b.indent
                 return
             if cur is not None and cur.kind == "item":
                 self.close()  # a sibling item that names no paper ends the list of papers
@@ -407,7 +449,7 @@ class _Reader:
                     self.cur.field_title = tl.title
                     continue
             cur = self.cur
-            if cur is None or cur.kind not in ("heading", "single", "para", "field"):
+            if cur is None or cur.kind not in ("heading", "single", "field"):
                 tl = split_title_line(line, self.rules)
                 whole = tl.strong and not tl.note and looks_like_title(tl.title, self.rules, min_words=2)
                 if whole and (tl.link or _BOLD_ONLY.match(line)):
@@ -456,15 +498,20 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
     for kind, value in fields:
         if kind == "title" and value:
             return clean_inline(value)
-    heads = [b for b in blocks if b.kind == "heading" and not is_section_name(b.text, rules)]
-    if heads:
-        top = min(heads, key=lambda b: (b.level, b.line))
-        return split_title_line(top.text, rules).title
-    first = next((b for b in blocks if b.kind in ("para", "item")), None)
+    def naming(b: Block) -> bool:
+        return not (is_section_name(b.text, rules) or b.text.rstrip().endswith((":", "："))
+                    or year_heading(b.text) or is_date_text(b.text))
+
+    first = next((b for b in blocks if b.kind in ("para", "item", "heading")), None)
+    if first is not None and first.kind == "heading" and naming(first):
+        return split_title_line(first.text, rules).title
     if first is not None and first.kind == "para":
         line = first.text.split("\n")[0]
         if looks_like_title(line, rules, min_words=3):
-            return clean_inline(line)
+            return clean_inline(line)  # a bare first line: the title with no markup at all
+    h1 = next((b for b in blocks if b.kind == "heading" and b.level == 1 and naming(b)), None)
+    if h1 is not None:
+        return split_title_line(h1.text, rules).title
     return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip()
 
 

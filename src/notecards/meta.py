@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from notecards.rules import Rules, norm_key
 
-_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)>?(?:\s+[\"'][^\"']*[\"']|[^()]*)?\s*\)")
 _REF_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\[[^\[\]]*\]")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.I)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
@@ -19,7 +19,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(.*)$", re.S)
 _NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）])\s*")
-_FIRST_PERSON = re.compile(r"(?i)\b(?:i|i'm|i've|my|we|our|you)\b|[我你]")
+_FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
     return None, kept
 
 
-def looks_like_title(text: str, rules: Rules, min_words: int = 2) -> bool:
+def looks_like_title(text: str, rules: Rules, min_words: int = 2, marked: bool = False) -> bool:
     """Plain text that reads as a paper title: mostly Latin words, not a sentence or a label."""
     t = clean_inline(text)
     if not t or len(t) > 300 or t.endswith((":", "：")):
@@ -125,7 +125,7 @@ def looks_like_title(text: str, rules: Rules, min_words: int = 2) -> bool:
         return False
     if re.search(r"[!！]{2}|\?\!|[。！]$", t) or len(re.findall(r"[.!?](?:\s|$)", t)) > 1:
         return False
-    return not _FIRST_PERSON.search(t)
+    return marked or not _FIRST_PERSON.search(t)  # a linked or bold title may say 'I' or 'You'
 
 
 def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, str]:
@@ -181,13 +181,12 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
         v, y = parse_venue(lead, rules)
         venue, year, strong = venue or v, year or y or find_year(lead), True
     for lm in _LINK.finditer(s):
-        if norm_key(lm.group(1)) in rules.generic_link_texts or not clean_inline(lm.group(1)):
-            continue
+        label = lm.group(1)
+        if norm_key(label) in rules.generic_link_texts or not clean_inline(label) or _is_venue_label(label, rules):
+            continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
         before = s[:lm.start()]
         if len(clean_inline(before)) > 80:
             break
-        if before.strip() and looks_like_title(before, rules, min_words=3) and not parse_venue(before, rules)[0]:
-            break  # the title is the text before a link: 'Title [[paper](url)]'
         title, link, rest, prefix = lm.group(1), lm.group(2), s[lm.end():], before
         strong = True
         break
@@ -199,6 +198,9 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
     if not title:
         cut = _TRAILING_LINKS.search(s)
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
+        if cut and looks_like_title(title, rules, min_words=1):
+            v, y, _ = _venue_from_tail(rest, rules)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
+            venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, rules)
         if bare[1]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
@@ -206,8 +208,8 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             cut = re.search(r"\s*(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})", title)
             if cut:
                 v, y, tail = _venue_from_tail(title[cut.start():], rules)
-                if v or y:
-                    title, rest = title[:cut.start()], tail
+                if v or (y and re.match(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]", title[cut.start():])):
+                    title, rest = title[:cut.start()], tail  # '(Smith et al., 2018)' is a citation
                     venue, year, strong = venue or v, year or y, True
     if prefix.strip():
         v, y = parse_venue(prefix, rules)
@@ -216,6 +218,9 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
     v, y, rest = _venue_from_tail(rest, rules)
     venue, year = venue or v, year or y
     title = clean_inline(title)
+    gloss = re.search(r"(?<=[A-Za-z0-9?!)）])\s*[\u4e00-\u9fff][^A-Za-z]*$", title)
+    if gloss and looks_like_title(title[:gloss.start()], rules, min_words=3):
+        title = title[:gloss.start()]  # 'Title得知了两个结论': the reader's words after the title
     title, v, y = _strip_title_venue(title, rules)
     venue, year = venue or v, year or y
     note = clean_note(rest)
@@ -249,6 +254,11 @@ def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
     return "", s
 
 
+def _is_venue_label(label: str, rules: Rules) -> bool:
+    plain = clean_inline(label)
+    return len(plain) <= 30 and parse_venue(plain, rules)[0] is not None and not looks_like_title(plain, rules, 3)
+
+
 def clean_note(rest: str) -> str:
     """What follows a title on its line, as a bullet: no leading punctuation or empty links."""
     rest = re.sub(r"\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)", "", rest)
@@ -266,8 +276,8 @@ def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
         return None
     key = norm_key(m.group(1))
     kind = rules.fields.get(key)
-    if kind is None:
-        return None
+    if kind is None or (kind == "drop" and key in rules.venues):
+        return None  # 'Arxiv: [Title](url)' is a venue prefix, not a link field
     return kind, m.group(1).strip(), m.group(2).strip().rstrip("*_ ").strip()
 
 

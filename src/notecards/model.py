@@ -34,6 +34,8 @@ class Block:
     """Inside a `> ` blockquote."""
     has_children: bool = False
     """A list item with nested items."""
+    indent: int = 0
+    """Column of a list item's marker in the source (to repair under-indented sub-items)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -84,19 +84,37 @@ def _prepare(body: str) -> str:
 def parse_markdown(text: str) -> Parsed:
     """Markdown text -> front matter and a flat list of blocks with their file lines."""
     front, body, warnings = split_front_matter(text)
-    tokens = _markdown().parse(_prepare(body))
-    return Parsed(front=front, blocks=tuple(_blocks(tokens)), warnings=tuple(warnings))
+    prepared = _prepare(body)
+    tokens = _markdown().parse(prepared)
+    return Parsed(front=front, blocks=tuple(_blocks(tokens, prepared.split("\n"))), warnings=tuple(warnings))
+
+
+_LAZY_HEADER = re.compile(r"^[^\s:：>#*+\-][^:：]{0,30}[:：]\s*$")
+
+
+def _split_lazy_header(text: str, first: int, source: list[str]) -> tuple[str, int, str] | None:
+    """An unindented `参考资料：` line swallowed into a list item as a lazy continuation.
+
+    Returns (item text, line of the header, rest) when the item's paragraph should be cut there.
+    """
+    lines = text.split("\n")
+    for k in range(1, len(lines)):
+        row = first - 1 + k
+        if row < len(source) and source[row][:1] not in (" ", "\t") and _LAZY_HEADER.match(source[row]):
+            return "\n".join(lines[:k]), first + k, "\n".join(lines[k:])
+    return None
 
 
 @dataclass(slots=True)
 class _Item:
     line: int
     depth: int
+    indent: int = 0
     index: int | None = None
     """Index of the emitted block once the item's first paragraph is seen."""
 
 
-def _blocks(tokens) -> list[Block]:
+def _blocks(tokens, source: list[str]) -> list[Block]:
     out: list[Block] = []
     items: list[_Item] = []
     depth = quote = 0
@@ -116,7 +134,8 @@ def _blocks(tokens) -> list[Block]:
             # `- 1. text`: an empty item whose first child starts on its line is one item.
             if items and items[-1].index is None and items[-1].line == line:
                 d = items[-1].depth
-            items.append(_Item(line=line, depth=d))
+            row = source[line - 1] if 0 < line <= len(source) else ""
+            items.append(_Item(line=line, depth=d, indent=len(row) - len(row.lstrip(" \t"))))
             pending_quote_in_item = False
         elif t == "list_item_close":
             items.pop()
@@ -141,10 +160,16 @@ def _blocks(tokens) -> list[Block]:
                 if quoted:
                     text = "> " + text
                 item.index = len(out)
-                out.append(Block("item", text, item.line, level=item.depth, quoted=quoted))
+                cut = _split_lazy_header(text, line, source) if "\n" in text else None
+                if cut:
+                    out.append(Block("item", cut[0], item.line, level=item.depth, quoted=quoted,
+                                     indent=item.indent))
+                    out.append(Block("para", cut[2], cut[1]))
+                else:
+                    out.append(Block("item", text, item.line, level=item.depth, quoted=quoted, indent=item.indent))
             elif items and items[-1].index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
                 last = out[-1]  # a second paragraph of the same item: a continuation
-                out[-1] = Block("item", last.text + "\n" + text, last.line, last.level, last.quoted)
+                out[-1] = replace(last, text=last.text + "\n" + text)
             else:
                 out.append(Block("para", text, line, level=items[-1].depth if items else 0,
                                  quoted=quote > 0))
@@ -172,7 +197,7 @@ def _mark_children(blocks: list[Block]) -> list[Block]:
             for nxt in blocks[k + 1:]:
                 if nxt.kind in ("code", "html", "table"):
                     continue
-                if nxt.kind == "item" and nxt.level > b.level:
-                    result[k] = Block(b.kind, b.text, b.line, b.level, b.quoted, True)
+                if nxt.kind == "item" and (nxt.level > b.level or nxt.indent > b.indent):
+                    result[k] = replace(b, has_children=True)
                 break
     return result
