@@ -97,6 +97,8 @@ def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | 
         return None, False  # a table of contents
     if tl.note and norm_key(tl.note) in rules.non_paper_sections:
         return None, False  # '[Lil'Log: …](url) (blog post)'
+    if not tl.venue and _names_no_paper(tl.title, rules):
+        return None, False
     if tl.strong and looks_like_title(tl.title, rules, min_words=1, marked=True):
         return tl, False
     gloss = _gloss_title(blocks, i, rules)
@@ -107,6 +109,14 @@ def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | 
     if looks_like_title(tl.title, rules, min_words=2) and not tl.note:
         return tl, True
     return None, False
+
+
+def _names_no_paper(title: str, rules: Rules) -> bool:
+    """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
+    words = set(re.findall(r"[a-z]+|[\u4e00-\u9fff]{2,}", title.casefold()))
+    if words & rules.non_paper_title_words:
+        return True
+    return re.fullmatch(r"\S+(?:\s\S+)?\s+(?:19|20)\d{2}", title.strip()) is not None
 
 
 def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
@@ -131,9 +141,10 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
             runs[b.level] = []
             all_runs.append(runs[b.level])
         runs[b.level].append((i, tl, weak))
+    doc_marked = sum(1 for run in all_runs for _, tl, weak in run if tl is not None and not weak)
     for run in all_runs:
         marked = sum(1 for _, tl, weak in run if tl is not None and not weak)
-        siblings_agree = marked >= 2 and marked * 2 >= len(run)
+        siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and marked * 2 >= len(run)
         for i, tl, weak in run:
             if tl is not None and (not weak or siblings_agree):
                 found[i] = tl
@@ -194,8 +205,12 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
         tl = split_title_line(text := h.text, rules)
         top = _top_depth(blocks, i + 1, end)
         has_paper_items = any(k in items and blocks[k].level == top for k in range(i + 1, end))
-        strong_inner = any(x.kind in ("year", "date") for x in inner) or any(
-            x.kind == "candidate" and split_title_line(x.text, rules).strong for x in inner)
+        direct_end = next((j for j, _ in heads[n + 1:]), len(blocks))
+        own_content = _next_title_line(blocks, i, rules) or any(
+            blocks[k].kind == "item" for k in range(i + 1, direct_end))  # an intro paragraph is not enough
+        # deeper paper headings make this one a topic, unless it has notes of its own
+        strong_inner = any(x.kind in ("year", "date") for x in inner) or (not own_content and any(
+            x.kind == "candidate" and split_title_line(x.text, rules).strong for x in inner))
         strong = tl.strong and looks_like_title(tl.title, rules, min_words=1)
         if strong_inner or (has_paper_items and (not strong or _mostly_papers(blocks, i + 1, end, items))):
             out[i] = replace(h, kind="topic")

@@ -142,11 +142,9 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
                 continue
         m = re.match(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)", tail)
         if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
-            label = m.group(1) or m.group(2)
-            if norm_key(label) not in rules.generic_link_texts:
-                v, y = parse_venue(label, rules)
-                if v and not venue:
-                    venue, year = v, year or y
+            v, y = parse_venue(m.group(1) or m.group(2), rules)  # '[[arXiv](u)]' names where it is published
+            if v and not venue:
+                venue, year = v, year or y
             tail = tail[m.end():]
             continue
         return venue, year, tail

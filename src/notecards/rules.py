@@ -65,6 +65,7 @@ class Rules:
     """Normalised field key -> title | venue | year | drop."""
     non_paper_sections: frozenset[str]
     structural_sections: frozenset[str]
+    non_paper_title_words: frozenset[str]
     prefix_keys: dict[str, Prefix]
     """Normalised key -> its Prefix record."""
     source: str = ""
@@ -176,7 +177,7 @@ def _parse_structure(where: str, data: dict) -> dict[str, Any]:
         for k in _strings(where, f"fields.{kind}", keys):
             out["fields"].setdefault(norm_key(k), kind)
     for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-                "structural_sections"):
+                "structural_sections", "non_paper_title_words"):
         out[key] = {norm_key(s) for s in _strings(where, key, data.get(key, []))}
     return out
 
@@ -203,7 +204,7 @@ def _shipped(name: str) -> str:
 
 _SECTIONS = {"prefixes", "sections", "cues", "priors", "venues", "fields", "venue_status_words",
              "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-             "structural_sections"}
+             "structural_sections", "non_paper_title_words"}
 
 
 @lru_cache(maxsize=8)
@@ -228,7 +229,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         struct["venues"].update(ustruct["venues"])
         struct["fields"].update(ustruct["fields"])
         for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-                    "structural_sections"):
+                    "structural_sections", "non_paper_title_words"):
             struct[key] |= ustruct[key]
         source = where
     for spelling, canon in venues:
@@ -245,5 +246,6 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         venue_suffix_words=frozenset(struct["venue_suffix_words"]),
         generic_link_texts=frozenset(struct["generic_link_texts"]), fields=struct["fields"],
         non_paper_sections=frozenset(struct["non_paper_sections"]),
-        structural_sections=frozenset(struct["structural_sections"]), prefix_keys=prefix_keys,
+        structural_sections=frozenset(struct["structural_sections"]),
+        non_paper_title_words=frozenset(struct["non_paper_title_words"]), prefix_keys=prefix_keys,
         source=source)
