@@ -55,27 +55,38 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![\w'’])")
 
 
-def _cue_matches(cue: Cue, text: str, low: str, toks: frozenset[str]) -> bool:
+_ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
+
+
+def _cue_matches(cue: Cue, text: str, low: str, toks: frozenset[str]) -> int:
+    """How many of the cue's words (or 1 for its regex) the bullet contains."""
     if cue.regex is not None:
-        return cue.regex.search(text) is not None
-    if any(w in toks for w in cue.words if has_cjk(w)):
-        return True
-    return _word_pattern(cue.words).search(low) is not None
+        return 1 if cue.regex.search(text) else 0
+    # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two.
+    zh = sum(1 for w in cue.words if has_cjk(w) and any(w in t for t in toks))
+    return zh + len(set(_word_pattern(cue.words).findall(low)))
+
+
+def _weight(cue: Cue, hits: int) -> float:
+    """More distinct words of one cue are more evidence, with diminishing returns."""
+    return cue.weight * (1 + 0.5 * (min(hits, 3) - 1))
 
 
 def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[float, str]]]:
     """Every label's evidence: (weight, rule name) pairs."""
     evidence: dict[str, list[tuple[float, str]]] = {}
-    low = text.casefold()
-    zh = has_cjk(text)
-    toks = tokens(text, rules.zh_words) if zh else frozenset()
+    main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
+    low = main.casefold()
+    zh = has_cjk(main)
+    toks = tokens(main, rules.zh_words) if zh else frozenset()
     for cue in rules.cues:
         if cue.lang == "zh" and not zh:
             continue
-        if cue.lang == "en" and not re.search(r"[A-Za-z]{2}", text):
+        if cue.lang == "en" and not re.search(r"[A-Za-z]{2}", main):
             continue
-        if _cue_matches(cue, text, low, toks):
-            evidence.setdefault(cue.label, []).append((cue.weight, cue.name))
+        hits = _cue_matches(cue, main, low, toks)
+        if hits:
+            evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))
     if ctx.section:
         evidence.setdefault(ctx.section, []).append((SECTION_WEIGHT, "section"))
     if ctx.parent:
