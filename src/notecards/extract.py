@@ -437,6 +437,9 @@ class _Reader:
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
                 self.cur.indent = b.indent
+                own = split_title_line(b.text.replace("\n", " "), self.rules).title
+                if own != tl.title:
+                    self.cur.gloss = own  # '- LoRA 篇' named the paper; a 论文名称 field gave the title
                 return
             if cur is not None and cur.kind == "item":
                 self.close()  # a sibling item that names no paper ends the list of papers

@@ -1,0 +1,76 @@
+"""The classifier, one row per behaviour: (bullet, context, expected label), Chinese and English."""
+from __future__ import annotations
+
+import pytest
+
+from notecards.classify import Context, classify_bullet
+from notecards.rules import load_rules
+
+RULES = load_rules()
+FIRST = Context(index=0, count=4)
+MIDDLE = Context(index=2, count=4)
+
+ROWS = [
+    # key prefixes decide at once
+    ("动机：全量微调每个任务都要存一份完整权重", MIDDLE, "problem"),
+    ("实验效果：在GLUE上与全量微调持平", FIRST, "finding"),
+    ("论文方法：在注意力的投影矩阵旁加低秩分支", FIRST, "method"),
+    ("Problem: long documents do not fit into BERT", MIDDLE, "problem"),
+    ("Outcome: 3x faster training on GPT-2", FIRST, "finding"),
+    ("(experiment) ablating the gate hurts accuracy by 2 points", FIRST, "finding"),
+    ("下游任务：问答、摘要、对话", MIDDLE, "other"),
+    # opinions: quotes, questions, first person
+    ("> 不知道这种做法会不会导致分布偏移", FIRST, "opinion"),
+    ("> The reviewers were not convinced by the baselines", MIDDLE, "opinion"),
+    ("这个和MoE有什么关系，能不能看作它的自动化？", MIDDLE, "opinion"),
+    ("I would've liked to see results on non-English data.", MIDDLE, "opinion"),
+    ("读起来更像一份调参报告，理论贡献比较有限", MIDDLE, "opinion"),
+    # problems
+    ("解决RLHF训练对超参数敏感、显存消耗高的问题", FIRST, "problem"),
+    ("针对长文本推理速度慢的问题，设计了新的缓存结构", MIDDLE, "problem"),
+    ("Current retrievers struggle with multi-hop questions.", MIDDLE, "problem"),
+    ("The paper addresses the problem of reward hacking in RLHF.", MIDDLE, "problem"),
+    # methods
+    ("提出了一个统一的框架，在生成时对模型进行微调", MIDDLE, "method"),
+    ("We propose a sparse attention pattern with global tokens.", MIDDLE, "method"),
+    ("Replaces dot-product attention with locality-sensitive hashing.", MIDDLE, "method"),
+    # findings
+    ("实验结果表明在小数据集上也能达到很好的效果", MIDDLE, "finding"),
+    ("在 ImageNet 上 top-1 准确率提升了 2.3 个点", MIDDLE, "finding"),
+    ("Results show a 15% end-to-end speedup on BERT-large.", MIDDLE, "finding"),
+    ("Outperforms RoBERTa on WikiHop and TriviaQA.", MIDDLE, "finding"),
+    # background
+    ("已有的方法大多只优化单一目标，需要手动调整权重", MIDDLE, "background"),
+    ("特征对齐指对模型隐层表征进行干预以达到对齐目标的方式", MIDDLE, "background"),
+    ("Existing methods rely on hand-crafted anchors and NMS.", MIDDLE, "background"),
+    ("A diffusion model is a Markov chain that gradually adds noise.", MIDDLE, "background"),
+    # other: uses, future directions, scope
+    ("这种训练方式是否可以用于提升模型安全性，值得后续工作研究", MIDDLE, "other"),
+    ("Future work: extend the benchmark to speech.", MIDDLE, "other"),
+]
+
+
+@pytest.mark.parametrize("text,ctx,label", ROWS, ids=[r[0][:24] for r in ROWS])
+def test_label(text, ctx, label):
+    got, rule = classify_bullet(text, ctx, RULES)
+    assert got == label, rule
+
+
+def test_section_context_decides_a_plain_bullet():
+    text = "The model is trained on 300B tokens of web text."
+    assert classify_bullet(text, Context(section="finding", index=2, count=4), RULES)[0] == "finding"
+    assert classify_bullet(text, Context(section="opinion", index=2, count=4), RULES)[0] == "opinion"
+
+
+def test_children_of_a_motivation_line_are_background():
+    ctx = Context(parent="background", index=1, count=4)
+    assert classify_bullet("Adapter 会增加推理延迟", ctx, RULES)[0] == "background"
+
+
+def test_explanation_names_the_rule():
+    label, rule = classify_bullet("实验结果表明效果显著提升", MIDDLE, RULES)
+    assert label == "finding" and "experiments show" in rule
+
+
+def test_default_is_method_when_nothing_matches():
+    assert classify_bullet("Blocks of sixteen tokens.", MIDDLE, RULES)[0] == "method"

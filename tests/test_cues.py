@@ -1,0 +1,59 @@
+"""The shipped cue and structure tables validate, and a user's cue file extends them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notecards.classify import Context, classify_bullet
+from notecards.config import config_from_mapping
+from notecards.errors import ConfigError
+from notecards.model import LABELS
+from notecards.pipeline import extract_paths, rules_for
+from notecards.rules import load_rules
+
+
+def test_shipped_tables_cover_every_label():
+    rules = load_rules()
+    assert {c.label for c in rules.cues} == set(LABELS)
+    assert set(rules.sections.values()) == set(LABELS)
+    assert {p.label for p in rules.prefixes} == set(LABELS)
+    assert rules.venues["arixv"] == "arXiv" and rules.venues["nips"] == "NeurIPS"
+
+
+def test_user_cue_file_is_tried_first(tmp_path):
+    cues = tmp_path / "my-cues.yaml"
+    cues.write_text("cues:\n  - {label: other, lang: en, weight: 20, words: [widget]}\n"
+                    "venues:\n  MyConf: [myconf, my-conf]\n", encoding="utf-8")
+    rules = load_rules(cues)
+    ctx = Context(index=1, count=3)
+    assert classify_bullet("We propose a widget for attention.", ctx, rules)[0] == "other"
+    assert classify_bullet("We propose a widget for attention.", ctx, load_rules())[0] == "method"
+    assert rules.venues["my-conf"] == "MyConf"
+
+
+def test_config_points_at_a_cue_file(tmp_path):
+    (tmp_path / "cues.yaml").write_text("prefixes:\n  - {label: finding, keys: [Verdict]}\n", encoding="utf-8")
+    note = tmp_path / "n.md"
+    note.write_text("# [Some Paper Title Here](https://example.org)\n\n- Verdict: works well\n", encoding="utf-8")
+    cfg = config_from_mapping({"cues": "cues.yaml"}, base=tmp_path)
+    doc = extract_paths([note], cfg).documents[0]
+    assert [b.label for b in doc.papers[0].bullets] == ["finding"]
+    assert rules_for(cfg).source.endswith("cues.yaml")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("cues:\n  - {label: nonsense, words: [x]}\n", "cues[0]: label 'nonsense'"),
+    ("cues:\n  - {label: method, regex: '(unclosed'}\n", "cues[0].regex: invalid regular expression"),
+    ("cues:\n  - {label: method, words: [a], regex: b}\n", "cues[0]: give exactly one of 'words' or 'regex'"),
+    ("cues:\n  - {label: method, lang: fr, words: [a]}\n", "cues[0].lang: 'fr'"),
+    ("prefixes:\n  - {label: method, keys: [a], colour: red}\n", "prefixes[0]: unknown field 'colour'"),
+    ("sectionz: []\n", "unknown section 'sectionz'"),
+    ("cues: [\n", "not valid YAML"),
+])
+def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_rules(path)
+    assert str(path) in str(err.value) and message in str(err.value)

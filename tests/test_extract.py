@@ -1,0 +1,106 @@
+"""The paper finder and its metadata rules, one shape or trap per test (own small notes)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from notecards.config import Config
+from notecards.pipeline import extract_paths
+
+
+def papers(tmp_path: Path, text: str, name: str = "notes.md"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    report = extract_paths([path], Config())
+    assert not report.problems
+    return report.documents[0].papers
+
+
+def test_venue_tags_are_normalised_and_years_come_from_headings(tmp_path):
+    ps = papers(tmp_path, "## 2021\n\n1. [Arixv]Some Paper About Things\n   1. 提出了新方法\n"
+                          "2. [nips] Another Paper On Stuff\n   1. 实验表明效果好\n")
+    assert [(p.title, p.venue, p.year) for p in ps] == [
+        ("Some Paper About Things", "arXiv", 2021), ("Another Paper On Stuff", "NeurIPS", 2021)]
+
+
+def test_repeated_paper_takes_the_earliest_year(tmp_path):
+    ps = papers(tmp_path, "## 2019\n\n1. [ICLR] A Repeated Paper Title\n   1. 方法一\n\n"
+                          "## 2023\n\n1. [ICLR] A Repeated Paper Title\n   1. 方法二\n")
+    assert [p.year for p in ps] == [2019, 2019]
+
+
+def test_reading_log_dates_are_not_years(tmp_path):
+    ps = papers(tmp_path, "## 2023.2.19\n\n- [Deep Residual Learning for Image Recognition](https://x.org)\n"
+                          "  - residual connections\n\n## 2023-03\n\n"
+                          "- [Mask R-CNN](https://x.org) (ICCV 2017)\n  - adds a mask branch\n")
+    assert [(p.title, p.venue, p.year) for p in ps] == [
+        ("Deep Residual Learning for Image Recognition", None, None), ("Mask R-CNN", "ICCV", 2017)]
+
+
+def test_link_and_dataset_sections_give_no_papers(tmp_path):
+    ps = papers(tmp_path, "## Papers\n\n- [A Real Paper Title Here](https://x.org)\n  - note one\n\n"
+                          "## Datasets\n\n- [ImageNet Large Scale Dataset](https://x.org)\n\n"
+                          "## 相关链接 / Links\n\n- [Some Blog About Attention](https://x.org)\n")
+    assert [p.title for p in ps] == ["A Real Paper Title Here"]
+
+
+def test_gloss_item_takes_its_title_from_the_field(tmp_path):
+    ps = papers(tmp_path, "- LoRA 篇\n  - 论文名称：LoRA: Low-Rank Adaptation of Large Language Models\n"
+                          "  - 会议：ICLR 2022\n  - 论文地址：https://arxiv.org/abs/2106.09685\n"
+                          "  - 动机：全量微调成本太高\n    - Adapter 增加推理延迟\n  - 论文方法：冻结原权重\n")
+    (p,) = ps
+    assert (p.title, p.venue, p.year, p.gloss) == (
+        "LoRA: Low-Rank Adaptation of Large Language Models", "ICLR", 2022, "LoRA 篇")
+    assert [(b.text, b.label) for b in p.bullets] == [
+        ("动机：全量微调成本太高", "problem"), ("Adapter 增加推理延迟", "background"), ("论文方法：冻结原权重", "method")]
+
+
+def test_header_only_lines_images_and_markers(tmp_path):
+    ps = papers(tmp_path, "**[A Bold Linked Title Line](https://arxiv.org/abs/1)**\n"
+                          "- Notes:\n  1. first note<br>\n  2. second note\n"
+                          "- ![](fig.png)\n1.没有空格的编号\n- 1. double marker\n")
+    (p,) = ps
+    assert [b.text for b in p.bullets] == ["first note", "second note", "没有空格的编号", "double marker"]
+
+
+def test_details_blocks_are_read(tmp_path):
+    ps = papers(tmp_path, "## A Paper With Hidden Notes (CVPR 2020)\n\n"
+                          "<details><summary>阅读笔记: </summary>\n\n- 隐藏的笔记\n\n</details>\n")
+    assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("A Paper With Hidden Notes", "CVPR", 2020, ["隐藏的笔记"])]
+
+
+def test_heading_paper_keeps_prose_and_sections(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/2)\n\n_February 2023_\n\n"
+                          "Prose paragraph about the paper.\n\n## Results\n\n- It works on ImageNet.\n\n"
+                          "**Pseudo heading**\n\nMore prose.\n")
+    (p,) = ps
+    assert [b.text for b in p.bullets] == ["Prose paragraph about the paper.", "It works on ImageNet.",
+                                           "More prose."]
+    assert p.bullets[1].label == "finding"
+
+
+def test_short_model_name_heading_takes_the_full_title_below(tmp_path):
+    ps = papers(tmp_path, "## 3.BYOL\nBootstrap Your Own Latent: A New Approach to Self-Supervised Learning\n\n"
+                          "- 不需要负样本\n")
+    assert [(p.title, p.gloss) for p in ps] == [
+        ("Bootstrap Your Own Latent: A New Approach to Self-Supervised Learning", "BYOL")]
+
+
+def test_inline_note_becomes_the_single_bullet(tmp_path):
+    ps = papers(tmp_path, "1. **Toolformer: Language Models Can Teach Themselves to Use Tools** (NeurIPS 2023) "
+                          "[[paper]](https://x.org) the model learns to call APIs\n")
+    (p,) = ps
+    assert (p.venue, p.year, [b.text for b in p.bullets]) == ("NeurIPS", 2023, ["the model learns to call APIs"])
+
+
+def test_one_paper_per_file_falls_back_to_front_matter_then_file_name(tmp_path):
+    ps = papers(tmp_path, "---\ntitle: Front Matter Title Of Paper\n---\n## Method\n\n- uses a trick\n")
+    assert [p.title for p in ps] == ["Front Matter Title Of Paper"]
+    ps = papers(tmp_path, "- 只有要点\n- 没有标题\n", name="attention-is-all-you-need.md")
+    assert [p.title for p in ps] == ["attention is all you need"]
+
+
+def test_key_value_cards_start_papers_at_title_fields(tmp_path):
+    ps = papers(tmp_path, "[1]中文概括\n\n论文题目：First Paper About Defects\n\n摘要：We study defects.\n\n"
+                          "[2]另一个概括\n\n题目：Second Paper About Defects\n\n个人总结：方法简单。\n")
+    assert [p.title for p in ps] == ["First Paper About Defects", "Second Paper About Defects"]
