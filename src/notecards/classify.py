@@ -24,6 +24,8 @@ class Context:
     """Label given to children by the key line this bullet hangs from."""
     index: int = 0
     count: int = 1
+    in_section: bool = False
+    """Under a heading or header line inside the paper (even one that names no label)."""
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -92,7 +94,9 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     if ctx.parent:
         evidence.setdefault(ctx.parent, []).append((PARENT_WEIGHT, "parent line"))
     for prior in rules.priors:
-        if ctx.count >= prior.min_bullets and (prior.position == "any" or ctx.index == 0):
+        # a position means little in notes organised by sections: there the section speaks
+        first = ctx.index == 0 and not ctx.in_section
+        if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
             evidence.setdefault(prior.label, []).append((prior.weight, f"{prior.position} bullet prior"))
     return evidence
 

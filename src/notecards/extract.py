@@ -343,7 +343,7 @@ class _Reader:
         if header is None and is_section_name(plain, self.rules) and len(plain) <= 30:
             header = plain
         if header is not None:
-            if depth <= 1 or not parents:
+            if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
                 self._set_section(header)
             parents.append((depth, header))
             return

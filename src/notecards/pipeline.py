@@ -44,7 +44,7 @@ def classify_paper(paper: Paper, rules: Rules) -> Paper:
             decided = prefix_label(b.parent, rules)
             parent = _children_label(b.parent, rules) if decided else section_label(b.parent, rules)
         ctx = Context(section=section_label(b.section, rules) if b.section else None, parent=parent,
-                      index=b.index, count=count)
+                      index=b.index, count=count, in_section=bool(b.section))
         label, rule = classify_bullet(b.text, ctx, rules)
         labelled.append(replace(b, label=label, rule=rule))
     return replace(paper, bullets=tuple(labelled))
@@ -99,11 +99,13 @@ def extract_paths(paths: Iterable[Path], config: Config) -> Report:
 
 def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path | None = None) -> Report:
     """`notecards build`: extract every notes file and write one .apkg per deck."""
-    from notecards.cards import make_cards
+    from notecards.cards import build_cards
     from notecards.write import write_decks
 
     report = extract_paths(paths or config.notes, config)
-    cards = [c for doc in report.documents for c in make_cards(doc, config)]
+    batches = [build_cards(doc, config) for doc in report.documents]  # cards + warnings (images left out)
+    cards = [c for b in batches for c in b.cards]
+    report.warnings.extend(w for b in batches for w in b.warnings)
     report.cards = len(cards)
     written, removed = write_decks(cards, out or config.out, config)
     report.decks = written

@@ -1,0 +1,117 @@
+"""Bullet Markdown -> safe card HTML: math for Anki's MathJax, sanitised HTML, images as media."""
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nh3
+
+# What a card may show. No script/style/iframe/object/form, and no attribute that can run code:
+# nh3 drops on* handlers and every URL scheme not listed here (javascript:, data:, vbscript:).
+_TAGS = nh3.ALLOWED_TAGS - {"map", "area"}
+_ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "img": {"src", "alt", "title", "width", "height"},
+               "a": {"href", "title"}}
+_URL_SCHEMES = {"http", "https", "mailto", "file"}  # file: only so a local image can be reported
+_REMOTE = ("http://", "https://")
+_IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_ONE_PARAGRAPH = re.compile(r"\A<p>((?:(?!<p>).)*)</p>\n?\Z", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    html: str
+    media: tuple[str, ...] = ()
+    """Absolute paths of local images the HTML refers to (by media_name)."""
+    warnings: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    """The extraction parser's settings (parse.py), plus `$…$`/`$$…$$` read as math tokens.
+
+    Math becomes a token before emphasis rules run, so `$a*b*c$` keeps its stars.
+    """
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 40})
+    md.enable(["table", "strikethrough"])
+    # markdown-it drops file: links silently; let them through so a local image is reported.
+    # nh3 below still removes every scheme that can run code.
+    default_validate = md.validateLink
+    md.validateLink = lambda url: url.strip().lower().startswith("file:") or default_validate(url)
+    # allow_digits=False: "$5 and $10" is money, not math.
+    dollarmath_plugin(md, allow_digits=False, double_inline=True)
+    inline = lambda self, tokens, i, options, env: r"\(" + html.escape(tokens[i].content.strip(), quote=False) + r"\)"  # noqa: E731
+    display = lambda self, tokens, i, options, env: r"\[" + html.escape(tokens[i].content.strip(), quote=False) + r"\]"  # noqa: E731
+    md.add_render_rule("math_inline", inline)
+    md.add_render_rule("math_inline_double", display)
+    md.add_render_rule("math_block", display)
+    md.add_render_rule("math_block_label", display)
+    return md
+
+
+def media_name(path: Path) -> str:
+    """The name a local image gets in Anki's media folder: content hash + readable stem.
+
+    The hash keeps names unique across notes folders and changes when the image changes,
+    so an edited figure reaches Anki instead of colliding with the old file.
+    """
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    stem = re.sub(r"[^\w.-]+", "_", path.stem)[:40].strip("._") or "image"
+    return f"nc-{digest}-{stem}{path.suffix.lower()}"
+
+
+def _local_image(src: str, note_path: str, folder: str) -> Path | None:
+    """The file an image source names, if it exists inside the notes folder."""
+    if src.startswith("file:"):
+        src = urlsplit(src).path
+    target = (Path(note_path).parent / unquote(src)).resolve()
+    root = Path(folder or Path(note_path).parent).resolve()
+    return target if target.is_file() and target.is_relative_to(root) else None
+
+
+def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Rendered:
+    """Markdown of one bullet -> sanitised HTML, the local images it packs, and warnings.
+
+    >>> render_markdown("loss $a<b$", "n.md", ".").html
+    'loss \\\\(a&lt;b\\\\)'
+    """
+    where = f"{note_path}:{line}" if line else note_path
+    media: list[str] = []
+    warnings: list[str] = []
+
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if tag == "a" and attr == "href" and value.startswith("file:"):
+            return None  # a link to a file on this machine means nothing inside Anki
+        if tag != "img" or attr != "src" or value.startswith(_REMOTE):
+            return value
+        path = _local_image(value, note_path, folder)
+        if path is None:
+            warnings.append(f"{where}: warning: image '{value}' is missing or outside the notes folder "
+                            f"{folder or '.'}; left out of the card")
+            return None
+        media.append(str(path))
+        return media_name(path)
+
+    raw = _markdown().render(text)
+    clean = nh3.clean(raw, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES,
+                      clean_content_tags={"script", "style"}, attribute_filter=keep)
+    if _IMG_WITHOUT_SRC.search(clean):
+        clean = _IMG_WITHOUT_SRC.sub("", clean)
+        if not warnings:
+            warnings.append(f"{where}: warning: an image with an unsafe or unsupported source was left out")
+    one = _ONE_PARAGRAPH.match(clean)
+    body = (one.group(1) if one else clean).strip()
+    return Rendered(body, tuple(dict.fromkeys(media)), tuple(dict.fromkeys(warnings)))
+
+
+def plain_text(text: str) -> str:
+    """Markdown -> the words a reader sees (for lengths, cues and tags)."""
+    body = re.sub(r"<[^>]+>", "", _markdown().render(text))
+    return " ".join(html.unescape(body).split())

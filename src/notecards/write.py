@@ -1,0 +1,304 @@
+"""Cards -> one .apkg per deck in the output folder: the only module that imports genanki.
+
+Anki's importer (update notes "if newer") matches notes by guid and updates one only when the
+package's note mtime is newer than the collection's. genanki stamps every note with the build
+time, so an unchanged note would look edited on every build and a rebuild in the same second
+would be skipped. We keep `.notecards-state.json` in the output folder (guid -> content hash,
+mtime; plus each paper's identity, see cards.carry_identity) and give each note its own mtime,
+moved only when its content changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import time
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import genanki
+
+from notecards.cards import Carried, PaperIdentity, carry_identity
+from notecards.config import Config
+from notecards.errors import OutputError
+from notecards.model import Card
+from notecards.render import media_name
+
+MODEL_ID = 1_735_801_607
+"""Fixed forever: a new id (or a new field on this id) makes Anki add a second note type."""
+MODEL_NAME = "notecards Paper"
+FIELDS = ("Question", "Answer", "Title", "Meta", "Context", "Source", "Extra", "Kind")
+STATE_FILE = ".notecards-state.json"
+STATE_VERSION = 1
+TEMP_PREFIX = ".notecards-tmp-"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so an unchanged deck is byte-for-byte the same file
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the previous build wrote into this output folder."""
+
+    model: tuple[str, int] = ("", 0)
+    """(hash of fields, templates and CSS, mtime)."""
+    notes: tuple[tuple[str, str, int], ...] = ()
+    """(guid, content hash, mtime) per note."""
+    decks: tuple[tuple[str, str], ...] = ()
+    """(deck name, file name) per .apkg written."""
+    papers: tuple[PaperIdentity, ...] = ()
+
+
+# --- the note type -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _resources() -> tuple[str, str, str]:
+    res = files("notecards") / "resources"
+    return tuple((res / n).read_text(encoding="utf-8") for n in ("card_front.html", "card_back.html", "style.css"))
+
+
+def _model() -> genanki.Model:
+    """A fresh Model each time: genanki's Model.to_json mutates its field and template dicts."""
+    front, back, css = _resources()
+    return genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
+                         templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)
+
+
+def _model_hash() -> str:
+    return _hash([MODEL_ID, MODEL_NAME, FIELDS, *_resources()])
+
+
+class _Note(genanki.Note):
+    """A note that writes its own mtime (genanki writes the package timestamp on every note)."""
+
+    def __init__(self, *args, mtime: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mtime = mtime
+
+    def write_to_db(self, cursor, timestamp, deck_id, id_gen):
+        super().write_to_db(cursor, self.mtime, deck_id, id_gen)
+
+
+def note_fields(card: Card) -> list[str]:
+    return [card.question, card.answer, card.title, card.meta, card.context, card.source, card.extra, card.kind]
+
+
+def _hash(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def next_mtime(old: tuple[str, int] | None, content: str, now: int) -> int:
+    """Unchanged content keeps its mtime; changed content moves past both now and the old mtime,
+    so a rebuild within the same second still reads as newer to Anki."""
+    if old is None:
+        return now
+    old_hash, old_mtime = old
+    return old_mtime if old_hash == content else max(now, old_mtime + 1)
+
+
+# --- names and ids -------------------------------------------------------------------------
+
+
+def deck_id(name: str) -> int:
+    """Stable id from the deck name (Anki deck names ignore case)."""
+    return int(hashlib.sha256(name.casefold().encode()).hexdigest()[:8], 16) % (1 << 30) + (1 << 30)
+
+
+def deck_file_name(deck: str) -> str:
+    """`Papers::AI对齐` -> `Papers - AI对齐.apkg`: safe on Windows, macOS and Linux, Chinese kept."""
+    name = unicodedata.normalize("NFC", " - ".join(p.strip() for p in deck.split("::")))
+    name = _UNSAFE.sub("_", name).strip(" .") or "deck"
+    if name.split(".")[0].upper() in _RESERVED:
+        name = "_" + name
+    while len(name.encode()) > 150:  # most file systems allow 255 bytes; leave room
+        name = name[:-1]
+    return name.rstrip(" .") + ".apkg"
+
+
+def _file_names(decks: Iterable[str]) -> dict[str, str]:
+    """deck -> file name; decks whose names clash on a case-insensitive disk get a hash suffix."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for deck in sorted(decks):
+        name = deck_file_name(deck)
+        if name.casefold() in taken:
+            name = name[:-5] + f" ({hashlib.sha256(deck.encode()).hexdigest()[:6]}).apkg"
+        taken.add(name.casefold())
+        out[deck] = name
+    return out
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+def load_state(out: Path) -> State:
+    path = out / STATE_FILE
+    if not path.exists():
+        return State()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"version {data.get('version')!r}, expected {STATE_VERSION}")
+        return State(
+            model=(data["model"]["hash"], int(data["model"]["mtime"])),
+            notes=tuple((g, n["hash"], int(n["mtime"])) for g, n in data["notes"].items()),
+            decks=tuple(data["decks"].items()),
+            papers=tuple(PaperIdentity(ident=p["ident"], key=p["key"], title=p["title"],
+                                       slots=tuple((k, int(n), b) for k, n, b in p["slots"]),
+                                       next_slot=tuple((k, int(n)) for k, n in p["next"].items()))
+                         for p in data["papers"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
+                          "(cards of edited bullets may then be added again in Anki)", path=str(path)) from None
+
+
+def _state_json(state: State) -> str:
+    data = {
+        "version": STATE_VERSION,
+        "model": {"hash": state.model[0], "mtime": state.model[1]},
+        "decks": dict(state.decks),
+        "notes": {g: {"hash": h, "mtime": m} for g, h, m in state.notes},
+        "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
+                    "next": dict(p.next_slot)} for p in state.papers],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write) -> None:
+    """write(fileobj) into a temp file beside `path`, fsync, then rename over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a deck is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _zip_entry(z: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    z.writestr(info, data)
+
+
+def _apkg_bytes(deck: genanki.Deck, media: list[str], timestamp: int, first_id: int) -> bytes:
+    """The package as bytes; genanki's sqlite lives in a temporary folder that is always removed."""
+    with tempfile.TemporaryDirectory(prefix="notecards-") as tmp:
+        db = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db)
+        try:
+            with warnings.catch_warnings():
+                # genanki warns about tags it doesn't know in fields; render.py sanitised them already.
+                warnings.filterwarnings("ignore", module="genanki")
+                genanki.Package([deck]).write_to_db(conn.cursor(), timestamp, itertools.count(first_id))
+            conn.commit()
+        finally:
+            conn.close()
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            _zip_entry(z, "collection.anki2", db.read_bytes())
+            _zip_entry(z, "media", json.dumps({str(i): media_name(Path(p)) for i, p in enumerate(media)}).encode())
+            for i, p in enumerate(media):
+                _zip_entry(z, str(i), Path(p).read_bytes())
+        return buf.getvalue()
+
+
+def _prepare(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError("the output folder is not writable", path=str(out))
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass  # a leftover we could not tidy is harmless; the next run tries again
+
+
+# --- the stage -----------------------------------------------------------------------------
+
+
+def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[Path], list[str]]:
+    """Write one .apkg per deck into `out`; return (files written, titles of papers gone since last build).
+
+    Nothing is written or deleted when the folder can't be written: OutputError names it.
+    """
+    out = Path(out)
+    _prepare(out)
+    previous = load_state(out)
+    carried: Carried = carry_identity(cards, {p.ident: p for p in previous.papers})
+    now = int(time.time())
+    model_hash = _model_hash()
+    model_mtime = next_mtime(previous.model if previous.model[0] else None, model_hash, now)
+    old_notes = {g: (h, m) for g, h, m in previous.notes}
+
+    notes: list[tuple[str, str, int]] = []
+    by_deck: dict[str, list[tuple[Card, int]]] = {}
+    for card in carried.cards:  # already in study order: paper by paper, as in the notes
+        content = _hash([note_fields(card), sorted(card.tags)])
+        mtime = next_mtime(old_notes.get(card.guid), content, now)
+        notes.append((card.guid, content, mtime))
+        by_deck.setdefault(card.deck, []).append((card, mtime))
+
+    names = _file_names(by_deck)
+    written: list[Path] = []
+    try:
+        for i, deck in enumerate(sorted(by_deck)):
+            written.append(_write_deck(out / names[deck], deck, by_deck[deck], model_mtime, offset=i))
+        state = State(model=(model_hash, model_mtime), notes=tuple(sorted(notes)),
+                      decks=tuple(sorted(names.items())), papers=carried.papers)
+        _atomic_write(out / STATE_FILE, lambda fh: fh.write(_state_json(state).encode()))
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(out)) from None
+    # Only now that every deck is in place: decks no longer produced (a renamed notes file)
+    # and temp files a killed run left behind.
+    stale = {name for _, name in previous.decks if Path(name).name == name} - set(names.values())
+    _remove([out / n for n in sorted(stale)] + sorted(out.glob(TEMP_PREFIX + "*")))
+    return written, list(carried.removed)
+
+
+def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int, offset: int) -> Path:
+    model = _model()
+    deck = genanki.Deck(deck_id(name), name)
+    media: list[str] = []
+    for card, mtime in notes:
+        deck.add_note(_Note(model=model, fields=note_fields(card), tags=list(card.tags), guid=card.guid,
+                            mtime=mtime))
+        media.extend(m for m in card.media if m not in media)
+    # Note and card ids only matter for new notes (Anki matches by guid); start them at the newest
+    # mtime so they sort after older notes, and apart per deck so packages don't share ids.
+    first_id = max([model_mtime, *(m for _, m in notes)]) * 1000 + offset * 100_000
+    data = _apkg_bytes(deck, media, model_mtime, first_id)
+    _atomic_write(path, lambda fh: fh.write(data))
+    return path
