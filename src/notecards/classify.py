@@ -57,15 +57,17 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![\w'’])")
 
 
+_LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _cue_matches(cue: Cue, text: str, low: str, toks: frozenset[str]) -> int:
+def _cue_matches(cue: Cue, text: str, low: str, toks: str) -> int:
     """How many of the cue's words (or 1 for its regex) the bullet contains."""
     if cue.regex is not None:
         return 1 if cue.regex.search(text) else 0
-    # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two.
-    zh = sum(1 for w in cue.words if has_cjk(w) and any(w in t for t in toks))
+    # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two:
+    # the tokens are joined by a separator no cue word contains.
+    zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
     return zh + len(set(_word_pattern(cue.words).findall(low)))
 
 
@@ -80,11 +82,10 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
     low = main.casefold()
     zh = has_cjk(main)
-    toks = tokens(main, rules.zh_words) if zh else frozenset()
+    en = _LATIN.search(main) is not None
+    toks = "\x00".join(t for t in tokens(main, rules.zh_words) if has_cjk(t)) if zh else ""
     for cue in rules.cues:
-        if cue.lang == "zh" and not zh:
-            continue
-        if cue.lang == "en" and not re.search(r"[A-Za-z]{2}", main):
+        if (cue.lang == "zh" and not zh) or (cue.lang == "en" and not en):
             continue
         hits = _cue_matches(cue, main, low, toks)
         if hits:

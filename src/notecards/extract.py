@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -63,13 +64,14 @@ def _key_variants(text: str) -> set[str]:
     return {k for k in keys if k}
 
 
+@lru_cache(maxsize=16384)
 def is_non_paper_section(text: str, rules: Rules) -> bool:
     return bool(_key_variants(text) & rules.non_paper_sections)
 
 
+@lru_cache(maxsize=16384)
 def is_section_name(text: str, rules: Rules) -> bool:
-    keys = _key_variants(text)
-    return bool(keys & (set(rules.sections) | rules.structural_sections | set(rules.prefix_keys)))
+    return bool(_key_variants(text) & rules.section_names)
 
 
 def _header_text(text: str) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from notecards.rules import Rules, norm_key
 
@@ -34,6 +35,7 @@ class TitleLine:
     """Marked as a title: a link, bold, italics, a venue tag or a venue in parentheses."""
 
 
+@lru_cache(maxsize=16384)
 def clean_inline(text: str) -> str:
     """Markdown inline text -> plain text: links to their text, no emphasis, tags or escapes."""
     text = _IMAGE.sub("", text)
@@ -61,6 +63,7 @@ def find_year(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | None, int | None]:
     """'ICLR-22 oral' -> ('ICLR', 2022); 'CVPR（CMU）' -> ('CVPR', None); 'NIPS'17' -> ('NeurIPS', 2017).
 
@@ -111,6 +114,7 @@ def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
     return None, kept
 
 
+@lru_cache(maxsize=16384)
 def looks_like_title(text: str, rules: Rules, min_words: int = 2, marked: bool = False) -> bool:
     """Plain text that reads as a paper title: mostly Latin words, not a sentence or a label."""
     t = clean_inline(text)
@@ -161,6 +165,7 @@ def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int |
     return title, None, None
 
 
+@lru_cache(maxsize=16384)
 def split_title_line(text: str, rules: Rules) -> TitleLine:
     """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
     s = re.sub(r"\\([\[\]])", r"\1", text.strip())
@@ -230,9 +235,17 @@ _TRAILING_LINKS = re.compile(r"\s*(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]
 _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*\*|__[^_]{1,40}__)")
 
 
+def _could_open_venue(word: str, rules: Rules) -> bool:
+    """Cheap test before the full parse: the first word starts a known venue spelling."""
+    head = re.split(r"[\s\-–:：,'’]", word.casefold(), maxsplit=1)[0]
+    return head in rules.venues or any(v.startswith(head + " ") for v in rules.venues) if head else False
+
+
 def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
     """'ICLR-22 oral [T](u)' -> ('ICLR-22 oral', '[T](u)'); 'Arxiv(**Bengio**) _T_' -> ('Arxiv', '_T_')."""
     tokens = list(re.finditer(r"[^\s(（*\[_]+", s[:80]))
+    if not tokens or tokens[0].start() or not _could_open_venue(tokens[0].group(0), rules):
+        return "", s
     for n in range(min(5, len(tokens)), 0, -1):
         end = tokens[n - 1].end()
         if s[:tokens[0].start()].strip():
@@ -267,6 +280,7 @@ def clean_note(rest: str) -> str:
     return rest if re.search(r"\w", rest) else ""
 
 
+@lru_cache(maxsize=16384)
 def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
     """'论文名称：LoRA…' -> ('title', '论文名称', 'LoRA…'); None when the line is not a known field."""
     m = _FIELD.match(text)
@@ -279,6 +293,7 @@ def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
     return kind, m.group(1).strip(), m.group(2).strip().rstrip("*_ ").strip()
 
 
+@lru_cache(maxsize=16384)
 def is_date_text(text: str) -> bool:
     """A reading-log date or month: '2023.2.19', '2019-07', '2018-06 - 2019-01', 'February 2023'."""
     t = clean_inline(text).strip()

@@ -26,11 +26,22 @@ class Cue:
     note: str = ""
 
     @property
+    def zh_pattern(self) -> re.Pattern | None:
+        """The Chinese words as one alternation, searched in tokens joined by a separator."""
+        return _zh_pattern(self.words)
+
+    @property
     def name(self) -> str:
         """How `extract --explain` names the cue."""
         if self.note:
             return self.note
         return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
+
+
+@lru_cache(maxsize=1024)
+def _zh_pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    zh = sorted((w for w in words if re.search(r"[\u3400-\u9fff]", w)), key=len, reverse=True)
+    return re.compile("|".join(re.escape(w) for w in zh)) if zh else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +60,7 @@ class Prior:
     min_bullets: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, so functions can cache per table
 class Rules:
     prefixes: tuple[Prefix, ...]
     sections: dict[str, str]
@@ -70,13 +81,13 @@ class Rules:
     """Normalised key -> its Prefix record."""
     source: str = ""
 
-    @property
-    def zh_words(self) -> frozenset[str]:
-        """Chinese cue words, given to jieba so that they stay whole tokens."""
-        return frozenset(w for c in self.cues if c.lang != "en" for w in c.words
-                         if re.search(r"[\u4e00-\u9fff]", w))
+    section_names: frozenset[str] = frozenset()
+    """Every name that heads a section of one paper's notes (labelled or not)."""
+    zh_words: frozenset[str] = frozenset()
+    """Chinese cue words, given to jieba so that they stay whole tokens."""
 
 
+@lru_cache(maxsize=65536)
 def norm_key(text: str) -> str:
     """A heading or key as compared with the tables: no markup, case or end punctuation."""
     text = re.sub(r"[*_`#>\[\]]+", "", text)
@@ -248,4 +259,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         non_paper_sections=frozenset(struct["non_paper_sections"]),
         structural_sections=frozenset(struct["structural_sections"]),
         non_paper_title_words=frozenset(struct["non_paper_title_words"]), prefix_keys=prefix_keys,
-        source=source)
+        source=source,
+        section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
+        zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
+                                          if re.search(r"[\u4e00-\u9fff]", w)))
