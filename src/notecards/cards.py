@@ -1,4 +1,4 @@
-"""Document -> Cards: the card-design stage (questions, answers, context, tags, deck, guid).
+"""Document -> list[Card]: the card-design stage (questions, answers, context, tags, deck, guid).
 
 Card design (the rules for formulating knowledge: minimum information, one idea per card,
 cues and context):
@@ -12,7 +12,9 @@ cues and context):
 - A reverse card asks which paper addresses the (first sentence of the) problem.
 
 Guid = hash(paper identity, kind, slot), never the answer, so editing a bullet updates the
-note in Anki. See carry_identity() for how slots survive rewording and reordering.
+note in Anki. make_cards() numbers slots in note order; carry_identity() (run by write.py with
+the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
+and deletion, and a paper's identity through a retitle.
 """
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from pathlib import PurePath
 from urllib.parse import quote_plus
 
 from notecards.config import Config
 from notecards.extract import paper_key
 from notecards.model import Bullet, Card, Document, Paper
-from notecards.render import plain_text, render_markdown
+from notecards.render import Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens
 
 ASKED = ("problem", "method", "finding")
@@ -116,27 +119,27 @@ def _norm(text: str) -> str:
 
 
 def merge_repeats(papers: Iterable[Paper]) -> tuple[Paper, ...]:
-    """Papers listed more than once (same paper_key) -> one, bullets merged, identical ones once."""
+    """Papers listed more than once (same paper_key) -> one; bullets merged, each text once."""
     merged: dict[str, Paper] = {}
     for p in papers:
         key = paper_key(p.title) or f"line{p.line}"
-        first = merged.get(key)
-        if first is None:
-            merged[key] = p
-            continue
+        first = merged.get(key) or replace(p, bullets=())
         seen = {_norm(b.text) for b in first.bullets}
-        extra = tuple(b for b in p.bullets if _norm(b.text) not in seen)
+        extra = []
+        for b in p.bullets:
+            if _norm(b.text) and _norm(b.text) not in seen:
+                seen.add(_norm(b.text))
+                extra.append(b)
         years = [y for y in (first.year, p.year) if y]
         merged[key] = replace(first, venue=first.venue or p.venue, year=min(years) if years else None,
-                              bullets=first.bullets + extra,
-                              topics=tuple(dict.fromkeys(first.topics + p.topics)),
-                              link=first.link or p.link)
+                              bullets=first.bullets + tuple(extra),
+                              topics=tuple(dict.fromkeys(first.topics + p.topics)), link=first.link or p.link)
     return tuple(merged.values())
 
 
 def paper_topics(paper: Paper, doc: Document, config: Config) -> tuple[str, ...]:
-    """Topics written in the notes, then lexicon topics whose words the paper's text uses."""
-    found = list(paper.topics) + list(doc.topics)
+    """Topics written in the notes, the folders the file sits in, then lexicon topics the text uses."""
+    found = list(paper.topics) + list(doc.topics) + list(_folder_topics(doc))
     if config.topics:
         text = " ".join([paper.title, *(b.text for b in paper.bullets)])
         have, flat = tokens(text), _norm(text.casefold())
@@ -146,6 +149,15 @@ def paper_topics(paper: Paper, doc: Document, config: Config) -> tuple[str, ...]
         if t.strip():
             unique.setdefault(t.strip().casefold(), t.strip())
     return tuple(unique.values())
+
+
+def _folder_topics(doc: Document) -> tuple[str, ...]:
+    """`notes/nlp/attention.md` under the notes folder `notes` -> ('nlp',)."""
+    try:
+        rel = PurePath(doc.path).parent.relative_to(PurePath(doc.folder))
+    except ValueError:
+        return ()
+    return tuple(part for part in rel.parts if part not in (".", ".."))
 
 
 def _mentions(word: str, have: frozenset[str], flat: str) -> bool:
@@ -256,80 +268,96 @@ def _first_sentence(text: str) -> str:
     return s if len(s) <= REVERSE_CUE_CHARS else s[:REVERSE_CUE_CHARS - 1].rstrip() + "…"
 
 
+def _render(doc: Document, b: Bullet, text: str | None = None) -> Rendered:
+    return render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line)
+
+
+def _join(parts: Iterable[Rendered], html_text: str) -> Rendered:
+    """Several rendered pieces as one: their HTML already placed in `html_text`, media and warnings merged."""
+    parts = list(parts)
+    return Rendered(html_text, tuple(dict.fromkeys(m for r in parts for m in r.media)),
+                    tuple(dict.fromkeys(x for r in parts for x in r.warnings)))
+
+
+def _bullet_list(doc: Document, bullets: Iterable[Bullet]) -> Rendered:
+    items = [_render(doc, b) for b in bullets]
+    return _join(items, "<ul>" + "".join(f"<li>{r.html}</li>" for r in items) + "</ul>")
+
+
+def _context(doc: Document, by_label: dict[str, list[Bullet]], w: dict[str, str], with_problem: bool) -> Rendered:
+    """The back's context: the paper's problem (the why of a method), background, other notes, opinions."""
+    labels = [label for label in (("problem",) if with_problem else ()) + CONTEXT if by_label[label]]
+    if not labels:
+        return Rendered(f'<div class="nc-none">{w["no_context"]}</div>')
+    lists = [_bullet_list(doc, by_label[label]) for label in labels]
+    return _join(lists, "".join(
+        f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{w[label + "_ctx"]}</div>{r.html}</div>'
+        for label, r in zip(labels, lists)))
+
+
+def _question(w: dict[str, str], kind: str, title: str, u: _Unit, i: int, n: int, asked: set[str]) -> str:
+    """The kind's question, numbered when the paper has several; a key (cue) replaces the number."""
+    numbered = w["n"].format(i=i, n=n) if n > 1 else ""
+    if not u.cue:
+        return w[kind].format(title=title, n=numbered)
+    q = w["cued"].format(title=title, cue=html.escape(u.cue), n=w["n"].format(i=u.part, n=u.parts) if u.parts > 1 else "")
+    # the same key twice in one paper: the number tells them apart (Anki flags duplicate first fields)
+    return w["cued"].format(title=title, cue=html.escape(u.cue), n=numbered) if q in asked else q
+
+
+def _has_content(html_text: str) -> bool:
+    return bool(re.sub(r"<[^>]+>", "", html_text).strip()) or "<img" in html_text
+
+
 def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str]) -> tuple[list[Card], list[str]]:
     title = _norm(paper.title) or _norm(paper.gloss) or f"{doc.title}:{paper.line}"
-    key = paper_key(title) or f"line{paper.line}"
-    path = doc.path.replace("\\", "/")
-    warnings: list[str] = []
-
-    def render(b: Bullet, text: str | None = None) -> str:
-        r = render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line)
-        warnings.extend(r.warnings)
-        media.extend(r.media)
-        return r.html
-
-    media: list[str] = []
-    bullets = [b for b in paper.bullets if b.text.strip()]
+    bullets = list(paper.bullets)  # merge_repeats dropped blank and repeated ones
     if not bullets:
         return [], [f"{doc.path}:{paper.line}: warning: '{title}' has no notes under it; no cards made"]
+    key = paper_key(title) or f"line{paper.line}"
+    path = html.escape(doc.path.replace("\\", "/"))  # a file name is text, not markup
     by_label = {label: [b for b in bullets if b.label == label] for label in ASKED + CONTEXT}
     topics = paper_topics(paper, doc, config)
-    common = dict(deck=deck_name(config, doc, paper, topics), title=html.escape(title),
-                  meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or w["no_meta"]),
-                  tags=paper_tags(paper, topics, config), paper_key=key, extra=_link(paper, title, w))
     q_title = html.escape(title)
-
-    def context(skip_problem: bool) -> str:
-        sections = [(label, by_label[label]) for label in ("problem", *CONTEXT)
-                    if by_label[label] and not (label == "problem" and skip_problem)]
-        if not sections:
-            return f'<div class="nc-none">{w["no_context"]}</div>'
-        return "".join(f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{w[label + "_ctx"]}</div>'
-                       + "<ul>" + "".join(f"<li>{render(b)}</li>" for b in items) + "</ul></div>"
-                       for label, items in sections)
+    common = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
+                  meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or w["no_meta"]),
+                  tags=paper_tags(paper, topics, config), extra=_link(paper, title, w))
+    ctx_without_problem = _context(doc, by_label, w, with_problem=False)
+    ctx_with_problem = _context(doc, by_label, w, with_problem=True)
+    warnings = [*ctx_without_problem.warnings, *ctx_with_problem.warnings]
 
     cards: list[Card] = []
     for kind in ASKED:
+        ctx = ctx_without_problem if kind == "problem" else ctx_with_problem
         units = _units(by_label[kind], kind, config.max_answer_chars)
         asked: set[str] = set()
         for i, u in enumerate(units, 1):
-            media.clear()
-            answer = render(u.bullet, u.text)
-            if not re.sub(r"<[^>]+>", "", answer).strip() and "<img" not in answer:
+            answer = _render(doc, u.bullet, u.text)
+            warnings += answer.warnings
+            if not _has_content(answer.html):
                 warnings.append(f"{doc.path}:{u.bullet.line}: warning: bullet has nothing to show; no card made")
                 continue
-            numbered = w["n"].format(i=i, n=len(units)) if len(units) > 1 else ""
-            if u.cue:
-                part = w["n"].format(i=u.part, n=u.parts) if u.parts > 1 else ""
-                question = w["cued"].format(title=q_title, cue=html.escape(u.cue), n=part)
-                if question in asked:  # the same key twice: the number tells them apart
-                    question = w["cued"].format(title=q_title, cue=html.escape(u.cue), n=numbered)
-            else:
-                question = w[kind].format(title=q_title, n=numbered)
+            question = _question(w, kind, q_title, u, i, len(units), asked)
             asked.add(question)
             slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
-            ctx = context(skip_problem=kind == "problem")
-            cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer,
-                              context=ctx, source=f"{path}:{u.bullet.line}", slot=slot,
-                              basis=_norm(u.bullet.text), media=tuple(dict.fromkeys(media)),
-                              **common))
-    if not cards:  # only opinions/background: one card so the paper is still in Anki
-        media.clear()
-        answer = "<ul>" + "".join(f"<li>{render(b)}</li>" for b in bullets) + "</ul>"
+            cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer.html,
+                              context=ctx.html, source=f"{path}:{u.bullet.line}", slot=slot,
+                              basis=_norm(u.bullet.text), media=_join([answer, ctx], "").media, **common))
+    if not cards:  # only opinions/background: one card, so the paper is still in Anki
+        answer = _bullet_list(doc, bullets)
+        warnings += answer.warnings
         cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
-                          question=w["summary"].format(title=q_title), answer=answer,
+                          question=w["summary"].format(title=q_title), answer=answer.html,
                           context=f'<div class="nc-none">{w["no_context"]}</div>',
-                          source=f"{path}:{paper.line}", media=tuple(media), **common))
+                          source=f"{path}:{paper.line}", media=answer.media, **common))
     elif config.reverse_cards:
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
         cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1])))
         if cue:
-            media.clear()
-            ctx = context(skip_problem=False)
             cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
-                              answer=html.escape(title), context=ctx, source=f"{path}:{paper.line}",
-                              media=tuple(media), **common))
+                              answer=q_title, context=ctx_with_problem.html, source=f"{path}:{paper.line}",
+                              media=ctx_with_problem.media, **common))
     return cards, warnings
 
 
@@ -357,6 +385,9 @@ class PaperIdentity:
     """(kind, slot, bullet text) for every asked bullet."""
     next_slot: tuple[tuple[str, int], ...] = ()
     """Per kind, the first slot never used: a deleted bullet's slot is never given to a new one."""
+    live: bool = True
+    """In the last build. A paper that left is kept (live=False) so it gets its cards back if it returns,
+    e.g. after a build of only some of the notes files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +409,7 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity])
     slots are 1..n in note order, as make_cards() numbers them. A retitled paper (typo fixed,
     a word changed) keeps its identity when its title key is close or most bullets are unchanged.
     Cards that end up with the same guid (the same paper in two notes files) are kept once.
+    Papers that left are reported once and remembered (live=False).
     """
     groups: dict[str, list[Card]] = {}
     for c in cards:
@@ -408,8 +440,9 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity])
             slots=tuple(sorted((k, n, b) for (k, b), n in slots.items())),
             next_slot=tuple(sorted(next_slot.items()))))
     kept = {p.ident for p in matched.values()}
-    removed = tuple(sorted(p.title for p in previous.values() if p.ident not in kept))
-    return Carried(tuple(out), tuple(papers), removed)
+    gone = [p for p in previous.values() if p.ident not in kept]
+    removed = tuple(sorted(p.title for p in gone if p.live))
+    return Carried(tuple(out), tuple(papers) + tuple(replace(p, live=False) for p in gone), removed)
 
 
 def _bases(group: Iterable[Card]) -> set[str]:

@@ -81,6 +81,34 @@ def build(
 
 
 @app.command()
+def preview(
+    paths: list[Path] = typer.Argument(None, help="Notes files or folders (default: `notes` in the config)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                       help="The HTML page to write (default: decks/preview.html, "
+                                            "in the config's `out` folder)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="Config file (default: ./config.yaml)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+):
+    """Write one HTML page showing every card as Anki will, to look at before importing."""
+    from notecards.cards import build_cards
+    from notecards.pipeline import extract_paths
+    from notecards.preview import write_preview
+
+    cfg = _run(lambda: _config(config), debug)
+    report = _run(lambda: extract_paths(paths or cfg.notes, cfg), debug)
+    batches = _run(lambda: [build_cards(doc, cfg) for doc in report.documents], debug)
+    cards = [c for b in batches for c in b.cards]
+    report.warnings.extend(w for b in batches for w in b.warnings)  # images left out, papers without cards
+    code = _report_problems(report)
+    notes = [*report.warnings, *(str(p) for p in report.problems)]
+    page = _run(lambda: write_preview(cards, out or cfg.out / "preview.html", problems=notes,
+                                      tag_prefixes=cfg.tag_prefixes), debug)
+    papers = len({(c.deck, c.paper_key) for c in cards})
+    typer.echo(f"{len(cards)} cards from {papers} papers, {len(report.problems)} files skipped: {page}")
+    raise typer.Exit(code)
+
+
+@app.command()
 def extract(
     paths: list[Path] = typer.Argument(..., help="Notes files or folders."),
     format: Format = typer.Option(Format.table, "--format", "-f", help="json, yaml or table."),

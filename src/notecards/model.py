@@ -85,7 +85,7 @@ class Card:
     guid: str
     deck: str
     kind: str
-    """problem | method | finding | reverse"""
+    """problem | method | finding | reverse | summary (a paper with no problem/method/finding bullet)"""
     question: str
     answer: str
     title: str
@@ -96,3 +96,7 @@ class Card:
     paper_key: str
     extra: str = ""
     media: tuple[str, ...] = field(default=())
+    slot: str = "1"
+    """Where the card sits among its paper's cards of this kind ("2", or "2.1" for part of a long bullet)."""
+    basis: str = ""
+    """The bullet text the card was made from, so a rebuild can recognise it after it is reworded or moved."""

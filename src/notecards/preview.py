@@ -23,9 +23,12 @@ from pathlib import Path
 from notecards.errors import OutputError
 from notecards.model import Card
 from notecards.render import media_name
+from notecards.write import FIELDS, note_fields
 
 DEFAULT_TAG_PREFIXES = {"year": "year", "venue": "venue", "topic": "topic"}
 KIND_ORDER = ("problem", "method", "finding", "reverse", "summary")
+STAT_ROWS = 10
+"""Rows a count table shows before the rest fold into a <details>."""
 
 # Anki marks dark mode with classes on <body> (desktop: nightMode, AnkiDroid: night_mode), not with the
 # media query, and the deck style sheet keys on them. This mirrors the browser's setting.
@@ -77,6 +80,7 @@ body.pv-page { margin: 0 auto; max-width: 1280px; padding: 24px 28px 64px; backg
 .pv-stat td { padding: 2px 0; border: 0; vertical-align: middle; }
 .pv-stat td.pv-k { width: 45%%; padding-right: 8px; overflow-wrap: anywhere; }
 .pv-stat td.pv-n { width: 3.5em; text-align: right; font-variant-numeric: tabular-nums; }
+.pv-stat summary { cursor: pointer; color: var(--pv-accent); font-size: 13px; margin-top: 4px; }
 .pv-bar { height: 8px; border-radius: 4px; background: var(--pv-bar); min-width: 3px; }
 .pv-none { color: var(--pv-muted); font-style: italic; }
 .pv-toc { margin: 0 0 28px; }
@@ -146,9 +150,7 @@ class NoteType:
 
 
 def note_type() -> NoteType:
-    """The templates and style sheet write.py packs into every deck."""
-    from notecards.write import FIELDS  # the field order is write.py's, as stored in the .apkg
-
+    """The templates and style sheet write.py packs into every deck, with its field order."""
     res = resources.files("notecards") / "resources"
     front, back, css = ((res / n).read_text(encoding="utf-8")
                         for n in ("card_front.html", "card_back.html", "style.css"))
@@ -179,7 +181,7 @@ def fill_template(template: str, fields: Mapping[str, str], front: str = "") -> 
         for f in reversed(filters):
             if f.strip() != "text":
                 raise ValueError(f"card template uses filter {f!r}, which the preview cannot show")
-            text = html.unescape(re.sub(r"<[^>]*>", "", text))
+            text = re.sub(r"<[^>]*>", "", text)  # tags only: entities stay escaped
         return text
 
     # Sections are resolved on the template alone, then fields filled in one pass, so a field
@@ -231,8 +233,6 @@ def render_preview(
     tag_prefixes: Mapping[str, str] | None = None,
 ) -> str:
     """The whole preview page as one HTML string; reads only the packaged note type and the cards' media."""
-    from notecards.write import note_fields
-
     kind = note_type()
     decks = _group(cards)
     papers = sum(len(p) for p in decks.values())
@@ -272,7 +272,7 @@ def render_preview(
     else:
         out.append('<p class="pv-empty">No cards were made from these notes.</p>')
     for n, (deck, paper_groups) in enumerate(decks.items()):
-        out.append(_deck_html(n, deck, paper_groups, kind, note_fields))
+        out.append(_deck_html(n, deck, paper_groups, kind))
     out.append("</body>\n</html>\n")
     return "\n".join(out)
 
@@ -341,13 +341,18 @@ def _stats_html(rows: dict[str, list[Count]]) -> str:
             out.append(f'<p class="pv-none">{blank[key]}</p></div>')
             continue
         top = max(r.n for r in table)
-        out.append("<table>")
-        for r in table:
-            label = _e(r.key) if r.key else f'<span class="pv-none">{blank[key]}</span>'
-            out.append(f'<tr><td class="pv-k">{label}</td><td><div class="pv-bar" '
-                       f'style="width:{max(1, round(100 * r.n / top))}%"></div></td>'
-                       f'<td class="pv-n">{r.n}</td></tr>')
-        out.append("</table></div>")
+
+        def tr(r: Count, label: str = blank[key], top: int = top) -> str:
+            name = _e(r.key) if r.key else f'<span class="pv-none">{label}</span>'
+            return (f'<tr><td class="pv-k">{name}</td><td><div class="pv-bar" '
+                    f'style="width:{max(1, round(100 * r.n / top))}%"></div></td><td class="pv-n">{r.n}</td></tr>')
+
+        out.append("<table>" + "".join(tr(r) for r in table[:STAT_ROWS]) + "</table>")
+        if len(table) > STAT_ROWS:  # the long tail folds away; <details> needs no script
+            rest = table[STAT_ROWS:]
+            out.append(f"<details><summary>{len(rest)} more</summary><table>"
+                       + "".join(tr(r) for r in rest) + "</table></details>")
+        out.append("</div>")
     out.append("</section>")
     return "\n".join(out)
 
@@ -362,7 +367,7 @@ def _toc_html(decks: dict[str, dict[str, list[Card]]]) -> str:
     return "\n".join(out)
 
 
-def _deck_html(n: int, deck: str, papers: dict[str, list[Card]], kind: NoteType, note_fields) -> str:
+def _deck_html(n: int, deck: str, papers: dict[str, list[Card]], kind: NoteType) -> str:
     count = sum(len(cs) for cs in papers.values())
     crumbs = '<span class="pv-sep">›</span>'.join(_e(part) for part in deck.split("::"))
     out = [f'<section class="pv-deck" id="deck-{n}">',

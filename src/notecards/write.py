@@ -157,7 +157,8 @@ def load_state(out: Path) -> State:
             decks=tuple(data["decks"].items()),
             papers=tuple(PaperIdentity(ident=p["ident"], key=p["key"], title=p["title"],
                                        slots=tuple((k, int(n), b) for k, n, b in p["slots"]),
-                                       next_slot=tuple((k, int(n)) for k, n in p["next"].items()))
+                                       next_slot=tuple((k, int(n)) for k, n in p["next"].items()),
+                                       live=bool(p.get("live", True)))
                          for p in data["papers"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
@@ -171,7 +172,7 @@ def _state_json(state: State) -> str:
         "decks": dict(state.decks),
         "notes": {g: {"hash": h, "mtime": m} for g, h, m in state.notes},
         "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
-                    "next": dict(p.next_slot)} for p in state.papers],
+                    "next": dict(p.next_slot), "live": p.live} for p in state.papers],
     }
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
@@ -274,8 +275,8 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
     names = _file_names(by_deck)
     written: list[Path] = []
     try:
-        for i, deck in enumerate(sorted(by_deck)):
-            written.append(_write_deck(out / names[deck], deck, by_deck[deck], model_mtime, offset=i))
+        for deck in sorted(by_deck):
+            written.append(_write_deck(out / names[deck], deck, by_deck[deck], model_mtime))
         state = State(model=(model_hash, model_mtime), notes=tuple(sorted(notes)),
                       decks=tuple(sorted(names.items())), papers=carried.papers)
         _atomic_write(out / STATE_FILE, lambda fh: fh.write(_state_json(state).encode()))
@@ -283,12 +284,12 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
         raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(out)) from None
     # Only now that every deck is in place: decks no longer produced (a renamed notes file)
     # and temp files a killed run left behind.
-    stale = {name for _, name in previous.decks if Path(name).name == name} - set(names.values())
+    stale = {n for _, n in previous.decks if Path(n).name == n and n.endswith(".apkg")} - set(names.values())
     _remove([out / n for n in sorted(stale)] + sorted(out.glob(TEMP_PREFIX + "*")))
     return written, list(carried.removed)
 
 
-def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int, offset: int) -> Path:
+def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int) -> Path:
     model = _model()
     deck = genanki.Deck(deck_id(name), name)
     media: list[str] = []
@@ -296,9 +297,9 @@ def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtim
         deck.add_note(_Note(model=model, fields=note_fields(card), tags=list(card.tags), guid=card.guid,
                             mtime=mtime))
         media.extend(m for m in card.media if m not in media)
-    # Note and card ids only matter for new notes (Anki matches by guid); start them at the newest
-    # mtime so they sort after older notes, and apart per deck so packages don't share ids.
-    first_id = max([model_mtime, *(m for _, m in notes)]) * 1000 + offset * 100_000
+    # Note and card ids only matter for new notes (Anki matches by guid and renumbers a new note
+    # whose id is taken); from the newest mtime, so a rebuild of unchanged notes is byte-identical.
+    first_id = max([model_mtime, *(m for _, m in notes)]) * 1000
     data = _apkg_bytes(deck, media, model_mtime, first_id)
     _atomic_write(path, lambda fh: fh.write(data))
     return path

@@ -1,0 +1,479 @@
+"""preview: the static HTML page, checked as text and loaded in headless Chromium.
+
+The browser tests need Chromium (`apt-get install -y chromium`) and fail, with that hint, without it.
+Set NOTECARDS_SHOTS=<folder> to keep their light and dark screenshots to look at.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import select
+import shutil
+import struct
+import subprocess
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from typer.testing import CliRunner
+
+from notecards import preview
+from notecards.cards import build_cards
+from notecards.cli import app
+from notecards.config import Config
+from notecards.errors import OutputError
+from notecards.model import Card
+from notecards.pipeline import extract_paths
+from notecards.preview import count_rows, render_preview, write_preview
+from notecards.render import media_name
+
+FORMATS = Path(__file__).parent / "fixtures" / "formats"
+INSTALL_HINT = (
+    "headless Chromium is needed for the preview test and was not found on PATH. "
+    "Install it with:  apt-get update && apt-get install -y chromium   (Debian/Ubuntu, as root), "
+    "or point NOTECARDS_CHROMIUM at a Chrome/Chromium binary."
+)
+
+
+def png_bytes(width: int = 48, height: int = 24) -> bytes:
+    """A small real PNG (a colour gradient), made without an imaging library."""
+    rows = b"".join(b"\0" + bytes(v for x in range(width) for v in (x * 5 % 256, y * 10 % 256, 160))
+                    for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def card(**kw) -> Card:
+    base = dict(guid="g0", deck="Papers", kind="problem", question="Q?", answer="A.", title="T",
+                meta="NeurIPS · 2017", context="", source="notes/a.md:3", tags=(), paper_key="p0")
+    base.update(kw)
+    return Card(**base)
+
+
+def sample_cards(folder: Path) -> list[Card]:
+    """A few cards shaped like make_cards output (fields are HTML): Chinese and English, math, an image."""
+    figure = folder / "vit-figure.png"
+    figure.write_bytes(png_bytes())
+    vit = dict(deck="Papers::视觉", title="ViT：一张图像值 16×16 个词", meta="ICLR · 2021", paper_key="vit",
+               tags=("year::2021", "venue::ICLR", "topic::视觉"), source="notes/视觉.md:12",
+               extra='<a href="https://scholar.google.com/scholar?q=ViT">在 Google Scholar 搜索</a>')
+    attn = dict(deck="Papers::NLP", title="Attention Is All You Need", meta="NeurIPS · 2017", paper_key="attn",
+                tags=("year::2017", "venue::NeurIPS", "topic::nlp"), source="notes/nlp.md:4",
+                extra='<a href="https://arxiv.org/abs/1706.03762">Paper link</a>')
+    context = ('<div class="nc-ctx nc-ctx-opinion"><div class="nc-ctx-label">My take</div>'
+               "<ul><li>the <em>positional encoding</em> is the clever part</li></ul></div>")
+    return [
+        card(guid="v1", kind="problem", question="《ViT：一张图像值 16×16 个词》要解决什么问题？",
+             answer="卷积网络依赖<strong>局部归纳偏置</strong>，能否只用 Transformer 处理图像？",
+             context='<div class="nc-ctx nc-ctx-background"><div class="nc-ctx-label">背景</div>'
+                     "<ul><li>NLP 中 Transformer 已成为主流。</li></ul></div>", **vit),
+        card(guid="v2", kind="method", question="《ViT：一张图像值 16×16 个词》的方法是什么？",
+             answer=("<p>把图像切成 16×16 的块，线性投影后加位置编码送入编码器。</p>"
+                     f'<p><img src="{media_name(figure)}" alt="patches"></p>'),
+             context='<div class="nc-none">（笔记里没有更多内容）</div>', media=(str(figure),), **vit),
+        card(guid="a1", kind="method", question="What is the method of “Attention Is All You Need”?",
+             answer=r"Self-attention only: \(\mathrm{softmax}(QK^\top/\sqrt{d_k})V\), cost \(O(n^2 \cdot d)\).",
+             context=context, **attn),
+        card(guid="a2", kind="finding", question="What did “Attention Is All You Need” find?",
+             answer="<ul><li>28.4 BLEU on WMT14 En→De</li><li>trains in 3.5 days on 8 GPUs</li></ul>",
+             context=context, **attn),
+        card(guid="a3", kind="reverse", question="Which paper proposes this: “Self-attention only”?",
+             answer="Attention Is All You Need", context=context, **attn),
+    ]
+
+
+# --- the page as text -------------------------------------------------------------------------------
+
+
+def test_groups_cards_by_deck_then_paper(tmp_path):
+    page = render_preview(sample_cards(tmp_path))
+    assert page.index('<span class="pv-sep">›</span>NLP') < page.index('<span class="pv-sep">›</span>视觉')
+    assert page.index("Attention Is All You Need</h3>") < page.index("ViT：一张图像值 16×16 个词</h3>")
+    assert page.count('class="pv-paper"') == 2
+    assert page.count('class="pv-item"') == 5
+
+
+def test_counts_cards_by_kind_year_topic_and_venue(tmp_path):
+    rows = count_rows(sample_cards(tmp_path))
+    as_pairs = {k: [(r.key, r.n) for r in v] for k, v in rows.items()}
+    assert as_pairs["kind"] == [("problem", 1), ("method", 2), ("finding", 1), ("reverse", 1)]
+    assert as_pairs["year"] == [("2021", 2), ("2017", 3)]  # newest first
+    assert as_pairs["topic"] == [("nlp", 3), ("视觉", 2)]
+    assert as_pairs["venue"] == [("NeurIPS", 3), ("ICLR", 2)]
+
+
+def test_counts_follow_configured_tag_prefixes_and_cards_without_tags():
+    cards = [card(tags=("jahr::2019", "thema::rl")), card(guid="g1", tags=())]
+    rows = count_rows(cards, {"year": "jahr", "topic": "thema"})
+    assert [(r.key, r.n) for r in rows["year"]] == [("2019", 1), ("", 1)]
+    assert [(r.key, r.n) for r in rows["topic"]] == [("rl", 1), ("", 1)]
+
+
+def test_faces_are_the_deck_templates_filled_with_the_note_fields():
+    page = render_preview([card(question="Q &amp; <em>A</em>?", answer="<strong>yes</strong>")])
+    front = '<div class="nc-question">Q &amp; <em>A</em>?</div>'
+    assert front in page  # a field is HTML already: shown as Anki shows it, not escaped twice
+    assert page.count(front) == 2  # on the front, and on the back through {{FrontSide}}
+    assert '<div class="nc-answer"><strong>yes</strong></div>' in page
+    assert preview.note_type().css.strip() in page
+
+
+def test_plain_text_around_the_cards_is_escaped():
+    evil = "<script>alert(1)</script>"
+    page = render_preview([card(deck=f"Papers::{evil}", tags=(f"topic::{evil}",))],
+                          problems=[f"notes/{evil}.md: error: bad bytes"], title=evil)
+    assert "<script>alert" not in page
+    # page title (2), problem, deck in the contents and heading, tag on the card and in the topic table
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 7
+
+
+def test_the_page_cannot_run_or_fetch_anything_it_did_not_bring():
+    page = render_preview([card()])
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    assert "default-src 'none'" in csp and "img-src data:" in csp and "'unsafe-inline'" not in csp.split("script-src")[1]
+
+
+def test_style_sheet_cannot_close_its_style_element(monkeypatch):
+    kind = preview.note_type()
+    monkeypatch.setattr(preview, "note_type",
+                        lambda: preview.NoteType(kind.front, kind.back, ".card{}</style><script>x()</script>", kind.fields))
+    assert "</style><script>" not in render_preview([card()])
+
+
+def test_fill_template_resolves_sections_and_frontside():
+    fields = {"A": "a", "B": "", "C": "<br>"}
+    assert preview.fill_template("{{#A}}[{{A}}]{{/A}}{{#B}}no{{/B}}{{^C}}empty{{/C}}|{{FrontSide}}",
+                                 fields, front="F") == "[a]empty|F"
+
+
+def test_fill_template_shows_braces_in_a_field_as_written():
+    assert preview.fill_template("{{A}}", {"A": "use {{B}} here"}) == "use {{B}} here"
+
+
+def test_fill_template_rejects_an_unknown_field():
+    with pytest.raises(ValueError, match="unknown field 'Nope'"):
+        preview.fill_template("{{Nope}}", {"A": "a"})
+
+
+def test_local_image_is_embedded_as_data_url(tmp_path):
+    (tmp_path / "fig.png").write_bytes(png_bytes())
+    name = media_name(tmp_path / "fig.png")  # the name Anki's media folder gets, as in the card HTML
+    page = render_preview([card(answer=f'<p><img src="{name}" alt="a &gt; b"></p>',
+                                media=(str(tmp_path / "fig.png"),))])
+    m = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="a &gt; b">', page)
+    assert m and base64.b64decode(m.group(1)) == png_bytes()
+
+
+def test_missing_image_is_shown_as_missing():
+    page = render_preview([card(answer='<p><img src="gone.png"></p>')])
+    assert "<img" not in page
+    assert "[missing image: gone.png]" in page
+
+
+def test_remote_image_becomes_a_link_so_nothing_is_fetched():
+    page = render_preview([card(answer='<p><img src="https://example.org/a.png?x=1&amp;y=2"></p>')])
+    assert '<a class="pv-link" href="https://example.org/a.png?x=1&amp;y=2">' in page
+    assert "<img" not in page
+
+
+def test_long_count_tables_fold_their_tail():
+    cards = [card(guid=f"g{i}", tags=(f"topic::t{i:02d}",)) for i in range(preview.STAT_ROWS + 3)]
+    stat = render_preview(cards).split('id="stat-topic"')[1].split('id="stat-venue"')[0]
+    assert "<summary>3 more</summary>" in stat
+    assert stat.index("t09") < stat.index("<details>") < stat.index("t10")
+
+
+def test_lists_problems_before_the_cards():
+    page = render_preview([card()], problems=["notes/x.md: error: <bad> bytes"])
+    assert page.index("notes/x.md: error: &lt;bad&gt; bytes") < page.index('class="pv-item"')
+
+
+def test_empty_preview_says_so():
+    page = render_preview([])
+    assert "<b>0</b> cards" in page and 'class="pv-item"' not in page
+    assert "No cards were made" in page
+
+
+def test_write_preview_creates_the_folder_and_leaves_no_temp_file(tmp_path):
+    out = tmp_path / "decks" / "preview.html"
+    assert write_preview([card()], out) == out
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in out.parent.iterdir()] == ["preview.html"]
+
+
+def test_failed_write_keeps_the_old_page_and_no_temp_file(tmp_path, monkeypatch):
+    out = tmp_path / "preview.html"
+    out.write_text("old", encoding="utf-8")
+
+    def broken(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(preview.os, "replace", broken)
+    with pytest.raises(OutputError, match="No space left"):
+        write_preview([card()], out)
+    assert out.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["preview.html"]
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+IMAGE_NOTE = """# Vision & <Language> notes
+
+## [ICLR 2021] An Image is Worth 16x16 Words & More
+
+- 问题：卷积网络依赖局部归纳偏置，能否只用 Transformer 处理图像？
+- 方法：把图像切成 16×16 的块 ![patches](fig.png)，成本 $O(n^2 d)$
+- 发现：在 JFT-300M 上预训练后超过 CNN ![gone](missing.png)
+"""
+
+
+@pytest.fixture
+def notes_folder(tmp_path) -> Path:
+    """Chinese, English and mixed notes, math, a local image, a missing one, `&` and `<` in titles."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name in ("mixed_bilingual.md", "numbered_venue_zh.md", "attention-is-all-you-need.md"):
+        shutil.copy(FORMATS / name, folder / name)
+    (folder / "fig.png").write_bytes(png_bytes())
+    (folder / "vision.md").write_text(IMAGE_NOTE, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("{}\n", encoding="utf-8")
+    return folder
+
+
+def run_preview(*args: str):
+    return CliRunner().invoke(app, ["preview", *args])
+
+
+def test_preview_command_writes_the_page_and_reports_left_out_images(notes_folder, tmp_path):
+    out = tmp_path / "site" / "p.html"
+    result = run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 0, result.output
+    assert f": {out}" in result.stdout and " cards from " in result.stdout
+    assert "vision.md:7: warning: image 'missing.png'" in result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "vision.md:7: warning: image &#x27;missing.png&#x27;" in page
+    assert "An Image is Worth 16x16 Words &amp; More</h3>" in page  # escaped once, by cards.py
+    assert "data:image/png;base64," in page
+
+
+def test_preview_command_writes_into_the_configured_out_folder(notes_folder, tmp_path):
+    (tmp_path / "config.yaml").write_text("out: built\n", encoding="utf-8")
+    result = run_preview(str(notes_folder), "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "built" / "preview.html").is_file()
+
+
+def test_preview_command_bad_config_is_one_line_and_exit_2(notes_folder, tmp_path):
+    (tmp_path / "config.yaml").write_text("deck_by: colour\n", encoding="utf-8")
+    result = run_preview(str(notes_folder), "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 2
+    assert "deck_by" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "decks").exists()
+
+
+# --- the page in a real browser ----------------------------------------------------------------------
+
+
+def chromium_binary() -> str:
+    """The browser to test with; a missing browser fails the test (CI installs it), with the fix."""
+    found = os.environ.get("NOTECARDS_CHROMIUM") or next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+         if shutil.which(n)), None)
+    if not found:
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    return found
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3 in, fd 4 out): no port, no extra package."""
+
+    def __init__(self, binary: str, profile: Path, timeout: float = 30):
+        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
+                "--remote-debugging-pipe", "about:blank"]
+        self.log = profile.with_suffix(".log")
+        self.timeout = timeout
+        with open(self.log, "wb") as err:
+            # The shell moves our stdin/stdout pipes to fds 3/4, where --remote-debugging-pipe expects them.
+            self.proc = subprocess.Popen(["sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", *args],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        self.buf, self.next_id, self.events, self.session = b"", 0, [], None
+
+    def call(self, method: str, params: dict | None = None, session: bool = True) -> dict:
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        self.proc.stdin.write(json.dumps(msg).encode() + b"\0")
+        self.proc.stdin.flush()
+        reply = self.wait(lambda m, i=self.next_id: m.get("id") == i, method)
+        if "error" in reply:
+            raise AssertionError(f"DevTools {method} failed: {reply['error']}")
+        return reply.get("result", {})
+
+    def wait(self, done, what: str) -> dict:
+        end = time.monotonic() + self.timeout
+        while True:
+            while b"\0" in self.buf:
+                raw, self.buf = self.buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                if "method" in msg:
+                    self.events.append(msg)
+                if done(msg):
+                    return msg
+            left = end - time.monotonic()
+            ready = select.select([self.proc.stdout], [], [], max(left, 0))[0] if left > 0 else []
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 20) if ready else b""
+            if not chunk:
+                why = "timed out" if not ready else "Chromium exited"
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise AssertionError(f"{why} waiting for {what}; Chromium's log ends:\n{tail}")
+            self.buf += chunk
+
+    def open(self, url: str, width: int, height: int) -> None:
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page", "Network"):
+            self.call(f"{domain}.enable")
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.call("Page.navigate", {"url": url})
+        self.wait(lambda m: m.get("method") == "Page.loadEventFired", "the page to load")
+        self.eval("document.fonts.ready.then(() => true)")
+
+    def eval(self, expression: str):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True})
+        if "exceptionDetails" in result:
+            raise AssertionError(f"{expression!r} threw: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def screenshot(self, path: Path, dark: bool = False) -> Path:
+        scheme = [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]
+        self.call("Emulation.setEmulatedMedia", {"features": scheme})
+        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"]))
+        return path
+
+    def problems(self) -> list[str]:
+        """Console errors and warnings, uncaught exceptions, failed loads, and any request off the disk."""
+        found = []
+        for e in self.events:
+            p = e.get("params", {})
+            if e["method"] == "Runtime.exceptionThrown":
+                d = p["exceptionDetails"]
+                found.append(f"exception: {d.get('text')} {d.get('exception', {}).get('description', '')}")
+            elif e["method"] == "Runtime.consoleAPICalled" and p["type"] in ("error", "warning", "assert"):
+                found.append(f"console.{p['type']}: " + " ".join(str(a.get("value")) for a in p["args"]))
+            elif e["method"] == "Log.entryAdded" and p["entry"]["level"] in ("error", "warning"):
+                found.append(f"log {p['entry']['level']}: {p['entry']['text']} {p['entry'].get('url', '')}")
+            elif e["method"] == "Network.requestWillBeSent":
+                url = p["request"]["url"]
+                if not url.startswith(("file:", "data:", "about:")):
+                    found.append(f"network request: {url}")
+        return found
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.call("Browser.close", session=False)
+                self.proc.wait(10)
+        except Exception:
+            pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def png_colours(data: bytes) -> int:
+    """How many distinct byte values the decoded image holds: 1-2 means a blank page."""
+    pos, idat = 8, b""
+    while pos < len(data):
+        (n,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    return len(set(zlib.decompress(idat)))
+
+
+@pytest.fixture
+def browser(tmp_path):
+    b = Browser(chromium_binary(), tmp_path / "chromium-profile")
+    yield b
+    b.close()
+
+
+def test_preview_loads_in_chromium_without_console_errors(tmp_path, browser):
+    cards = sample_cards(tmp_path)
+    page = write_preview(cards, tmp_path / "out" / "preview.html", problems=["notes/old.md: error: skipped"])
+    browser.open(page.resolve().as_uri(), 1200, 2000)
+
+    text = browser.eval("document.body.innerText")
+    for c in cards:
+        assert c.question in text
+    assert "局部归纳偏置" in text and "28.4 BLEU" in text
+    assert r"\(O(n^2 \cdot d)\)" in text  # math stays TeX for Anki's MathJax
+    assert browser.eval("document.querySelectorAll('.pv-item').length") == len(cards)
+    images = browser.eval("[...document.images].map(i => [i.complete, i.naturalWidth])")
+    assert images == [[True, 48]]
+    assert browser.eval("getComputedStyle(document.querySelector('.nc-question')).fontWeight") == "600"  # deck CSS
+
+    shots, card_bg = {}, {}
+    for mode in ("light", "dark"):
+        shot = browser.screenshot(tmp_path / f"preview-{mode}.png", dark=mode == "dark")
+        data = shot.read_bytes()
+        assert png_size(data) == (1200, 2000)
+        assert len(data) > 20_000 and png_colours(data) > 50, f"{mode} screenshot looks blank"
+        shots[mode] = data
+        card_bg[mode] = browser.eval("getComputedStyle(document.querySelector('.card')).backgroundColor")
+    assert shots["light"] != shots["dark"]
+    assert card_bg["light"] != card_bg["dark"]  # the cards follow into Anki's night mode, not just the page
+    assert browser.eval("document.body.classList.contains('nightMode')") is True
+
+    assert browser.problems() == []
+    if os.environ.get("NOTECARDS_SHOTS"):  # keep the screenshots to look at
+        for p in tmp_path.glob("preview-*.png"):
+            shutil.copy(p, Path(os.environ["NOTECARDS_SHOTS"]) / p.name)
+
+
+def test_browser_check_catches_a_broken_page(tmp_path, browser):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><img src="nope.png"><script>console.error("boom"); missing();</script>',
+                   encoding="utf-8")
+    browser.open(bad.as_uri(), 400, 300)
+    found = browser.problems()
+    assert any("boom" in p for p in found)
+    assert any(p.startswith("exception:") for p in found)
+    assert any("nope.png" in p for p in found)
+
+
+def test_preview_of_real_notes_loads_in_chromium_without_console_errors(notes_folder, tmp_path, browser):
+    out = tmp_path / "p.html"
+    assert run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml")).exit_code == 0
+    cards = [c for d in extract_paths([notes_folder], Config()).documents for c in build_cards(d, Config()).cards]
+    browser.open(out.as_uri(), 1200, 2000)
+
+    text = browser.eval("document.body.innerText")
+    missing = [c.question for c in cards if html.unescape(re.sub(r"<[^>]+>", "", c.question)) not in text]
+    assert not missing
+    assert browser.eval("document.querySelectorAll('.pv-item').length") == len(cards)
+    assert browser.eval("[...document.images].every(i => i.complete && i.naturalWidth > 0)") is True
+    data = browser.screenshot(tmp_path / "notes.png").read_bytes()
+    assert png_size(data) == (1200, 2000) and png_colours(data) > 50
+    assert browser.problems() == []

@@ -1,0 +1,164 @@
+"""write.py: the .apkg files, their notes table, mtimes, atomic writes and the state file."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from notecards.cards import make_cards
+from notecards.config import Config
+from notecards.errors import OutputError
+from notecards.model import Bullet, Document, Paper
+from notecards.pipeline import build_decks
+from notecards.write import (FIELDS, MODEL_ID, STATE_FILE, TEMP_PREFIX, deck_file_name, deck_id, next_mtime,
+                             write_decks)
+
+CONFIG = Config()
+
+
+def paper(title: str, *bullets: tuple[str, str], year=2017) -> Paper:
+    return Paper(title=title, venue="ICLR", year=year, line=1,
+                 bullets=tuple(Bullet(t, 2 + i, label) for i, (label, t) in enumerate(bullets)))
+
+
+def cards_of(*papers: Paper, title="notes", path="notes/a.md", folder="notes"):
+    return make_cards(Document(path=path, title=title, papers=papers, lang="en", folder=folder), CONFIG)
+
+
+P1 = paper("Paper One", ("problem", "why one"), ("method", "how one"), ("method", "and also this"))
+P2 = paper("Paper Two", ("method", "how two"), year=2020)
+
+
+def read_notes(apkg: Path) -> list[tuple]:
+    """(guid, mid, mod, tags, fields) of every note in a package."""
+    with zipfile.ZipFile(apkg) as z, tempfile.TemporaryDirectory() as tmp:
+        db = Path(z.extract("collection.anki2", tmp))
+        conn = sqlite3.connect(db)
+        try:
+            rows = conn.execute("select guid, mid, mod, tags, flds from notes order by id").fetchall()
+        finally:
+            conn.close()
+    return [(g, mid, mod, tags.split(), flds.split("\x1f")) for g, mid, mod, tags, flds in rows]
+
+
+def test_one_apkg_per_deck_with_all_notes(tmp_path: Path):
+    cards = cards_of(P1, title="First") + cards_of(P2, title="Second")
+    written, removed = write_decks(cards, tmp_path, CONFIG)
+    assert [p.name for p in written] == ["Papers - First.apkg", "Papers - Second.apkg"]
+    assert removed == []
+    notes = read_notes(written[0])
+    assert [n[0] for n in notes] == [c.guid for c in cards if c.deck == "Papers::First"]
+    assert {n[1] for n in notes} == {MODEL_ID}
+    assert all(len(n[4]) == len(FIELDS) and all(f.strip() for f in n[4]) for n in notes)
+    assert "year::2017" in notes[0][3]
+
+
+def test_deck_file_names_are_safe_everywhere():
+    assert deck_file_name("Papers::AI对齐论文阅读杂记") == "Papers - AI对齐论文阅读杂记.apkg"
+    assert deck_file_name('Papers::a/b\\c:d*e?"f<g>h|i') == "Papers - a_b_c_d_e_f_g_h_i.apkg"
+    assert deck_file_name("CON") == "_CON.apkg"
+    assert len(deck_file_name("Papers::" + "长" * 300).encode()) <= 160
+
+
+def test_decks_clashing_on_a_case_insensitive_disk_get_distinct_files(tmp_path: Path):
+    cards = cards_of(P1, title="RL") + cards_of(P2, title="R/L")
+    written, _ = write_decks(cards, tmp_path, CONFIG)
+    assert len({p.name.casefold() for p in written}) == 2
+
+
+def test_deck_ids_are_stable_and_differ():
+    assert deck_id("Papers::A") == deck_id("Papers::A") == deck_id("papers::a")
+    assert deck_id("Papers::A") != deck_id("Papers::B")
+
+
+def test_unchanged_rebuild_is_byte_identical(tmp_path: Path):
+    [first], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    before = first.read_bytes()
+    [again], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    assert again.read_bytes() == before
+
+
+def test_changed_note_gets_a_newer_mtime_even_in_the_same_second(tmp_path: Path):
+    [apkg], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    before = {n[0]: n[2] for n in read_notes(apkg)}
+    edited = replace(P1, bullets=(P1.bullets[0], replace(P1.bullets[1], text="how one, reworded"), P1.bullets[2]))
+    write_decks(cards_of(edited), tmp_path, CONFIG)
+    after = {n[0]: (n[2], n[4][1]) for n in read_notes(apkg)}
+    changed = [g for g in after if "reworded" in after[g][1]]
+    assert len(changed) == 1 and after[changed[0]][0] > before[changed[0]]
+    # the reverse card's cue is the problem, untouched: its mtime stays
+    assert sum(after[g][0] == before[g] for g in after) >= 1
+
+
+def test_next_mtime_rules():
+    assert next_mtime(None, "h", 100) == 100
+    assert next_mtime(("h", 90), "h", 100) == 90
+    assert next_mtime(("h", 100), "new", 100) == 101
+    assert next_mtime(("h", 50), "new", 100) == 100
+
+
+def test_no_temp_files_are_left_behind(tmp_path: Path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where genanki's sqlite would go
+    out = tmp_path / "decks"
+    write_decks(cards_of(P1), out, CONFIG)
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == [STATE_FILE, "Papers - notes.apkg"]
+
+
+def test_stale_temp_files_are_cleaned_next_run(tmp_path: Path):
+    (tmp_path / f"{TEMP_PREFIX}crashed.apkg").write_bytes(b"half")
+    write_decks(cards_of(P1), tmp_path, CONFIG)
+    assert not list(tmp_path.glob(TEMP_PREFIX + "*"))
+
+
+def test_deck_no_longer_built_is_removed_and_paper_reported(tmp_path: Path):
+    write_decks(cards_of(P1, P2, title="Old name"), tmp_path, CONFIG)
+    written, removed = write_decks(cards_of(P1, title="New name"), tmp_path, CONFIG)
+    assert sorted(p.name for p in tmp_path.glob("*.apkg")) == ["Papers - New name.apkg"]
+    assert removed == ["Paper Two"]
+
+
+def test_unwritable_output_raises_output_error_and_deletes_nothing(tmp_path: Path):
+    blocker = tmp_path / "decks"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError) as err:
+        write_decks(cards_of(P1), blocker / "sub", CONFIG)
+    assert str(blocker / "sub") in str(err.value)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_unreadable_state_is_an_error_not_a_fresh_start(tmp_path: Path):
+    (tmp_path / STATE_FILE).write_text("{broken")
+    with pytest.raises(OutputError, match="state"):
+        write_decks(cards_of(P1), tmp_path, CONFIG)
+
+
+def test_local_image_is_packed_as_media(tmp_path: Path):
+    notes = tmp_path / "notes"
+    (notes / "img").mkdir(parents=True)
+    (notes / "img" / "fig.png").write_bytes(b"\x89PNG\r\n\x1a\n fake")
+    (tmp_path / "outside.png").write_bytes(b"secret")
+    (notes / "a.md").write_text("## 2023\n\n1. [ICLR] Paper With Figure\n"
+                                "   1. The method uses a new encoder, see ![fig](img/fig.png)\n"
+                                "   2. Results improve by 2 points ![out](../outside.png)\n", encoding="utf-8")
+    report = build_decks(CONFIG, [notes], tmp_path / "decks")
+    [apkg] = report.decks
+    assert any("outside.png" in w and "left out" in w for w in report.warnings)
+    with zipfile.ZipFile(apkg) as z:
+        media = json.loads(z.read("media"))
+        [name] = media.values()
+        assert z.read(next(iter(media))) == (notes / "img" / "fig.png").read_bytes()
+    assert name.startswith("nc-") and any(name in f for n in read_notes(apkg) for f in n[4])
+
+
+def test_same_paper_in_two_notes_files_is_written_once(tmp_path: Path):
+    written, _ = write_decks(cards_of(P1, title="A", path="notes/a.md") + cards_of(P1, title="B", path="notes/b.md"),
+                             tmp_path, CONFIG)
+    assert [p.name for p in written] == ["Papers - A.apkg"]
