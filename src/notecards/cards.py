@@ -341,7 +341,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str])
             asked.add(question)
             slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
             cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer.html,
-                              context=ctx.html, source=f"{path}:{u.bullet.line}", slot=slot,
+                              context=ctx.html, source=html.escape(f"{path}:{u.bullet.line}"), slot=slot,
                               basis=_norm(u.bullet.text), media=_join([answer, ctx], "").media, **common))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
         answer = _bullet_list(doc, bullets)
@@ -349,14 +349,14 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str])
         cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
                           question=w["summary"].format(title=q_title), answer=answer.html,
                           context=f'<div class="nc-none">{w["no_context"]}</div>',
-                          source=f"{path}:{paper.line}", media=answer.media, **common))
+                          source=html.escape(f"{path}:{paper.line}"), media=answer.media, **common))
     elif config.reverse_cards:
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
         cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1])))
         if cue:
             cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
-                              answer=q_title, context=ctx_with_problem.html, source=f"{path}:{paper.line}",
+                              answer=q_title, context=ctx_with_problem.html, source=html.escape(f"{path}:{paper.line}"),
                               media=ctx_with_problem.media, **common))
     return cards, warnings
 
