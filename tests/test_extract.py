@@ -104,3 +104,20 @@ def test_key_value_cards_start_papers_at_title_fields(tmp_path):
     ps = papers(tmp_path, "[1]中文概括\n\n论文题目：First Paper About Defects\n\n摘要：We study defects.\n\n"
                           "[2]另一个概括\n\n题目：Second Paper About Defects\n\n个人总结：方法简单。\n")
     assert [p.title for p in ps] == ["First Paper About Defects", "Second Paper About Defects"]
+
+
+def test_short_items_over_sub_items_are_headers_not_bullets(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n"
+                          "- Model achievements vs baseline\n  - Highly preferred by labelers\n"
+                          "- Uses PPO with a KL penalty to the SFT model.\n")
+    (p,) = ps
+    assert [(b.text, b.parent) for b in p.bullets] == [
+        ("Highly preferred by labelers", "Model achievements vs baseline"),
+        ("Uses PPO with a KL penalty to the SFT model.", "")]
+    assert p.bullets[0].label == "finding"
+
+
+def test_bare_first_line_title_is_not_a_bullet(tmp_path):
+    ps = papers(tmp_path, "Rich Features For Accurate Object Detection\n\n1. 在解决的是什么问题？检测精度低\n")
+    assert [(p.title, [b.line for b in p.bullets]) for p in ps] == [
+        ("Rich Features For Accurate Object Detection", [3])]

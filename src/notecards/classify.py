@@ -46,7 +46,15 @@ def section_label(name: str, rules: Rules) -> str | None:
     if key in rules.sections:
         return rules.sections[key]
     p = rules.prefix_keys.get(key)
-    return p.children if p else None
+    if p:
+        return p.children
+    # 'InstructGPT achievements vs GPT3', 'RL training': a short header whose words name a section
+    words = key.split()
+    if 1 < len(words) <= 6:
+        for word in reversed(words):
+            if len(word) > 3 and word in rules.sections:
+                return rules.sections[word]
+    return None
 
 
 @lru_cache(maxsize=4096)

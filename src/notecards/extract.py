@@ -74,6 +74,14 @@ def is_section_name(text: str, rules: Rules) -> bool:
     return bool(_key_variants(text) & rules.section_names)
 
 
+def _is_label_line(text: str) -> bool:
+    """A short line with no sentence in it: 'RM model', 'InstructGPT achievements vs GPT3', '实验部分'."""
+    plain = clean_inline(text)
+    if not plain or len(plain) > 40 or re.search(r"[。；;，,.!?！？:：]\s*\S", plain):
+        return False
+    return len(plain.split()) <= 5 if re.search(r"[A-Za-z]{2}", plain) else len(plain) <= 10
+
+
 def _header_text(text: str) -> str | None:
     """A line that only announces what follows (`阅读笔记：`, `Key Ideas`, `**论文要点**`) -> its name."""
     t = text.strip()
@@ -322,7 +330,7 @@ class _Reader:
             self.cur = None
 
     # -- bullets ------------------------------------------------------------------------
-    def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False) -> None:
+    def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
         text = _BR.sub("", text).strip()
         if not text or _IMAGE_ONLY.match(text) or not re.search(r"\w", clean_inline(text)):
@@ -342,8 +350,9 @@ class _Reader:
                 self.fields_seen.append((kind, value))
                 return
         header = _header_text(plain) if not quoted else None
-        if header is None and is_section_name(plain, self.rules) and len(plain) <= 30:
-            header = plain
+        if header is None and not quoted and (
+                (is_section_name(plain, self.rules) and len(plain) <= 30) or (has_children and _is_label_line(plain))):
+            header = clean_inline(plain)  # 'Key Ideas', '3 datasets' over sub-items: they name what follows
         if header is not None:
             if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
                 self._set_section(header)
@@ -433,7 +442,7 @@ class _Reader:
             if cur is not None and cur.kind == "item" and (b.level > cur.anchor or b.indent > cur.indent):
                 # deeper, or under-indented below a wide marker ('10. Title' then '   1. note')
                 depth = b.level if b.level > cur.anchor else cur.anchor + 1 + b.level - 1
-                self.add_bullet(b.text, b.line, depth, b.quoted)
+                self.add_bullet(b.text, b.line, depth, b.quoted, b.has_children)
                 return
             tl = self.items.get(i)
             if tl is not None:
@@ -445,7 +454,7 @@ class _Reader:
                 return
             if cur is not None and cur.kind == "item":
                 self.close()  # a sibling item that names no paper ends the list of papers
-        self.add_bullet(b.text, b.line, b.level, b.quoted)
+        self.add_bullet(b.text, b.line, b.level, b.quoted, b.has_children)
 
     def para(self, i: int, b: Block) -> None:
         text = b.text
@@ -511,28 +520,28 @@ def _field_lines(text: str, line: int, rules: Rules):
 
 
 def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
-                    path: str, rules: Rules) -> str:
+                    path: str, rules: Rules) -> tuple[str, int]:
     """The one paper of a file that names no paper inline: front matter, field, heading, first line, file name."""
     if isinstance(front.get("title"), str) and front["title"].strip():
-        return front["title"].strip()
+        return front["title"].strip(), 0
     for kind, value in fields:
         if kind == "title" and value:
-            return clean_inline(value)
+            return clean_inline(value), 0
     def naming(b: Block) -> bool:
         return not (is_section_name(b.text, rules) or b.text.rstrip().endswith((":", "："))
                     or year_heading(b.text) or is_date_text(b.text))
 
     first = next((b for b in blocks if b.kind in ("para", "item", "heading")), None)
     if first is not None and first.kind == "heading" and naming(first):
-        return split_title_line(first.text, rules).title
+        return split_title_line(first.text, rules).title, first.line
     if first is not None and first.kind == "para":
         line = first.text.split("\n")[0]
         if looks_like_title(line, rules, min_words=3):
-            return clean_inline(line)  # a bare first line: the title with no markup at all
+            return clean_inline(line), first.line  # a bare first line: the title with no markup at all
     h1 = next((b for b in blocks if b.kind == "heading" and b.level == 1 and naming(b)), None)
     if h1 is not None:
-        return split_title_line(h1.text, rules).title
-    return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip()
+        return split_title_line(h1.text, rules).title, h1.line
+    return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip(), 0
 
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
@@ -541,7 +550,7 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
     if not opened and reader.orphans:
-        title = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
         venue = year = None
         for kind, value in reader.fields_seen:
             if kind in ("venue", "year"):
@@ -551,7 +560,7 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
         lead = blocks[0].line if blocks else 1
         single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
                        topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
-        single.bullets = reader.orphans
+        single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
         opened = [single]
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
