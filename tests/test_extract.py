@@ -121,3 +121,17 @@ def test_bare_first_line_title_is_not_a_bullet(tmp_path):
     ps = papers(tmp_path, "Rich Features For Accurate Object Detection\n\n1. 在解决的是什么问题？检测精度低\n")
     assert [(p.title, [b.line for b in p.bullets]) for p in ps] == [
         ("Rich Features For Accurate Object Detection", [3])]
+
+
+def test_gloss_line_before_a_title_field_names_the_next_paper(tmp_path):
+    ps = papers(tmp_path, "论文题目：First Paper About Defects\n\n个人总结：方法简单。\n\n[2]级联自编码器做分割\n\n"
+                          "论文题目：Second Paper About Defects\n\n摘要：We segment defects.\n")
+    assert [(p.title, p.gloss, [b.text for b in p.bullets]) for p in ps] == [
+        ("First Paper About Defects", "", ["个人总结：方法简单。"]),
+        ("Second Paper About Defects", "[2]级联自编码器做分割", ["摘要：We segment defects."])]
+
+
+def test_bold_pseudo_headings_with_escapes_are_not_bullets(tmp_path):
+    ps = papers(tmp_path, "#### **[The Ubiquitous B-Tree](http://x.org/btree.pdf)**\n\n**B\\* Tree**\n\n"
+                          "B* Tree 通过 redistribution 减少分裂。\n")
+    assert [[b.text for b in p.bullets] for p in ps] == [["B* Tree 通过 redistribution 减少分裂。"]]

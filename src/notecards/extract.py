@@ -13,7 +13,7 @@ from notecards.model import Block, Bullet, Paper
 from notecards.rules import Rules, norm_key
 
 _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\))\s*)+$", re.I)
-_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)([^*_]+?)\1\s*[:：]?\s*$")
+_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)((?:\\.|[^*_\\])+?)\1\s*[:：]?\s*$")
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
 
@@ -305,6 +305,7 @@ class _Reader:
         self.fields_seen: list[tuple[str, str]] = []
         self.skip_block = False
         self.skip_next = -1
+        self.pending_gloss = ""
 
     # -- context ----------------------------------------------------------------------
     def year_ctx(self) -> int | None:
@@ -463,6 +464,9 @@ class _Reader:
         plain = clean_inline(text)
         if is_date_text(plain) or _IMAGE_ONLY.match(text.strip()):
             return
+        if "\n" not in text and len(plain) <= 60 and self._title_field_follows(i):
+            self.pending_gloss = plain  # '[3]级联自编码器…' names the paper whose title field comes next
+            return
         header = _header_text(text)
         if header is not None and is_non_paper_section(header, self.rules):
             self.close()
@@ -476,6 +480,7 @@ class _Reader:
                     tl = split_title_line(f[2], self.rules)
                     self.open(replace(tl, note=""), line_no, "field", 0)
                     self.cur.field_title = tl.title
+                    self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
             if cur is None or cur.kind not in ("heading", "single", "field"):
@@ -487,6 +492,13 @@ class _Reader:
                 if cur is not None and cur.kind == "item":
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def _title_field_follows(self, i: int) -> bool:
+        nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
+        if nxt is None or nxt.kind != "para":
+            return False
+        f = split_field(nxt.text.split("\n")[0], self.rules)
+        return f is not None and f[0] == "title"
 
     def run(self) -> list[_Open]:
         for i, b in enumerate(self.blocks):
