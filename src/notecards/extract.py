@@ -126,7 +126,7 @@ def _names_no_paper(title: str, rules: Rules) -> bool:
     words = set(re.findall(r"[a-z]+|[\u4e00-\u9fff]{2,}", title.casefold()))
     if words & rules.non_paper_title_words:
         return True
-    return re.fullmatch(r"\S+(?:\s\S+)?\s+(?:19|20)\d{2}", title.strip()) is not None
+    return re.fullmatch(r"\S+\s+(?:19|20)\d{2}", title.strip()) is not None
 
 
 def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:

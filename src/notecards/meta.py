@@ -11,14 +11,14 @@ _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s>]*(?:\(
 _REF_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\[[^\[\]]*\]")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.I)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
-_BOLD = re.compile(r"(\*\*|__)(.+?)\1")
-_ITALIC = re.compile(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])")
+_BOLD = re.compile(r"(\*\*|__)(.{1,300}?)\1")
+_ITALIC = re.compile(r"(?<![\w*])([*_])(?!\s)(.{1,300}?)(?<!\s)\1(?![\w*])")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d])")
 _SHORT_YEAR = re.compile(r"(?:['’‘-]|(?<=[A-Za-z]))(\d{2})\b")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
-_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(.*)$", re.S)
+_FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")
 _NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）])\s*")
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
 
@@ -283,14 +283,14 @@ def clean_note(rest: str) -> str:
 @lru_cache(maxsize=16384)
 def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
     """'论文名称：LoRA…' -> ('title', '论文名称', 'LoRA…'); None when the line is not a known field."""
-    m = _FIELD.match(text)
+    m = _FIELD.match(text[:80])  # the key is near the start; never scan a long bullet for it
     if not m:
         return None
     key = norm_key(m.group(1))
     kind = rules.fields.get(key)
     if kind is None or (kind == "drop" and key in rules.venues):
         return None  # 'Arxiv: [Title](url)' is a venue prefix, not a link field
-    return kind, m.group(1).strip(), m.group(2).strip().rstrip("*_ ").strip()
+    return kind, m.group(1).strip(), text[m.end():].strip().rstrip("*_ ").strip()
 
 
 @lru_cache(maxsize=16384)

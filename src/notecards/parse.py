@@ -19,6 +19,13 @@ _DETAILS = re.compile(r"^[ \t]*</?details[^>\n]*>[ \t]*(<summary[^>\n]*>(.*?)</s
                       re.M | re.I)
 _SUMMARY = re.compile(r"^[ \t]*<summary[^>\n]*>(.*?)</summary>[ \t]*$", re.M | re.I)
 _INVISIBLE = str.maketrans({"\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
+# Front matter starts with a `key:` (YAML) or `key =` / `[table]` (TOML) line; anything else between
+# two `---` lines is Markdown between rules, and is kept as Markdown.
+_FRONT_KEY = re.compile(r"""(?:"[^"]*"|'[^']*'|\w[^:="']*?)\s*[:=](?:\s|$)|\[""")
+MAX_FRONT_CHARS = 64 * 1024
+MAX_NESTING = 100
+"""Lists and quotes nested deeper than this are kept as plain text (markdown-it stops there)."""
+_CONTAINERS = ("blockquote_open", "list_item_open", "bullet_list_open", "ordered_list_open")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +40,11 @@ class Parsed:
 def _markdown():
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": True, "maxNesting": 40})
+    md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
     md.enable(["table", "strikethrough"])
+    # Blocks keep their inline source as written, so the inline parse is never needed; skipping it
+    # also keeps pathological inline input (a million `[`) from costing minutes.
+    md.disable("inline")
     return md
 
 
@@ -44,23 +54,42 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[tuple[int, 
     The body keeps its line count so that block lines are file lines.
     """
     m = _FRONT.match(text)
-    if not m:
+    raw = (m.group(2) or "") if m else ""
+    first = next((x for x in raw.split("\n") if x.strip() and not x.startswith("#")), "")
+    if not m or first and not _FRONT_KEY.match(first):
         return {}, text, []
-    raw = m.group(2) or ""
+    if len(raw) > MAX_FRONT_CHARS:
+        return {}, text, [(1, f"front matter over {MAX_FRONT_CHARS // 1024} KiB; read as Markdown")]
     blank = "\n" * m.group(0).count("\n")
     body = blank + text[m.end():]
     try:
-        # safe_load: a YAML tag in someone's notes must never run code.
-        data = yaml.safe_load(raw) if m.group(1) == "---" else _toml(raw)
-    except (yaml.YAMLError, ValueError) as exc:
+        data = _yaml(raw) if m.group(1) == "---" else _toml(raw)
+    except RecursionError:
+        return {}, body, [(1, "front matter nested too deep; ignored")]
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: bad TOML, or a date like 2020-13-45
         mark = getattr(exc, "problem_mark", None)
-        line = 2 + mark.line if mark else 1
-        return {}, body, [(line, f"broken front matter ignored ({getattr(exc, 'problem', None) or exc})")]
+        if mark:
+            line = 2 + mark.line
+        elif isinstance(exc, yaml.reader.ReaderError):  # a control character
+            line = 2 + raw.count("\n", 0, exc.position)
+        else:
+            line = 1 + getattr(exc, "line", 0)
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split("\n")[0].split())
+        return {}, body, [(line, f"broken front matter ignored ({why})")]
     if data is None:
         return {}, body, []
     if not isinstance(data, dict):
         return {}, body, [(1, "front matter is not a mapping of keys; ignored")]
     return {str(k): v for k, v in data.items()}, body, []
+
+
+def _yaml(raw: str) -> Any:
+    # safe_load: a YAML tag in someone's notes must never run code. Aliases are refused because
+    # a few nested `*a` references expand to billions of items for whoever walks the result.
+    alias = next((e for e in yaml.parse(raw, Loader=yaml.SafeLoader) if isinstance(e, yaml.AliasEvent)), None)
+    if alias:
+        raise yaml.MarkedYAMLError(problem="YAML aliases (*name) are not read", problem_mark=alias.start_mark)
+    return yaml.safe_load(raw)
 
 
 def _toml(raw: str) -> dict[str, Any]:
@@ -69,7 +98,10 @@ def _toml(raw: str) -> dict[str, Any]:
     try:
         return tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(str(exc)) from None
+        error = ValueError(str(exc))
+        at = re.search(r"at line (\d+)", str(exc))
+        error.line = int(at.group(1)) if at else 0  # type: ignore[attr-defined]
+        raise error from None
 
 
 def _prepare(body: str) -> str:
@@ -86,7 +118,8 @@ def parse_markdown(text: str) -> Parsed:
     front, body, warnings = split_front_matter(text)
     prepared = _prepare(body)
     tokens = _markdown().parse(prepared)
-    return Parsed(front=front, blocks=tuple(_blocks(tokens, prepared.split("\n"))), warnings=tuple(warnings))
+    blocks = _blocks(tokens, prepared.split("\n"), warnings)
+    return Parsed(front=front, blocks=tuple(blocks), warnings=tuple(warnings))
 
 
 _LAZY_HEADER = re.compile(r"^[^\s:：>#*+\-][^:：]{0,30}[:：]\s*$")
@@ -114,7 +147,7 @@ class _Item:
     """Index of the emitted block once the item's first paragraph is seen."""
 
 
-def _blocks(tokens, source: list[str]) -> list[Block]:
+def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[Block]:
     out: list[Block] = []
     items: list[_Item] = []
     depth = quote = 0
@@ -124,6 +157,8 @@ def _blocks(tokens, source: list[str]) -> list[Block]:
     while i < n:
         tok = tokens[i]
         t = tok.type
+        if tok.level == MAX_NESTING - 1 and t in _CONTAINERS and tok.map:
+            out.append(_too_deep(tok.map, source, items[-1].depth if items else 0, quote > 0, warnings))
         if t in ("bullet_list_open", "ordered_list_open"):
             depth += 1
         elif t in ("bullet_list_close", "ordered_list_close"):
@@ -189,12 +224,23 @@ def _blocks(tokens, source: list[str]) -> list[Block]:
     return _mark_children(out)
 
 
+def _too_deep(span: list[int], source: list[str], level: int, quoted: bool,
+              warnings: list[tuple[int, str]]) -> Block:
+    """The lines markdown-it drops past MAX_NESTING -> one paragraph as written, and a warning."""
+    start, end = span
+    lines = f"lines {start + 1}-{end}" if end > start + 1 else f"line {start + 1}"
+    warnings.append((start + 1, f"nested more than {MAX_NESTING} levels deep; {lines} kept as plain text"))
+    text = "\n".join(x.rstrip() for x in source[start:end]).strip()
+    return Block("para", text, start + 1, level=level, quoted=quoted)
+
+
 def _mark_children(blocks: list[Block]) -> list[Block]:
     """Set has_children on items followed by a deeper item."""
     result = list(blocks)
     for k, b in enumerate(blocks):
         if b.kind == "item":
-            for nxt in blocks[k + 1:]:
+            for j in range(k + 1, len(blocks)):  # not blocks[k + 1:]: a copy per item is quadratic
+                nxt = blocks[j]
                 if nxt.kind in ("code", "html", "table"):
                     continue
                 if nxt.kind == "item" and (nxt.level > b.level or nxt.indent > b.indent):

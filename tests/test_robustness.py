@@ -1,0 +1,177 @@
+"""No input crashes or hangs read -> parse -> extract: front matter, deep nesting, huge files, random text and bytes."""
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from notecards.config import Config
+from notecards.errors import InputError
+from notecards.model import SourceFile
+from notecards.parse import MAX_NESTING, parse_markdown
+from notecards.pipeline import extract_document, extract_paths, rules_for
+from notecards.read import NoteRef, read_note
+
+FORMATS = Path(__file__).parent / "fixtures" / "formats"
+ZH_NOTE = FORMATS / "numbered_venue_zh.md"
+CONFIG = Config()
+RULES = rules_for(CONFIG)
+PAPER = "## Attention Is All You Need (NeurIPS 2017)\n- 问题：循环网络难以并行。\n- 方法：完全基于注意力。\n"
+
+
+def extract(text: str):
+    return extract_document(SourceFile("n.md", text, "utf-8"), RULES)
+
+
+def titles(text: str) -> list[str]:
+    return [p.title for p in extract(text).papers]
+
+
+# Front matter
+
+
+def test_python_tag_in_front_matter_is_not_run(tmp_path):
+    marker = tmp_path / "ran"
+    note = tmp_path / "n.md"
+    note.write_text(f"---\ntitle: !!python/object/apply:os.system ['touch {marker}']\n---\n{PAPER}", encoding="utf-8")
+    report = extract_paths([note], CONFIG)
+    assert not marker.exists()
+    assert report.warnings == [f"{note}:2: warning: broken front matter ignored (could not determine a constructor "
+                               "for the tag 'tag:yaml.org,2002:python/object/apply:os.system')"]
+    assert [p.title for p in report.documents[0].papers] == ["Attention Is All You Need"]
+
+
+def test_broken_front_matter_is_reported_with_its_line_and_the_body_is_used(tmp_path):
+    note = tmp_path / "n.md"
+    note.write_text(f"---\nyear: 2017\ntitle: Attention: all you need\n---\n\n{PAPER}", encoding="utf-8")
+    report = extract_paths([note], CONFIG)
+    assert report.warnings == [f"{note}:3: warning: broken front matter ignored (mapping values are not allowed here)"]
+    assert report.problems == []
+    bullets = report.documents[0].papers[0].bullets
+    assert [(b.text, b.line) for b in bullets] == [("问题：循环网络难以并行。", 7), ("方法：完全基于注意力。", 8)]
+
+
+def test_markdown_between_two_rules_is_not_taken_for_front_matter():
+    text = f"---\n{PAPER}---\n"
+    assert parse_markdown(text).warnings == ()
+    assert titles(text) == ["Attention Is All You Need"]
+
+
+def test_yaml_aliases_in_front_matter_are_refused():
+    bomb = "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    parsed = parse_markdown(f"---\na: &a [x, x, x, x, x, x, x, x, x]\n{bomb}---\n{PAPER}")
+    assert parsed.front == {}
+    assert parsed.warnings == ((3, "broken front matter ignored (YAML aliases (*name) are not read)"),)
+
+
+# Deep nesting, long lines, big files
+
+
+@pytest.mark.parametrize("deep", [
+    ">" * 5000 + " deep\n",
+    "- " * 5000 + "deep\n",
+    "1. " * 5000 + "deep\n",
+    "> - " * 2000 + "deep\n",
+    "".join("  " * i + "- deep\n" for i in range(150)),
+    "".join(">" * i + " deep\n" for i in range(1, 300)),
+])
+def test_deep_nesting_is_kept_as_text_with_a_warning(deep):
+    doc = extract(f"{PAPER}\n{deep}\n## BERT (NAACL 2019)\n- 方法：双向 Transformer 预训练。\n")
+    assert "Attention Is All You Need" in [p.title for p in doc.papers]
+    parsed = parse_markdown(deep)
+    assert any(f"nested more than {MAX_NESTING} levels deep" in m for _, m in parsed.warnings)
+    assert any(b.text.endswith("deep") for b in parsed.blocks if b.kind == "para")  # the text is still there
+
+
+def test_twenty_levels_of_list_are_read_as_items():
+    text = "".join("  " * i + f"- level {i}\n" for i in range(20))
+    assert [b.level for b in parse_markdown(text).blocks] == list(range(1, 21))
+
+
+MILLION = {"plain": "a" * 1_000_000, "chinese": "中文" * 500_000, "brackets": "[" * 1_000_000,
+           "emphasis": "*a **b `c " * 100_000, "tags": "<" * 1_000_000, "pipes": "| a " * 250_000}
+
+
+@pytest.mark.parametrize("shape", MILLION)
+def test_million_character_line_is_parsed_whole(shape):
+    line = MILLION[shape]
+    blocks = parse_markdown(f"{PAPER}- 方法：{line}\n\n{line}\n").blocks
+    assert [b.text for b in blocks[-2:]] == [f"方法：{line}".strip(), line.strip()]
+
+
+@pytest.mark.parametrize("shape", ["plain", "brackets", "tags"])
+def test_million_character_line_is_extracted(shape):
+    assert extract(f"{PAPER}- 方法：{MILLION[shape]}\n").papers[0].title == "Attention Is All You Need"
+
+
+def test_twenty_megabyte_file_is_read(tmp_path):
+    # A real cause of huge notes: an image pasted inline as a data: URI, one 20 MB line.
+    image = base64.b64encode(os.urandom(15 * 2**20)).decode()
+    log = "log line 0123456789\n" * 20000
+    note = tmp_path / "export.md"
+    note.write_text(f"{PAPER}\n![figure](data:image/png;base64,{image})\n\n```\n{log}```\n\n"
+                    "## BERT (NAACL 2019)\n- 方法：双向 Transformer 预训练。\n", encoding="utf-8")
+    assert note.stat().st_size > 20 * 10**6
+    started = time.perf_counter()
+    report = extract_paths([note], CONFIG)
+    assert time.perf_counter() - started < 60  # linear work only: a quadratic step would take hours
+    assert [p.title for p in report.documents[0].papers] == ["Attention Is All You Need", "BERT"]
+
+
+def test_thousands_of_papers():
+    text = "".join(f"## Paper number {i} (ICLR 2020)\n- 问题：why {i}\n- 方法：how {i}\n\n" for i in range(3000))
+    assert len(extract(text).papers) == 3000
+
+
+def test_tables_code_html_and_nul_characters_around_papers():
+    text = (f"<div align=center>\n<img src=x.png>\n</div>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+            f"```python\n# not a heading\n- not an item\n```\n\n{PAPER}\n<!-- comment\n- hidden\n-->\n"
+            "    indented code\n\nnul \x00 inside\n\n| only | header |\n|---|\n")
+    assert titles(text) == ["Attention Is All You Need"]
+
+
+# Property-based: random Markdown-ish text and random bytes
+
+PIECES = ["# ", "## ", "- ", "* ", "+ ", "1. ", "2、", "3．", "> ", "    ", "  ", "\t", "\n", "\n\n", "---\n", "+++\n",
+          "```\n", "~~~", "| a | b |\n|---|---|\n", "|", "<details>", "<summary>读</summary>", "</details>", "<div>",
+          "</div>", "<!--", "-->", "<br>", "[", "]", "(", ")", "![](a.png)", "**", "*", "_", "`", "\\", ":", "：",
+          "title: x\n", "Attention Is All You Need", "(NeurIPS 2017)", "[ICLR]", "ICLR-22 oral", "CVPR（CMU）",
+          "论文名称：", "问题：", "方法：", "结论：", "动机：", "参考资料：", "Title: ", "We propose", "我们提出",
+          "http://x.org", "## 2023.2.19", "2023", "&nbsp;", "$a<b$", "[[x]]", "\x00", "\ufeff", "\u200b", "\r"]
+MARKDOWNISH = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MARKDOWNISH)
+def test_random_markdown_never_breaks_extraction(text):
+    try:
+        extract(text)
+    except InputError:
+        pass
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bytes")
+
+
+BYTES = st.one_of(st.binary(max_size=400), MARKDOWNISH.map(lambda t: t.encode("utf-8")),
+                  st.text(max_size=100).map(lambda t: t.encode("utf-16")),
+                  MARKDOWNISH.map(lambda t: t.encode("gb18030", errors="replace")),
+                  st.binary(max_size=200).map(lambda b: ZH_NOTE.read_bytes()[:300] + b))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(BYTES)
+def test_random_bytes_are_read_or_skipped_with_a_message(scratch, data):
+    note = scratch / "n.md"
+    note.write_bytes(data)
+    try:
+        extract_document(read_note(NoteRef(note, "n.md", scratch)), RULES)
+    except InputError as exc:
+        assert str(exc).startswith("n.md") and ": error: " in str(exc)
