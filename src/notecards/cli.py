@@ -8,10 +8,30 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Turn paper-reading notes in Markdown into Anki decks.")
-
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
+
+
+class _App(typer.Typer):
+    """The last guard: whatever a command lets through is one line on stderr, not a traceback."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            if "--debug" in (kwargs.get("args") or sys.argv[1:]):
+                raise
+            if isinstance(exc, UnicodeEncodeError):  # stdout cannot show Chinese, say
+                typer.echo(f"error: this terminal's encoding ({exc.encoding}) cannot show the output; "
+                           "set PYTHONIOENCODING=utf-8", err=True)
+            else:
+                typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                           err=True)
+            sys.exit(EXIT_USAGE)
+
+
+# Plain click help: typer's rich help imports rich.markdown and with it markdown-it (a third of the start).
+app = _App(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+           help="Turn paper-reading notes in Markdown into Anki decks.")
 
 
 class Format(str, Enum):
@@ -66,17 +86,22 @@ def build(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ):
     """Build Anki decks (.apkg) from your notes."""
-    from notecards.pipeline import build_decks
+    import time
 
+    from notecards.pipeline import build_decks
+    from notecards.progress import ProgressBar
+
+    started = time.perf_counter()
     cfg = _run(lambda: _config(config), debug)
-    report = _run(lambda: build_decks(cfg, paths or None, out), debug)
+    with ProgressBar() as bar:
+        report = _run(lambda: build_decks(cfg, paths or None, out, progress=bar), debug)
     code = _report_problems(report)
     for title in report.removed:
         typer.echo(f"note: '{title}' is no longer in your notes; its cards stay in Anki until you delete them",
                    err=True)
     papers = sum(len(d.papers) for d in report.documents)
     typer.echo(f"{len(report.documents)} files, {papers} papers, {report.cards} cards, "
-               f"{len(report.decks)} decks, {len(report.problems)} skipped")
+               f"{len(report.decks)} decks, {len(report.problems)} skipped in {time.perf_counter() - started:.1f} s")
     raise typer.Exit(code)
 
 

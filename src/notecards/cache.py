@@ -1,0 +1,202 @@
+"""Extraction cache: a notes file's text + the rules in effect -> its Document and cards, from the last build.
+
+One small compressed pickle per notes file in `<out>/.notecards-cache/`, written atomically. An
+entry is used only when its key matches: the file's decoded text and display path, and a
+fingerprint of everything else a result depends on (see `fingerprint`). Anything unreadable is a miss, never an
+error: the file is extracted again and the entry rewritten.
+
+The cache sits in the user's own output folder and is read with pickle, which can run code: a
+folder others can write to is no place for decks or for this cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+import zlib
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from notecards.config import Config
+from notecards.model import Document, SourceFile
+
+CACHE_DIR = ".notecards-cache"
+MANIFEST = "build.pickle"
+_FORMAT = 1
+_TEMP_PREFIX = ".tmp-"
+_NOT_FOR_CARDS = ("notes", "out", "cache")
+"""Config keys that never change what a Document's cards are."""
+
+
+def digest(*parts: Any) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    for p in parts:
+        data = p if isinstance(p, bytes) else repr(p).encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
+
+
+_NOT_FOR_RESULTS = frozenset({"__main__.py", "cli.py", "preview.py", "progress.py", "show.py"})
+"""Modules that only present results: editing them keeps the cache. Any other module counts."""
+
+
+def _package_bytes() -> list[tuple[str, bytes]]:
+    """The package's own code and shipped tables: a new notecards (or an edited rule) is a new key."""
+    root = resources.files("notecards")
+    out = []
+    for folder in (root, root / "resources"):
+        for item in sorted(folder.iterdir(), key=lambda i: i.name):
+            if item.is_file() and item.name.endswith((".py", ".yaml", ".html", ".css")) \
+                    and item.name not in _NOT_FOR_RESULTS:
+                out.append((item.name, item.read_bytes()))
+    return out
+
+
+def fingerprint(config: Config) -> str:
+    """Everything a Document depends on besides its file: notecards itself, the cue tables, venues.
+
+    The code counts, not just the version number: during development extract.py changes while the
+    version stays, and a result cached by the old code must not survive that.
+    """
+    try:
+        user = config.cues.read_bytes() if config.cues else b""
+    except OSError:
+        user = b"unreadable"  # load_rules reports it; here it only has to differ from any content
+    return digest(_FORMAT, sys.version_info[:2], _package_bytes(), str(config.cues), user,
+                   sorted(config.venues.items()))
+
+
+def cards_fingerprint(config: Config) -> str:
+    """Every config key that may shape cards made from a Document: deck names, tags, splitting, wording.
+
+    All keys but a few, so a key added later is covered without anyone remembering this function.
+    """
+    return digest(*((f.name, _plain(getattr(config, f.name))) for f in fields(config)
+                     if f.name not in _NOT_FOR_CARDS))
+
+
+def _plain(value: Any) -> Any:
+    return sorted((str(k), _plain(v)) for k, v in value.items()) if isinstance(value, dict) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What one notes file gave the last time it was extracted."""
+
+    key: str
+    """Digest of the fingerprint, the display path, folder, encoding and text."""
+    doc: Document
+    cards_key: str = ""
+    """cards_fingerprint() the cards were made with; empty when there are none."""
+    cards: Any = None
+    """The CardBatch made from `doc`, or None."""
+    media: tuple[tuple[str, int, int], ...] = ()
+    """(path, size, mtime_ns) of every image the cards pack: an edited image remakes them."""
+
+
+def media_stats(paths: list[str] | tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
+    """Size and mtime of each file, or None when one is gone."""
+    out = []
+    for p in sorted(set(paths)):
+        try:
+            st = os.stat(p)
+        except OSError:
+            return None
+        out.append((p, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+class Cache:
+    """The entries in one output folder, for one config."""
+
+    def __init__(self, out: Path, config: Config):
+        self.folder = Path(out) / CACHE_DIR
+        self.fingerprint = fingerprint(config)
+        self.cards_key = cards_fingerprint(config)
+
+    def key(self, src: SourceFile) -> str:
+        return digest(self.fingerprint, src.path, src.folder, src.encoding, src.text)
+
+    def _path(self, src_path: str, folder: str) -> Path:
+        return self.folder / (digest(src_path, folder)[:32] + ".pickle")
+
+    def get(self, path: str, folder: str, key: str) -> Entry | None:
+        """The entry stored for this file under this key, or None (missing, stale or unreadable)."""
+        entry = _load(self._path(path, folder))
+        return entry if isinstance(entry, Entry) and entry.key == key else None
+
+    def usable_cards(self, entry: Entry):
+        """The entry's CardBatch if it was made with this config and its images are unchanged."""
+        if entry.cards is None or entry.cards_key != self.cards_key or entry.cards.warnings:
+            # A warning may be a missing image that the user adds later: those cards are remade.
+            return None
+        if entry.media and media_stats([p for p, _, _ in entry.media]) != entry.media:
+            return None
+        return entry.cards
+
+    def put(self, src: SourceFile, doc: Document, cards: Any = None) -> None:
+        """Store a result; a cache that can't be written costs speed, never the build."""
+        media: tuple[tuple[str, int, int], ...] = ()
+        if cards is not None:
+            media = media_stats([m for c in cards.cards for m in c.media]) or ()
+        entry = Entry(self.key(src), doc, self.cards_key if cards is not None else "", cards, media)
+        try:
+            _atomic_dump(self._path(src.path, src.folder), entry)
+        except (OSError, pickle.PicklingError, RecursionError):
+            pass
+
+    def prune(self, keep: list[tuple[str, str]]) -> None:
+        """Delete entries of files that are no longer notes (and temp files a killed run left)."""
+        wanted = {self._path(p, f).name for p, f in keep}
+        try:
+            names = os.listdir(self.folder)
+        except OSError:
+            return
+        for name in names:
+            if name != MANIFEST and (name.startswith(_TEMP_PREFIX) or name.endswith(".pickle")) \
+                    and name not in wanted:
+                try:
+                    os.unlink(self.folder / name)
+                except OSError:
+                    pass
+
+    def load_manifest(self) -> Any:
+        return _load(self.folder / MANIFEST)
+
+    def save_manifest(self, value: Any) -> None:
+        try:
+            _atomic_dump(self.folder / MANIFEST, value)
+        except (OSError, pickle.PicklingError, RecursionError):
+            pass
+
+    def drop_manifest(self) -> None:
+        try:
+            os.unlink(self.folder / MANIFEST)
+        except OSError:
+            pass
+
+
+def _load(path: Path) -> Any:
+    try:
+        return pickle.loads(zlib.decompress(path.read_bytes()))
+    except Exception:  # truncated, corrupt, or written by an older notecards: a miss
+        return None
+
+
+def _atomic_dump(path: Path, value: Any) -> None:
+    # zlib level 1: cards repeat their paper's context, so entries shrink about 6x for little time
+    data = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
