@@ -274,7 +274,8 @@ def _next_title_line(blocks: list[Block], i: int, rules: Rules) -> str | None:
     if nxt.kind != "para" or "\n" in nxt.text.strip() or nxt.quoted:
         return None
     tl = split_title_line(nxt.text, rules)
-    if not tl.note and looks_like_title(tl.title, rules, min_words=3) and len(tl.title) > len(short):
+    # a marked line ('**[Title](url)**') starts a paper of its own; the full title is a bare line
+    if not tl.note and not tl.strong and looks_like_title(tl.title, rules, min_words=3) and len(tl.title) > len(short):
         return nxt.text
     return None
 
