@@ -1,6 +1,8 @@
 """write.py: the .apkg files, their notes table, mtimes, atomic writes and the state file."""
 from __future__ import annotations
 
+import time
+
 import json
 import sqlite3
 import tempfile
@@ -15,7 +17,7 @@ from notecards.config import Config
 from notecards.errors import OutputError
 from notecards.model import Bullet, Document, Paper
 from notecards.pipeline import build_decks
-from notecards.write import (FIELDS, MODEL_ID, STATE_FILE, TEMP_PREFIX, deck_file_name, deck_id, next_mtime,
+from notecards.write import (DIGEST_FILE, FIELDS, MODEL_ID, STATE_FILE, TEMP_PREFIX, deck_file_name, deck_id, next_mtime,
                              write_decks)
 
 CONFIG = Config()
@@ -109,7 +111,7 @@ def test_no_temp_files_are_left_behind(tmp_path: Path, monkeypatch):
     out = tmp_path / "decks"
     write_decks(cards_of(P1), out, CONFIG)
     assert list(scratch.iterdir()) == []
-    assert sorted(p.name for p in out.iterdir()) == [STATE_FILE, "Papers - notes.apkg"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([DIGEST_FILE, STATE_FILE, "Papers - notes.apkg"])
 
 
 def test_stale_temp_files_are_cleaned_next_run(tmp_path: Path):
@@ -162,3 +164,22 @@ def test_same_paper_in_two_notes_files_is_written_once(tmp_path: Path):
     written, _ = write_decks(cards_of(P1, title="A", path="notes/a.md") + cards_of(P1, title="B", path="notes/b.md"),
                              tmp_path, CONFIG)
     assert [p.name for p in written] == ["Papers - A.apkg"]
+
+
+def test_only_changed_decks_are_rewritten(tmp_path: Path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("1. [ICLR] First Paper About Things\n   1. 提出了方法A\n", encoding="utf-8")
+    (notes / "b.md").write_text("1. [ICML] Second Paper About Things\n   1. 提出了方法B\n", encoding="utf-8")
+    out = tmp_path / "decks"
+    from notecards.pipeline import build_decks
+
+    cfg = Config(notes=(notes,), out=out, cache=False)
+    build_decks(cfg)
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.apkg")}
+    time.sleep(0.01)
+    (notes / "b.md").write_text("1. [ICML] Second Paper About Things\n   1. 提出了方法B，改了\n", encoding="utf-8")
+    build_decks(cfg)
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.apkg")}
+    assert before["Papers - a.apkg"] == after["Papers - a.apkg"]
+    assert before["Papers - b.apkg"] != after["Papers - b.apkg"]

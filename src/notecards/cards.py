@@ -453,7 +453,8 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
     """paper_key now -> the previous paper it is: same key, else a close title or the same bullets."""
     by_key = {p.key: p for p in previous.values()}
     matched = {k: by_key[k] for k in groups if k in by_key}
-    left_old = [p for p in previous.values() if p not in matched.values()]
+    taken = {p.ident for p in matched.values()}  # a set: comparing whole identities is quadratic
+    left_old = [p for p in previous.values() if p.ident not in taken]
     scored = []
     for k in (k for k in groups if k not in matched):
         new = _bases(groups[k])
@@ -465,8 +466,9 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
             if score >= SAME_PAPER:
                 scored.append((score, k, p.ident, p))
     for _, k, _, p in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
-        if k not in matched and p not in matched.values():
+        if k not in matched and p.ident not in taken:
             matched[k] = p
+            taken.add(p.ident)
     return matched
 
 

@@ -274,9 +274,17 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
 
     names = _file_names(by_deck)
     written: list[Path] = []
+    old_digests = _load_digests(out)
+    digests: dict[str, str] = {}
     try:
         for deck in sorted(by_deck):
-            written.append(_write_deck(out / names[deck], deck, by_deck[deck], model_mtime))
+            path = out / names[deck]
+            digests[path.name] = _deck_digest(deck, by_deck[deck], model_hash, model_mtime)
+            # an .apkg is a pure function of its digest's inputs: an unchanged deck is not rewritten
+            if not (path.is_file() and old_digests.get(path.name) == digests[path.name]):
+                _write_deck(path, deck, by_deck[deck], model_mtime)
+            written.append(path)
+        _atomic_write(out / DIGEST_FILE, lambda fh: fh.write(json.dumps(digests, sort_keys=True).encode()))
         state = State(model=(model_hash, model_mtime), notes=tuple(sorted(notes)),
                       decks=tuple(sorted(names.items())), papers=carried.papers)
         _atomic_write(out / STATE_FILE, lambda fh: fh.write(_state_json(state).encode()))
@@ -287,6 +295,31 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
     stale = {n for _, n in previous.decks if Path(n).name == n and n.endswith(".apkg")} - set(names.values())
     _remove([out / n for n in sorted(stale)] + sorted(out.glob(TEMP_PREFIX + "*")))
     return written, list(carried.removed)
+
+
+DIGEST_FILE = ".notecards-decks.json"
+
+
+def _load_digests(out: Path) -> dict[str, str]:
+    """What each deck file was written from last time; anything unreadable means 'rewrite'."""
+    try:
+        data = json.loads((out / DIGEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _deck_digest(name: str, notes: list[tuple[Card, int]], model_hash: str, model_mtime: int) -> str:
+    media = []
+    for card, _ in notes:
+        for m in card.media:
+            try:
+                st = os.stat(m)
+                media.append((m, st.st_size, st.st_mtime_ns))
+            except OSError:
+                media.append((m, -1, -1))
+    return _hash([name, model_hash, model_mtime, [(c.guid, note_fields(c), sorted(c.tags), m) for c, m in notes],
+                  media])
 
 
 def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int) -> Path:
