@@ -293,3 +293,18 @@ def test_file_and_title_markup_cannot_inject_html():
     for c in make_cards(doc(p, path='notes/<script>alert(1)</script>.md'), CONFIG):
         for value in (c.question, c.title, c.source, c.answer, c.extra):
             assert "<script" not in value and "<img" not in value
+
+
+def test_plain_bullets_render_as_the_parser_would(monkeypatch):
+    """The fast path for plain bullets gives exactly what markdown-it + nh3 give."""
+    from notecards import render
+    from notecards.config import Config as _Config
+    from notecards.pipeline import extract_paths as _extract
+
+    fixtures = Path(__file__).parent / "fixtures" / "formats"
+    texts = [b.text for d in _extract([fixtures], _Config()).documents for p in d.papers for b in p.bullets]
+    plain = [t for t in texts if render._is_plain(t)]
+    assert len(plain) > 50
+    fast = [render.render_markdown(t, "n.md", ".").html for t in plain]
+    monkeypatch.setattr(render, "_is_plain", lambda text: False)
+    assert fast == [render.render_markdown(t, "n.md", ".").html for t in plain]

@@ -84,6 +84,12 @@ def _weight(cue: Cue, hits: int) -> float:
     return cue.weight * (1 + 0.5 * (min(hits, 3) - 1))
 
 
+@lru_cache(maxsize=8)
+def _any_zh_word(rules: Rules) -> re.Pattern:
+    """Any Chinese cue word: runs without one need no segmenting."""
+    return re.compile("|".join(re.escape(w) for w in sorted(rules.zh_words, key=len, reverse=True)) or "(?!x)x")
+
+
 def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[float, str]]]:
     """Every label's evidence: (weight, rule name) pairs."""
     evidence: dict[str, list[tuple[float, str]]] = {}
@@ -91,7 +97,7 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     low = main.casefold()
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
-    toks = "\x00".join(t for t in tokens(main, rules.zh_words) if has_cjk(t)) if zh else ""
+    toks = "\x00".join(t for t in tokens(main, rules.zh_words, _any_zh_word(rules)) if has_cjk(t)) if zh else ""
     for cue in rules.cues:
         if (cue.lang == "zh" and not zh) or (cue.lang == "en" and not en):
             continue

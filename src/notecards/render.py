@@ -82,6 +82,8 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Re
     >>> render_markdown("loss $a<b$", "n.md", ".").html
     'loss \\\\(a&lt;b\\\\)'
     """
+    if _is_plain(text):  # most bullets are plain prose: skip the parser and the sanitiser
+        return Rendered(html.escape(text, quote=False), (), ())
     where = f"{note_path}:{line}" if line else note_path
     media: list[str] = []
     warnings: list[str] = []
@@ -111,7 +113,17 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Re
     return Rendered(body, tuple(dict.fromkeys(media)), tuple(dict.fromkeys(warnings)))
 
 
+_MARKUP = re.compile(r"[\\`*_\[\]()<>&$!#|~=]|^\s*(?:\d+[.)]|[-+>])|\s$|^\s|\n")
+
+
+def _is_plain(text: str) -> bool:
+    """Text that Markdown renders as itself: one line, no markup characters."""
+    return _MARKUP.search(text) is None
+
+
 def plain_text(text: str) -> str:
     """Markdown -> the words a reader sees (for lengths, cues and tags)."""
+    if _is_plain(text):
+        return " ".join(text.split())
     body = re.sub(r"<[^>]+>", "", _markdown().render(text))
     return " ".join(html.unescape(body).split())

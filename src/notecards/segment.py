@@ -23,13 +23,25 @@ def _jieba(extra_words: frozenset[str]):
     return jieba
 
 
-def tokens(text: str, extra_words: frozenset[str] = frozenset()) -> frozenset[str]:
-    """Lower-case tokens: jieba words for Chinese runs, whole words for the rest."""
+# jieba cuts each run of these characters on its own (its re_han_default), so a run can be
+# segmented alone with the same result.
+_RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
+
+
+def tokens(text: str, extra_words: frozenset[str] = frozenset(), wanted: re.Pattern | None = None) -> frozenset[str]:
+    """Lower-case tokens: jieba words for Chinese runs, whole words for the rest.
+
+    With `wanted`, only the Chinese runs where the pattern occurs are segmented: a word that
+    is not in a run cannot be one of its tokens.
+    """
     low = text.casefold()
     out = set(_WORD.findall(low))
     if has_cjk(low):
-        # HMM guesses unknown words; cue words are in the dictionary, so plain lookup is enough and faster
-        out.update(t for t in _jieba(extra_words).lcut(low, HMM=False) if _CJK.search(t))
+        jieba = _jieba(extra_words)
+        for run in _RUN.findall(low):
+            if _CJK.search(run) and (wanted is None or wanted.search(run)):
+                # HMM guesses unknown words; cue words are in the dictionary, so plain lookup is enough
+                out.update(t for t in jieba.lcut(run, HMM=False) if _CJK.search(t))
     return frozenset(out)
 
 
