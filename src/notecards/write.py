@@ -174,7 +174,10 @@ def _state_json(state: State) -> str:
         "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
                     "next": dict(p.next_slot), "live": p.live} for p in state.papers],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    # one paper per line: readable in a diff, and far quicker to write than a fully indented file
+    papers = ",\n".join(json.dumps(p, ensure_ascii=False, sort_keys=True) for p in data.pop("papers"))
+    head = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return head[:-1] + ',"papers":[\n' + papers + "\n]}\n"
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -265,11 +268,13 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
     old_notes = {g: (h, m) for g, h, m in previous.notes}
 
     notes: list[tuple[str, str, int]] = []
+    content_of: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
     for card in carried.cards:  # already in study order: paper by paper, as in the notes
         content = _hash([note_fields(card), sorted(card.tags)])
         mtime = next_mtime(old_notes.get(card.guid), content, now)
         notes.append((card.guid, content, mtime))
+        content_of[card.guid] = content
         by_deck.setdefault(card.deck, []).append((card, mtime))
 
     names = _file_names(by_deck)
@@ -279,7 +284,7 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
     try:
         for deck in sorted(by_deck):
             path = out / names[deck]
-            digests[path.name] = _deck_digest(deck, by_deck[deck], model_hash, model_mtime)
+            digests[path.name] = _deck_digest(deck, by_deck[deck], content_of, model_hash, model_mtime)
             # an .apkg is a pure function of its digest's inputs: an unchanged deck is not rewritten
             if not (path.is_file() and old_digests.get(path.name) == digests[path.name]):
                 _write_deck(path, deck, by_deck[deck], model_mtime)
@@ -309,7 +314,8 @@ def _load_digests(out: Path) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def _deck_digest(name: str, notes: list[tuple[Card, int]], model_hash: str, model_mtime: int) -> str:
+def _deck_digest(name: str, notes: list[tuple[Card, int]], content: dict[str, str], model_hash: str,
+                 model_mtime: int) -> str:
     media = []
     for card, _ in notes:
         for m in card.media:
@@ -318,8 +324,7 @@ def _deck_digest(name: str, notes: list[tuple[Card, int]], model_hash: str, mode
                 media.append((m, st.st_size, st.st_mtime_ns))
             except OSError:
                 media.append((m, -1, -1))
-    return _hash([name, model_hash, model_mtime, [(c.guid, note_fields(c), sorted(c.tags), m) for c, m in notes],
-                  media])
+    return _hash([name, model_hash, model_mtime, [(c.guid, content[c.guid], m) for c, m in notes], media])
 
 
 def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int) -> Path:
