@@ -74,3 +74,14 @@ def test_explanation_names_the_rule():
 
 def test_default_is_method_when_nothing_matches():
     assert classify_bullet("Blocks of sixteen tokens.", MIDDLE, RULES)[0] == "method"
+
+
+def test_facts_about_the_method_a_paper_extends_are_background():
+    from notecards.classify import base_names
+
+    assert base_names("Deformable DETR: Deformable Transformers for Detection") == ("DETR",)
+    assert base_names("QLoRA: Efficient Finetuning of Quantized LLMs") == ("LoRA",)
+    assert base_names("BERT: Pre-training of Deep Bidirectional Transformers") == ()
+    ctx = Context(index=2, count=4, base_names=("DETR",))
+    assert classify_bullet("DETR 的注意力权重在初始化时几乎均匀分布", ctx, RULES)[0] == "background"
+    assert classify_bullet("DETR 的注意力权重在初始化时几乎均匀分布", MIDDLE, RULES)[0] != "background"

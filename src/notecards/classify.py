@@ -11,6 +11,7 @@ from notecards.segment import has_cjk, tokens
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
 SECTION_WEIGHT = 3.0
+BASE_WEIGHT = 3.0
 PARENT_WEIGHT = 3.5
 
 
@@ -24,6 +25,8 @@ class Context:
     """Label given to children by the key line this bullet hangs from."""
     index: int = 0
     count: int = 1
+    base_names: tuple[str, ...] = ()
+    """Methods the paper builds on, named in its title ('DETR' in 'Deformable DETR')."""
     in_section: bool = False
     """Under a heading or header line inside the paper (even one that names no label)."""
 
@@ -38,6 +41,23 @@ def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
     if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
         return p.label, f"aspect tag '{m.group(1).strip()}'"
     return None
+
+
+def base_names(title: str) -> tuple[str, ...]:
+    """'Deformable DETR: …' -> ('DETR',); 'QLoRA: …' -> ('LoRA',): the methods a paper's name extends."""
+    own = title.split(":")[0].strip()
+    words = own.split()
+    if not own or len(words) > 3:
+        return ()
+    names = set(words[1:])  # 'Deformable DETR' extends DETR
+    names.update(w[k:] for w in words[:1] if re.search(r"[a-z]", w)  # camel case: QLoRA extends LoRA
+                 for k in (1, 2) if w[k:k + 1].isupper())
+    return tuple(sorted(n for n in names if len(n) >= 3 and len(re.findall(r"[A-Z]", n)) >= 2 and n != own))
+
+
+def _about_base_method(text: str, names: tuple[str, ...]) -> bool:
+    """The bullet's subject is the method the paper extends, not the paper itself."""
+    return any(re.match(re.escape(n) + r"(?![A-Za-z0-9])", text) for n in names)
 
 
 def section_label(name: str, rules: Rules) -> str | None:
@@ -104,6 +124,8 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
         hits = _cue_matches(cue, main, low, toks)
         if hits:
             evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))
+    if ctx.base_names and _about_base_method(main, ctx.base_names):
+        evidence.setdefault("background", []).append((BASE_WEIGHT, "about the method the paper builds on"))
     if ctx.section:
         evidence.setdefault(ctx.section, []).append((SECTION_WEIGHT, "section"))
     if ctx.parent:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notecards.cache import Cache, digest, media_stats
-from notecards.classify import Context, classify_bullet, prefix_label, section_label
+from notecards.classify import Context, base_names, classify_bullet, prefix_label, section_label
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_papers
@@ -44,6 +44,7 @@ def rules_for(config: Config) -> Rules:
 def classify_paper(paper: Paper, rules: Rules) -> Paper:
     """Label every bullet of a paper from its text, its section and the line it hangs from."""
     count = len(paper.bullets)
+    bases = base_names(paper.title)
     labelled = []
     for b in paper.bullets:
         parent = None
@@ -51,7 +52,7 @@ def classify_paper(paper: Paper, rules: Rules) -> Paper:
             decided = prefix_label(b.parent, rules)
             parent = _children_label(b.parent, rules) if decided else section_label(b.parent, rules)
         ctx = Context(section=section_label(b.section, rules) if b.section else None, parent=parent,
-                      index=b.index, count=count, in_section=bool(b.section))
+                      index=b.index, count=count, in_section=bool(b.section), base_names=bases)
         label, rule = classify_bullet(b.text, ctx, rules)
         labelled.append(replace(b, label=label, rule=rule))
     return replace(paper, bullets=tuple(labelled))
