@@ -406,6 +406,13 @@ class _Reader:
                 target.venue = target.venue or venue
                 target.year = target.year or year
                 return True
+        m = re.fullmatch(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})", plain.strip()) or \
+            re.fullmatch(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})", plain.strip())
+        if m:  # '- 2022 ACM Computing Surveys': a year and a venue the table does not know, as written
+            year_s, name = (m.group(1), m.group(2)) if m.group(1)[:1].isdigit() else (m.group(2), m.group(1))
+            target.venue = target.venue or name
+            target.year = target.year or int(year_s)
+            return True
         if re.fullmatch(r"\s*(?:19|20)\d{2}\s*年?\s*", plain):
             target.year = target.year or int(plain.strip()[:4])
             return True
