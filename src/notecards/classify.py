@@ -60,6 +60,13 @@ def _about_base_method(text: str, names: tuple[str, ...]) -> bool:
     return any(re.match(re.escape(n) + r"(?![A-Za-z0-9])", text) for n in names)
 
 
+def children_label(parent_text: str, rules: Rules) -> str | None:
+    """The label a key line gives the bullets nested under it ('动机：…' -> background)."""
+    m = _PREFIX.match(parent_text.lstrip("> ").strip())
+    p = rules.prefix_keys.get(norm_key(m.group(1))) if m else None
+    return p.children if p else None
+
+
 def section_label(name: str, rules: Rules) -> str | None:
     """The label a heading or header line gives what sits under it, if it names one."""
     key = norm_key(name)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notecards.cache import Cache, digest, media_stats
-from notecards.classify import Context, base_names, classify_bullet, prefix_label, section_label
+from notecards.classify import (Context, base_names, children_label, classify_bullet, prefix_label,
+                                 section_label)
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_papers
@@ -50,21 +51,12 @@ def classify_paper(paper: Paper, rules: Rules) -> Paper:
         parent = None
         if b.parent:
             decided = prefix_label(b.parent, rules)
-            parent = _children_label(b.parent, rules) if decided else section_label(b.parent, rules)
+            parent = children_label(b.parent, rules) if decided else section_label(b.parent, rules)
         ctx = Context(section=section_label(b.section, rules) if b.section else None, parent=parent,
                       index=b.index, count=count, in_section=bool(b.section), base_names=bases)
         label, rule = classify_bullet(b.text, ctx, rules)
         labelled.append(replace(b, label=label, rule=rule))
     return replace(paper, bullets=tuple(labelled))
-
-
-def _children_label(parent_text: str, rules: Rules) -> str | None:
-    from notecards.classify import _PREFIX  # the key of a `动机：…` line names its children's label
-    from notecards.rules import norm_key
-
-    m = _PREFIX.match(parent_text.lstrip("> "))
-    p = rules.prefix_keys.get(norm_key(m.group(1))) if m else None
-    return p.children if p else None
 
 
 def extract_document(src: SourceFile, rules: Rules) -> Document:
