@@ -434,7 +434,7 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity])
             guid = card_guid(ident, c.kind, slot)
             if guid not in seen_guids:
                 seen_guids.add(guid)
-                out.append(replace(c, slot=slot, guid=guid))
+                out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))
         papers.append(PaperIdentity(
             ident=ident, key=key, title=html.unescape(group[0].title),
             slots=tuple(sorted((k, n, b) for (k, b), n in slots.items())),

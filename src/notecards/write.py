@@ -99,6 +99,12 @@ def _hash(value: object) -> str:
     return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def _note_hash(card: Card) -> str:
+    """What a note shows: its fields and tags (separators no field or tag contains)."""
+    text = "\x1f".join(note_fields(card)) + "\x1e" + " ".join(sorted(card.tags))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def next_mtime(old: tuple[str, int] | None, content: str, now: int) -> int:
     """Unchanged content keeps its mtime; changed content moves past both now and the old mtime,
     so a rebuild within the same second still reads as newer to Anki."""
@@ -271,7 +277,7 @@ def write_decks(cards: Iterable[Card], out: Path, config: Config) -> tuple[list[
     content_of: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
     for card in carried.cards:  # already in study order: paper by paper, as in the notes
-        content = _hash([note_fields(card), sorted(card.tags)])
+        content = _note_hash(card)
         mtime = next_mtime(old_notes.get(card.guid), content, now)
         notes.append((card.guid, content, mtime))
         content_of[card.guid] = content
