@@ -97,9 +97,9 @@ _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
 def _cue_matches(cue: Cue, text: str, low: str, toks: str) -> int:
-    """How many of the cue's words (or 1 for its regex) the bullet contains."""
-    if cue.regex is not None:
-        return 1 if cue.regex.search(text) else 0
+    """How many of the cue's words, or places its regex matches, the bullet contains."""
+    if cue.regex is not None:  # each place the pattern holds is more evidence (capped in _weight)
+        return sum(1 for _ in zip(range(3), cue.regex.finditer(text)))
     # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two:
     # the tokens are joined by a separator no cue word contains.
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
