@@ -330,7 +330,10 @@ def _deck_digest(name: str, notes: list[tuple[Card, int]], content: dict[str, st
                 media.append((m, st.st_size, st.st_mtime_ns))
             except OSError:
                 media.append((m, -1, -1))
-    return _hash([name, model_hash, model_mtime, [(c.guid, content[c.guid], m) for c, m in notes], media])
+    h = hashlib.sha256(json.dumps([name, model_hash, model_mtime, media], ensure_ascii=False).encode())
+    for c, m in notes:  # 150,000 notes: feed the hash directly instead of building one JSON text
+        h.update(f"\x1e{c.guid}\x1f{content[c.guid]}\x1f{m}".encode())
+    return h.hexdigest()[:24]
 
 
 def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int) -> Path:
