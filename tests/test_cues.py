@@ -1,7 +1,6 @@
 """The shipped cue and structure tables validate, and a user's cue file extends them."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LABELS = ("problem", "method", "finding", "background", "opinion", "other")
-CARD_LABELS = ("problem", "method", "finding")
 
 
 class _Record:

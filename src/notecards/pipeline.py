@@ -14,7 +14,7 @@ from notecards.classify import (Context, base_names, children_label, classify_bu
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_papers
-from notecards.model import Bullet, Document, Paper, SourceFile
+from notecards.model import Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
