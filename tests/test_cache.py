@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from notecards import pipeline
+from notecards import pipeline, workers
 from notecards.cache import CACHE_DIR, Cache, fingerprint
 from notecards.config import Config
 from notecards.pipeline import build_decks, extract_paths
@@ -178,7 +178,7 @@ def test_parallel_extraction_gives_the_serial_result_in_order(notes, tmp_path, m
     (notes / "broken.md").write_bytes(b"%PDF-1.4 not notes")
     serial = extract_paths([notes], Config(cache=False))
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
-    monkeypatch.setattr(pipeline, "_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     parallel = extract_paths([notes], Config(cache=False))
     assert parallel.documents == serial.documents
     assert [str(p) for p in parallel.problems] == [str(p) for p in serial.problems]
@@ -187,7 +187,7 @@ def test_parallel_extraction_gives_the_serial_result_in_order(notes, tmp_path, m
 
 def test_parallel_build_fills_the_cache(notes, tmp_path, monkeypatch, extracted):
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
-    monkeypatch.setattr(pipeline, "_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     first = _build(notes, tmp_path / "decks")
     cache = Cache(tmp_path / "decks", Config())
     assert len(list(cache.folder.glob("*.pickle"))) >= len(NOTES)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from notecards import workers
 from notecards.cache import Cache, digest, media_stats
 from notecards.classify import (Context, base_names, children_label, classify_bullet, prefix_label,
                                  section_label)
@@ -120,25 +121,11 @@ def _worker_task(ref: NoteRef) -> _Outcome:
     return _extract_one(ref, *_WORKER)
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _run_parallel(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None) -> Iterator[_Outcome]:
     """Outcomes in the order of `refs`, from worker processes (jieba and the rules load once in each)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = max(1, min(_cpus(), 8, len(refs) // 10))  # 10 files or more for each worker
-    # fork: no re-import, and the workers start before any progress display thread exists.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    window = workers * 4  # in flight at once: results are consumed in order, memory stays bounded
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(config, cards, cache)) as pool:
+    n = max(1, min(workers.cpus(), 8, len(refs) // 10))  # 10 files or more for each worker
+    window = n * 4  # in flight at once: results are consumed in order, memory stays bounded
+    with workers.pool(n, _worker_init, (config, cards, cache)) as pool:
         pending = deque(pool.submit(_worker_task, r) for r in refs[:window])
         for r in refs[window:]:
             yield pending.popleft().result()
@@ -184,7 +171,7 @@ def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache 
     if progress:
         progress("extract", done, len(refs))
     todo_refs = [refs[i] for i in todo]
-    if len(todo) >= PARALLEL_MIN and _cpus() > 1:
+    if len(todo) >= PARALLEL_MIN and workers.cpus() > 1:
         results: Iterable[_Outcome] = _run_parallel(todo_refs, config, cards, cache)
     else:
         results = (_extract_one(r, config, cards, cache) for r in todo_refs)
@@ -256,9 +243,8 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
     card_warnings = [w for b in batches for w in b.warnings]  # images left out, papers without cards
     report.warnings.extend(card_warnings)
     report.cards = len(cards)
-    if progress:
-        progress("write", 0, 1)
-    written, removed = write_decks(cards, out, config)
+    written, removed = write_decks(cards, out, config,
+                                   (lambda done, total: progress("write", done, total)) if progress else None)
     report.decks = written
     report.removed = removed
     if cache is not None:
