@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from notecards.config import Config
-from notecards.pipeline import build_decks
+from notecards.pipeline import build_decks, extract_paths
 
 from anki_helpers import (answer, card_ids_of, card_state, collection, deck_names, import_all, notes,
                           package_notes, review_queue, revlog)
@@ -55,7 +55,7 @@ def test_seed_decks_import_into_anki(tmp_path: Path, notes_dir: Path):
         assert len({r.guid for r in rows}) == len(rows)
         # every paper of the notes is in Anki, each once
         titles = {html.unescape(r.fields["Title"]) for r in rows}
-        extracted = {p.title for d in report.documents for p in d.papers if p.bullets}
+        extracted = {p.title for d in extract_paths([notes_dir], CONFIG).documents for p in d.papers if p.bullets}
         assert titles == extracted
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from notecards.cards import (assign_slots, build_cards, carry_identity, make_cards, merge_repeats,
-                             split_cue, tag)
+from notecards.cards import build_cards, make_cards, merge_repeats, split_cue, tag
 from notecards.config import Config
+from notecards.identity import assign_slots, carry_identity
 from notecards.model import Bullet, Document, Paper
 from notecards.pipeline import extract_paths
 from notecards.render import media_name, render_markdown

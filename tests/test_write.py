@@ -17,10 +17,16 @@ from notecards.config import Config
 from notecards.errors import OutputError
 from notecards.model import Bullet, Document, Paper
 from notecards.pipeline import build_decks
-from notecards.write import (DIGEST_FILE, FIELDS, MODEL_ID, STATE_FILE, TEMP_PREFIX, deck_file_name, deck_id, next_mtime,
-                             write_decks)
+from notecards.ledger import STATE_FILE, TEMP_PREFIX
+from notecards.write import FIELDS, MODEL_ID, deck_file_name, deck_id, next_mtime, write_decks
 
 CONFIG = Config()
+
+
+def _write(cards, out, config):
+    """write_decks -> (deck files, papers removed)."""
+    written = write_decks(cards, out, config)
+    return written.decks, written.removed
 
 
 def paper(title: str, *bullets: tuple[str, str], year=2017) -> Paper:
@@ -50,7 +56,7 @@ def read_notes(apkg: Path) -> list[tuple]:
 
 def test_one_apkg_per_deck_with_all_notes(tmp_path: Path):
     cards = cards_of(P1, title="First") + cards_of(P2, title="Second")
-    written, removed = write_decks(cards, tmp_path, CONFIG)
+    written, removed = _write(cards, tmp_path, CONFIG)
     assert [p.name for p in written] == ["Papers - First.apkg", "Papers - Second.apkg"]
     assert removed == []
     notes = read_notes(written[0])
@@ -69,7 +75,7 @@ def test_deck_file_names_are_safe_everywhere():
 
 def test_decks_clashing_on_a_case_insensitive_disk_get_distinct_files(tmp_path: Path):
     cards = cards_of(P1, title="RL") + cards_of(P2, title="R/L")
-    written, _ = write_decks(cards, tmp_path, CONFIG)
+    written, _ = _write(cards, tmp_path, CONFIG)
     assert len({p.name.casefold() for p in written}) == 2
 
 
@@ -79,14 +85,14 @@ def test_deck_ids_are_stable_and_differ():
 
 
 def test_unchanged_rebuild_is_byte_identical(tmp_path: Path):
-    [first], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    [first], _ = _write(cards_of(P1), tmp_path, CONFIG)
     before = first.read_bytes()
-    [again], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    [again], _ = _write(cards_of(P1), tmp_path, CONFIG)
     assert again.read_bytes() == before
 
 
 def test_changed_note_gets_a_newer_mtime_even_in_the_same_second(tmp_path: Path):
-    [apkg], _ = write_decks(cards_of(P1), tmp_path, CONFIG)
+    [apkg], _ = _write(cards_of(P1), tmp_path, CONFIG)
     before = {n[0]: n[2] for n in read_notes(apkg)}
     edited = replace(P1, bullets=(P1.bullets[0], replace(P1.bullets[1], text="how one, reworded"), P1.bullets[2]))
     write_decks(cards_of(edited), tmp_path, CONFIG)
@@ -111,7 +117,7 @@ def test_no_temp_files_are_left_behind(tmp_path: Path, monkeypatch):
     out = tmp_path / "decks"
     write_decks(cards_of(P1), out, CONFIG)
     assert list(scratch.iterdir()) == []
-    assert sorted(p.name for p in out.iterdir()) == sorted([DIGEST_FILE, STATE_FILE, "Papers - notes.apkg"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([STATE_FILE, "Papers - notes.apkg"])
 
 
 def test_stale_temp_files_are_cleaned_next_run(tmp_path: Path):
@@ -122,7 +128,7 @@ def test_stale_temp_files_are_cleaned_next_run(tmp_path: Path):
 
 def test_deck_no_longer_built_is_removed_and_paper_reported(tmp_path: Path):
     write_decks(cards_of(P1, P2, title="Old name"), tmp_path, CONFIG)
-    written, removed = write_decks(cards_of(P1, title="New name"), tmp_path, CONFIG)
+    written, removed = _write(cards_of(P1, title="New name"), tmp_path, CONFIG)
     assert sorted(p.name for p in tmp_path.glob("*.apkg")) == ["Papers - New name.apkg"]
     assert removed == ["Paper Two"]
 
@@ -161,7 +167,7 @@ def test_local_image_is_packed_as_media(tmp_path: Path):
 
 
 def test_same_paper_in_two_notes_files_is_written_once(tmp_path: Path):
-    written, _ = write_decks(cards_of(P1, title="A", path="notes/a.md") + cards_of(P1, title="B", path="notes/b.md"),
+    written, _ = _write(cards_of(P1, title="A", path="notes/a.md") + cards_of(P1, title="B", path="notes/b.md"),
                              tmp_path, CONFIG)
     assert [p.name for p in written] == ["Papers - A.apkg"]
 

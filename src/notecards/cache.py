@@ -25,7 +25,6 @@ from notecards.config import Config
 from notecards.model import Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
-MANIFEST = "build.pickle"
 _FORMAT = 1
 _TEMP_PREFIX = ".tmp-"
 _NOT_FOR_CARDS = ("notes", "out", "cache")
@@ -158,27 +157,11 @@ class Cache:
         except OSError:
             return
         for name in names:
-            if name != MANIFEST and (name.startswith(_TEMP_PREFIX) or name.endswith(".pickle")) \
-                    and name not in wanted:
+            if (name.startswith(_TEMP_PREFIX) or name.endswith(".pickle")) and name not in wanted:
                 try:
                     os.unlink(self.folder / name)
                 except OSError:
                     pass
-
-    def load_manifest(self) -> Any:
-        return _load(self.folder / MANIFEST)
-
-    def save_manifest(self, value: Any) -> None:
-        try:
-            _atomic_dump(self.folder / MANIFEST, value)
-        except (OSError, pickle.PicklingError, RecursionError):
-            pass
-
-    def drop_manifest(self) -> None:
-        try:
-            os.unlink(self.folder / MANIFEST)
-        except OSError:
-            pass
 
 
 def _load(path: Path) -> Any:

@@ -12,8 +12,8 @@ cues and context):
 - A reverse card asks which paper addresses the (first sentence of the) problem.
 
 Guid = hash(paper identity, kind, slot), never the answer, so editing a bullet updates the
-note in Anki. make_cards() numbers slots in note order; carry_identity() (run by write.py with
-the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
+note in Anki. make_cards() numbers slots in note order; identity.carry_identity() (run by write.py
+with the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
 and deletion, and a paper's identity through a retitle.
 """
 from __future__ import annotations
@@ -21,9 +21,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 from pathlib import PurePath
 from urllib.parse import quote_plus
 
@@ -81,10 +80,6 @@ _KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
 _QUOTE = re.compile(r"^(?:[ \t]*>[ \t]?)+", re.M)
 REVERSE_CUE_CHARS = 100
-SIMILAR = 0.5
-"""A reworded bullet keeps its card when it is at least this similar (difflib ratio) to the old text."""
-SAME_PAPER = 0.8
-"""A retitled paper keeps its cards when its title key is this similar, or this share of bullets is unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +99,9 @@ def build_cards(doc: Document, config: Config) -> CardBatch:
     lang = doc.lang if config.card_language == "auto" else config.card_language
     cards: list[Card] = []
     warnings: list[str] = []
+    folders = _folder_topics(doc)
     for paper in merge_repeats(doc.papers):
-        made, warned = _paper_cards(doc, paper, config, WORDING.get(lang, WORDING["en"]))
+        made, warned = _paper_cards(doc, paper, config, WORDING.get(lang, WORDING["en"]), folders)
         cards.extend(made)
         warnings.extend(warned)
     return CardBatch(tuple(cards), tuple(dict.fromkeys(warnings)))
@@ -137,9 +133,12 @@ def merge_repeats(papers: Iterable[Paper]) -> tuple[Paper, ...]:
     return tuple(merged.values())
 
 
-def paper_topics(paper: Paper, doc: Document, config: Config) -> tuple[str, ...]:
-    """Topics written in the notes, the folders the file sits in, then lexicon topics the text uses."""
-    found = list(paper.topics) + list(doc.topics) + list(_folder_topics(doc))
+def paper_topics(paper: Paper, doc: Document, config: Config, folders: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Topics written in the notes, the folders the file sits in, then lexicon topics the text uses.
+
+    `folders`: _folder_topics(doc), when the caller has it already (it is the same for every paper).
+    """
+    found = [*paper.topics, *doc.topics, *(_folder_topics(doc) if folders is None else folders)]
     if config.topics:
         text = " ".join([paper.title, *(b.text for b in paper.bullets)])
         have, flat = tokens(text), _norm(text.casefold())
@@ -232,10 +231,10 @@ def split_cue(text: str) -> tuple[str | None, str]:
     return cue, m.group(2).strip()
 
 
-def split_long(text: str, limit: int) -> list[str]:
+def split_long(text: str, limit: int, parsed: dict[str, str] | None = None) -> list[str]:
     """A bullet over `limit` characters -> parts that end at sentence ends, each under the limit
-    unless one sentence alone is longer."""
-    if len(plain_text(text)) <= limit:
+    unless one sentence alone is longer. `parsed`: see render_markdown."""
+    if len(plain_text(text, parsed)) <= limit:
         return [text]
     parts, cur = [], ""
     for sentence in (s for s in _SENTENCE_END.split(text) if s.strip()):
@@ -248,11 +247,11 @@ def split_long(text: str, limit: int) -> list[str]:
     return parts
 
 
-def _units(bullets: list[Bullet], kind: str, limit: int) -> list[_Unit]:
+def _units(bullets: list[Bullet], kind: str, limit: int, parsed: dict[str, str] | None = None) -> list[_Unit]:
     units = []
     for slot, b in enumerate(bullets, 1):
         cue, body = split_cue(b.text) if kind != "problem" else (None, b.text)
-        pieces = split_long(body, limit)
+        pieces = split_long(body, limit, parsed)
         units += [_Unit(b, cue, piece, k, len(pieces), slot) for k, piece in enumerate(pieces, 1)]
     return units
 
@@ -268,8 +267,8 @@ def _first_sentence(text: str) -> str:
     return s if len(s) <= REVERSE_CUE_CHARS else s[:REVERSE_CUE_CHARS - 1].rstrip() + "…"
 
 
-def _render(doc: Document, b: Bullet, text: str | None = None) -> Rendered:
-    return render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line)
+def _render(doc: Document, b: Bullet, text: str | None = None, parsed: dict[str, str] | None = None) -> Rendered:
+    return render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line, parsed)
 
 
 def _join(parts: Iterable[Rendered], html_text: str) -> Rendered:
@@ -279,20 +278,21 @@ def _join(parts: Iterable[Rendered], html_text: str) -> Rendered:
                     tuple(dict.fromkeys(x for r in parts for x in r.warnings)))
 
 
-def _bullet_list(doc: Document, bullets: Iterable[Bullet]) -> Rendered:
-    items = [_render(doc, b) for b in bullets]
+def _bullet_list(items: list[Rendered]) -> Rendered:
     return _join(items, "<ul>" + "".join(f"<li>{r.html}</li>" for r in items) + "</ul>")
 
 
-def _context(doc: Document, by_label: dict[str, list[Bullet]], w: dict[str, str], with_problem: bool) -> Rendered:
-    """The back's context: the paper's problem (the why of a method), background, other notes, opinions."""
-    labels = [label for label in (("problem",) if with_problem else ()) + CONTEXT if by_label[label]]
+def _context(lists: dict[str, Rendered], w: dict[str, str], with_problem: bool) -> Rendered:
+    """The back's context: the paper's problem (the why of a method), background, other notes, opinions.
+
+    `lists`: the rendered bullet list of each of those labels the paper has.
+    """
+    labels = [label for label in (("problem",) if with_problem else ()) + CONTEXT if label in lists]
     if not labels:
         return Rendered(f'<div class="nc-none">{w["no_context"]}</div>')
-    lists = [_bullet_list(doc, by_label[label]) for label in labels]
-    return _join(lists, "".join(
-        f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{w[label + "_ctx"]}</div>{r.html}</div>'
-        for label, r in zip(labels, lists)))
+    return _join([lists[label] for label in labels], "".join(
+        f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{w[label + "_ctx"]}</div>{lists[label].html}</div>'
+        for label in labels))
 
 
 def _question(w: dict[str, str], kind: str, title: str, u: _Unit, i: int, n: int, asked: set[str]) -> str:
@@ -305,34 +305,53 @@ def _question(w: dict[str, str], kind: str, title: str, u: _Unit, i: int, n: int
     return w["cued"].format(title=title, cue=html.escape(u.cue), n=numbered) if q in asked else q
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
 def _has_content(html_text: str) -> bool:
-    return bool(re.sub(r"<[^>]+>", "", html_text).strip()) or "<img" in html_text
+    if "<" not in html_text:  # most answers: no tag to strip
+        return bool(html_text.strip())
+    return bool(_TAG.sub("", html_text).strip()) or "<img" in html_text
 
 
-def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str]) -> tuple[list[Card], list[str]]:
+def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
+                 folders: tuple[str, ...] | None = None) -> tuple[list[Card], list[str]]:
     title = _norm(paper.title) or _norm(paper.gloss) or f"{doc.title}:{paper.line}"
     bullets = list(paper.bullets)  # merge_repeats dropped blank and repeated ones
     if not bullets:
         return [], [f"{doc.path}:{paper.line}: warning: '{title}' has no notes under it; no cards made"]
     key = paper_key(title) or f"line{paper.line}"
     path = html.escape(doc.path.replace("\\", "/"))  # a file name is text, not markup
+    where = html.escape(f"{path}:")  # + a line number, which needs no escaping
     by_label = {label: [b for b in bullets if b.label == label] for label in ASKED + CONTEXT}
-    topics = paper_topics(paper, doc, config)
+    topics = paper_topics(paper, doc, config, folders)
     q_title = html.escape(title)
     common = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
                   meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or w["no_meta"]),
                   tags=paper_tags(paper, topics, config), extra=_link(paper, title, w))
-    ctx_without_problem = _context(doc, by_label, w, with_problem=False)
-    ctx_with_problem = _context(doc, by_label, w, with_problem=True)
+    parsed: dict[str, str] = {}  # this paper's Markdown, each text parsed once
+    shown: dict[Bullet, Rendered] = {}
+
+    def show(b: Bullet) -> Rendered:
+        """A whole bullet, rendered once though the context, its answer and the summary all show it."""
+        r = shown.get(b)
+        if r is None:
+            r = shown[b] = _render(doc, b, parsed=parsed)
+        return r
+
+    lists = {label: _bullet_list([show(b) for b in by_label[label]])
+             for label in ("problem",) + CONTEXT if by_label[label]}
+    ctx_without_problem = _context(lists, w, with_problem=False)
+    ctx_with_problem = _context(lists, w, with_problem=True) if "problem" in lists else ctx_without_problem
     warnings = [*ctx_without_problem.warnings, *ctx_with_problem.warnings]
 
     cards: list[Card] = []
     for kind in ASKED:
         ctx = ctx_without_problem if kind == "problem" else ctx_with_problem
-        units = _units(by_label[kind], kind, config.max_answer_chars)
+        units = _units(by_label[kind], kind, config.max_answer_chars, parsed)
         asked: set[str] = set()
         for i, u in enumerate(units, 1):
-            answer = _render(doc, u.bullet, u.text)
+            answer = show(u.bullet) if u.text == u.bullet.text else _render(doc, u.bullet, u.text, parsed)
             warnings += answer.warnings
             if not _has_content(answer.html):
                 warnings.append(f"{doc.path}:{u.bullet.line}: warning: bullet has nothing to show; no card made")
@@ -341,22 +360,22 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str])
             asked.add(question)
             slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
             cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer.html,
-                              context=ctx.html, source=html.escape(f"{path}:{u.bullet.line}"), slot=slot,
-                              basis=_norm(u.bullet.text), media=_join([answer, ctx], "").media, **common))
+                              context=ctx.html, source=f"{where}{u.bullet.line}", slot=slot, basis=_norm(u.bullet.text),
+                              media=_join([answer, ctx], "").media if answer.media else ctx.media, **common))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
-        answer = _bullet_list(doc, bullets)
+        answer = _bullet_list([show(b) for b in bullets])
         warnings += answer.warnings
         cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
                           question=w["summary"].format(title=q_title), answer=answer.html,
                           context=f'<div class="nc-none">{w["no_context"]}</div>',
-                          source=html.escape(f"{path}:{paper.line}"), media=answer.media, **common))
+                          source=f"{where}{paper.line}", media=answer.media, **common))
     elif config.reverse_cards:
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
-        cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1])))
+        cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), parsed))
         if cue:
             cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
-                              answer=q_title, context=ctx_with_problem.html, source=html.escape(f"{path}:{paper.line}"),
+                              answer=q_title, context=ctx_with_problem.html, source=f"{where}{paper.line}",
                               media=ctx_with_problem.media, **common))
     return cards, warnings
 
@@ -367,146 +386,3 @@ def _link(paper: Paper, title: str, w: dict[str, str]) -> str:
         return f'<a href="{html.escape(paper.link)}">{w["link"]}</a>'
     url = "https://scholar.google.com/scholar?q=" + quote_plus(title)
     return f'<a href="{html.escape(url)}">{w["search"]}</a>'
-
-
-# --- identity across builds -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PaperIdentity:
-    """What the previous build knew about one paper, so its cards keep their guids."""
-
-    ident: str
-    """The key the paper's guids are made from: its paper_key when it was first built."""
-    key: str
-    """paper_key of the title it had in that build."""
-    title: str
-    slots: tuple[tuple[str, int, str], ...] = ()
-    """(kind, slot, bullet text) for every asked bullet."""
-    next_slot: tuple[tuple[str, int], ...] = ()
-    """Per kind, the first slot never used: a deleted bullet's slot is never given to a new one."""
-    live: bool = True
-    """In the last build. A paper that left is kept (live=False) so it gets its cards back if it returns,
-    e.g. after a build of only some of the notes files."""
-
-
-@dataclass(frozen=True, slots=True)
-class Carried:
-    cards: tuple[Card, ...]
-    papers: tuple[PaperIdentity, ...]
-    removed: tuple[str, ...]
-    """Titles of previous papers that no longer appear (their notes stay in Anki)."""
-
-
-def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity]) -> Carried:
-    """Re-key cards so each keeps the guid it had in the previous build.
-
-    Why a slot from a matching step and not from the text or the position: a key made of the
-    bullet's words breaks when it is reworded, an index breaks when a bullet is inserted, deleted
-    or moved. So each asked bullet owns a slot number, kept in the output's state file: an
-    unchanged bullet keeps its slot, a reworded one takes the slot of the most similar old
-    bullet (ratio >= SIMILAR), a new one gets a never-used number. With no previous build the
-    slots are 1..n in note order, as make_cards() numbers them. A retitled paper (typo fixed,
-    a word changed) keeps its identity when its title key is close or most bullets are unchanged.
-    Cards that end up with the same guid (the same paper in two notes files) are kept once.
-    Papers that left are reported once and remembered (live=False).
-    """
-    groups: dict[str, list[Card]] = {}
-    for c in cards:
-        groups.setdefault(c.paper_key, []).append(c)
-    matched = _match_papers(groups, previous)
-    used: set[str] = set()
-    seen_guids: set[str] = set()
-    out: list[Card] = []
-    papers: list[PaperIdentity] = []
-    for key, group in groups.items():
-        prev = matched.get(key)
-        ident = prev.ident if prev else key
-        while ident in used:  # a new paper named like an old one that was retitled away
-            ident += "~"
-        used.add(ident)
-        slots, next_slot = _match_slots(group, prev)
-        for c in group:
-            slot = c.slot
-            if c.kind in ASKED:
-                part = c.slot.partition(".")[2]
-                slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
-            guid = card_guid(ident, c.kind, slot)
-            if guid not in seen_guids:
-                seen_guids.add(guid)
-                out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))
-        papers.append(PaperIdentity(
-            ident=ident, key=key, title=html.unescape(group[0].title),
-            slots=tuple(sorted((k, n, b) for (k, b), n in slots.items())),
-            next_slot=tuple(sorted(next_slot.items()))))
-    kept = {p.ident for p in matched.values()}
-    gone = [p for p in previous.values() if p.ident not in kept]
-    removed = tuple(sorted(p.title for p in gone if p.live))
-    return Carried(tuple(out), tuple(papers) + tuple(replace(p, live=False) for p in gone), removed)
-
-
-def _bases(group: Iterable[Card]) -> set[str]:
-    return {c.basis for c in group if c.kind in ASKED}
-
-
-def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, PaperIdentity]) -> dict[str, PaperIdentity]:
-    """paper_key now -> the previous paper it is: same key, else a close title or the same bullets."""
-    by_key = {p.key: p for p in previous.values()}
-    matched = {k: by_key[k] for k in groups if k in by_key}
-    taken = {p.ident for p in matched.values()}  # a set: comparing whole identities is quadratic
-    left_old = [p for p in previous.values() if p.ident not in taken]
-    scored = []
-    for k in (k for k in groups if k not in matched):
-        new = _bases(groups[k])
-        for p in left_old:
-            old = {b for _, _, b in p.slots}
-            title = SequenceMatcher(None, k, p.key, autojunk=False).ratio()
-            shared = len(new & old) / min(len(new), len(old)) if new and old else 0.0
-            score = max(title, shared)
-            if score >= SAME_PAPER:
-                scored.append((score, k, p.ident, p))
-    for _, k, _, p in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
-        if k not in matched and p.ident not in taken:
-            matched[k] = p
-            taken.add(p.ident)
-    return matched
-
-
-def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
-    """(kind, bullet text) -> slot for every asked bullet, and the next free slot per kind."""
-    slots: dict[tuple[str, str], int] = {}
-    next_slot: dict[str, int] = dict(prev.next_slot) if prev else {}
-    for kind in ASKED:
-        new = list(dict.fromkeys(c.basis for c in group if c.kind == kind))
-        old = {n: b for k, n, b in (prev.slots if prev else ()) if k == kind}
-        assigned, next_slot[kind] = assign_slots(new, old, next_slot.get(kind, 1))
-        slots.update(((kind, b), n) for b, n in assigned.items())
-    return slots, {k: n for k, n in next_slot.items() if n > 1}
-
-
-def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) -> tuple[dict[str, int], int]:
-    """Bullet texts now + {slot: text} before -> {text: slot}, next free slot.
-
-    >>> assign_slots(["b", "a2", "c"], {1: "a", 2: "b"}, 3)
-    ({'b': 2, 'a2': 1, 'c': 3}, 4)
-    """
-    free = dict(old)
-    out: dict[str, int] = {}
-    for text in new:  # unchanged bullets, wherever they moved
-        n = next((n for n, t in free.items() if t == text), None)
-        if n is not None:
-            out[text] = n
-            del free[n]
-    pairs = sorted(((SequenceMatcher(None, text, t, autojunk=False).ratio(), i, n)
-                    for i, text in enumerate(new) if text not in out for n, t in free.items()),
-                   key=lambda p: (-p[0], p[1], p[2]))
-    for score, i, n in pairs:  # reworded bullets take the most similar old one's slot
-        if score >= SIMILAR and new[i] not in out and n in free:
-            out[new[i]] = n
-            del free[n]
-    nxt = max([first_free, *(n + 1 for n in old)])
-    for text in new:  # new bullets: a slot no earlier bullet ever had
-        if text not in out:
-            out[text] = nxt
-            nxt += 1
-    return {t: out[t] for t in new}, nxt

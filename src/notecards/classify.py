@@ -84,14 +84,6 @@ def section_label(name: str, rules: Rules) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4096)
-def _word_pattern(words: tuple[str, ...]) -> re.Pattern:
-    latin = sorted((w for w in words if not has_cjk(w)), key=len, reverse=True)
-    if not latin:
-        return re.compile(r"(?!x)x")
-    return re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(w) for w in latin) + r")(?![\w'’])")
-
-
 _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
@@ -99,11 +91,16 @@ _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 def _cue_matches(cue: Cue, text: str, low: str, toks: str) -> int:
     """How many of the cue's words, or places its regex matches, the bullet contains."""
     if cue.regex is not None:  # each place the pattern holds is more evidence (capped in _weight)
-        return sum(1 for _ in zip(range(3), cue.regex.finditer(text)))
+        first = cue.regex.search(text)  # most cues miss most bullets: one search says so
+        if first is None:
+            return 0
+        if first.end() == first.start():
+            return sum(1 for _ in zip(range(3), cue.regex.finditer(text)))
+        return 1 + sum(1 for _ in zip(range(2), cue.regex.finditer(text, first.end())))
     # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two:
     # the tokens are joined by a separator no cue word contains.
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
-    return zh + len(set(_word_pattern(cue.words).findall(low)))
+    return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
 
 
 def _weight(cue: Cue, hits: int) -> float:
@@ -125,9 +122,7 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
     toks = "\x00".join(t for t in tokens(main, rules.zh_words, _any_zh_word(rules)) if has_cjk(t)) if zh else ""
-    for cue in rules.cues:
-        if (cue.lang == "zh" and not zh) or (cue.lang == "en" and not en):
-            continue
+    for cue in rules.cues_by_script[zh, en]:
         hits = _cue_matches(cue, main, low, toks)
         if hits:
             evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))

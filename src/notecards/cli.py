@@ -99,8 +99,7 @@ def build(
     for title in report.removed:
         typer.echo(f"note: '{title}' is no longer in your notes; its cards stay in Anki until you delete them",
                    err=True)
-    papers = sum(len(d.papers) for d in report.documents)
-    typer.echo(f"{len(report.documents)} files, {papers} papers, {report.cards} cards, "
+    typer.echo(f"{report.files} files, {report.papers} papers, {report.cards} cards, "
                f"{len(report.decks)} decks, {len(report.problems)} skipped in {time.perf_counter() - started:.1f} s")
     raise typer.Exit(code)
 

@@ -16,6 +16,20 @@ _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]
 _BOLD_ONLY = re.compile(r"^\s*(\*\*|__)((?:\\.|[^*_\\])+?)\1\s*[:：]?\s*$")
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
+_WORD_CHAR = re.compile(r"\w")
+_TITLE_WORDS = re.compile(r"[a-z]+|[\u4e00-\u9fff]{2,}")
+_EVENT = re.compile(r"\S+\s+(?:19|20)\d{2}")
+_LEAD_NUMBER = re.compile(r"^\s*\d{1,3}[.、．)]\s*")
+_YEARS = re.compile(r"(?:19|20)\d{2}")
+_VENUE_SPLIT = re.compile(r"[\s,，()（）]+")
+_YEAR_VENUE = re.compile(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})")
+_VENUE_YEAR = re.compile(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})")
+_YEAR_ONLY = re.compile(r"\s*(?:19|20)\d{2}\s*年?\s*")
+
+
+def _strip_br(text: str) -> str:
+    """Trailing `<br>`s removed; most lines have no `<` at all, and the regex scans every position."""
+    return _BR.sub("", text) if "<" in text else text
 
 
 @dataclass(slots=True)
@@ -85,10 +99,10 @@ def _is_label_line(text: str) -> bool:
 def _header_text(text: str) -> str | None:
     """A line that only announces what follows (`阅读笔记：`, `Key Ideas`, `**论文要点**`) -> its name."""
     t = text.strip()
-    m = _BOLD_ONLY.match(t)
+    m = _BOLD_ONLY.match(t) if t[:2] in ("**", "__") else None  # cheap tests first: few lines are headers
     if m:
         return m.group(2).strip()
-    if _HEADER_ONLY.match(t) and "\n" not in t:
+    if t.endswith((":", "：")) and _HEADER_ONLY.match(t) and "\n" not in t:
         return t.rstrip(":： ")
     return None
 
@@ -96,7 +110,7 @@ def _header_text(text: str) -> str | None:
 def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | None, bool]:
     """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
-    text = _BR.sub("", b.text.replace("\n", " "))
+    text = _strip_br(b.text.replace("\n", " "))
     if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, rules):
         return _gloss_title(blocks, i, rules), False
     f = split_field(text, rules)
@@ -107,8 +121,15 @@ def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | 
         return None, False  # a table of contents
     if tl.note and norm_key(tl.note) in rules.non_paper_sections:
         return None, False  # '[Lil'Log: …](url) (blog post)'
-    if not tl.venue and _names_no_paper(tl.title, rules):
-        return None, False
+    found, weak = _title_of_item(blocks, i, tl, rules)
+    if found is not None and not tl.venue and _names_no_paper(tl.title, rules):
+        return None, False  # asked only of the few items that name something: most are notes
+    return found, weak
+
+
+def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> tuple[TitleLine | None, bool]:
+    """The title an item's line, its gloss field or its children make of it, before the no-paper check."""
+    b = blocks[i]
     if tl.strong and looks_like_title(tl.title, rules, min_words=1, marked=True):
         return tl, False
     gloss = _gloss_title(blocks, i, rules)
@@ -123,10 +144,10 @@ def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | 
 
 def _names_no_paper(title: str, rules: Rules) -> bool:
     """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
-    words = set(re.findall(r"[a-z]+|[\u4e00-\u9fff]{2,}", title.casefold()))
+    words = set(_TITLE_WORDS.findall(title.casefold()))
     if words & rules.non_paper_title_words:
         return True
-    return re.fullmatch(r"\S+\s+(?:19|20)\d{2}", title.strip()) is not None
+    return _EVENT.fullmatch(title.strip()) is not None
 
 
 def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
@@ -163,7 +184,8 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
 
 def _children(blocks: list[Block], i: int):
     depth = blocks[i].level
-    for b in blocks[i + 1:]:
+    for j in range(i + 1, len(blocks)):  # not blocks[i + 1:]: a copy per item is quadratic
+        b = blocks[j]
         if b.kind in ("code", "html", "table"):
             continue
         if b.kind != "item" or b.level <= depth:
@@ -267,7 +289,7 @@ def _top_depth(blocks: list[Block], start: int, end: int) -> int:
 
 def _next_title_line(blocks: list[Block], i: int, rules: Rules) -> str | None:
     """`## 5.MOCO v1` followed by the full title on its own line -> that title."""
-    short = clean_inline(re.sub(r"^\s*\d{1,3}[.、．)]\s*", "", blocks[i].text))
+    short = clean_inline(_LEAD_NUMBER.sub("", blocks[i].text))
     if i + 1 >= len(blocks) or len(short.split()) > 4:
         return None
     nxt = blocks[i + 1]
@@ -334,8 +356,8 @@ class _Reader:
     # -- bullets ------------------------------------------------------------------------
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
-        text = _BR.sub("", text).strip()
-        if not text or _IMAGE_ONLY.match(text) or not re.search(r"\w", clean_inline(text)):
+        text = _strip_br(text).strip()
+        if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text)):
             return
         target = self.cur
         parents = target.parents if target else []
@@ -365,8 +387,8 @@ class _Reader:
             return
         parent = next((p for d, p in reversed(parents) if p), "")
         section = target.section if target else self.orphan_section
-        bullet = Bullet(text=text, line=line, depth=depth, section=section, parent=parent)
-        (target.bullets if target else self.orphans).append(bullet)
+        into = target.bullets if target else self.orphans
+        into.append(Bullet(text=text, line=line, depth=depth, section=section, parent=parent, index=len(into)))
         parents.append((depth, text))
 
     def _set_section(self, name: str) -> None:
@@ -399,21 +421,20 @@ class _Reader:
         if len(plain) > 40:
             return False
         venue, year = parse_venue(plain, self.rules)
-        leftover = re.sub(r"(?:19|20)\d{2}", "", plain)
+        leftover = _YEARS.sub("", plain)
         if venue and (year or len(leftover.split()) <= 3):
-            rest = [w for w in re.split(r"[\s,，()（）]+", leftover) if w]
+            rest = [w for w in _VENUE_SPLIT.split(leftover) if w]
             if len(rest) <= 4:
                 target.venue = target.venue or venue
                 target.year = target.year or year
                 return True
-        m = re.fullmatch(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})", plain.strip()) or \
-            re.fullmatch(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})", plain.strip())
+        m = _YEAR_VENUE.fullmatch(plain.strip()) or _VENUE_YEAR.fullmatch(plain.strip())
         if m:  # '- 2022 ACM Computing Surveys': a year and a venue the table does not know, as written
             year_s, name = (m.group(1), m.group(2)) if m.group(1)[:1].isdigit() else (m.group(2), m.group(1))
             target.venue = target.venue or name
             target.year = target.year or int(year_s)
             return True
-        if re.fullmatch(r"\s*(?:19|20)\d{2}\s*年?\s*", plain):
+        if _YEAR_ONLY.fullmatch(plain):
             target.year = target.year or int(plain.strip()[:4])
             return True
         return False
@@ -437,7 +458,7 @@ class _Reader:
                 head = split_title_line(h.text, self.rules)
                 tl = replace(tl, venue=tl.venue or head.venue, year=tl.year or head.year)
                 self.open(tl, b.line, "heading", b.level)
-                self.cur.gloss = clean_inline(re.sub(r"^\s*\d{1,3}[.、．)]\s*", "", h.text))
+                self.cur.gloss = clean_inline(_LEAD_NUMBER.sub("", h.text))
                 self.skip_next = i + 1
             else:
                 self.open(split_title_line(h.text, self.rules), b.line, "heading", b.level)
@@ -509,11 +530,13 @@ class _Reader:
         return f is not None and f[0] == "title"
 
     def run(self) -> list[_Open]:
+        skipping = False  # the heading stack changes only at headings
         for i, b in enumerate(self.blocks):
             if b.kind == "heading":
                 self.skip_block = False
                 self.heading(i, b)
-            elif self.skipping() or self.skip_block:
+                skipping = self.skipping()
+            elif skipping or self.skip_block:
                 continue
             elif b.kind == "item":
                 self.item(i, b)
@@ -590,7 +613,7 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
 def _finish(o: _Open) -> Paper:
     title = o.field_title or o.title.title
     gloss = o.title.title if o.field_title and o.title.title != o.field_title else o.gloss
-    bullets = tuple(replace(b, index=k) for k, b in enumerate(o.bullets))
+    bullets = tuple(b if b.index == k else replace(b, index=k) for k, b in enumerate(o.bullets))
     venue = o.venue if isinstance(o.venue, str) else None
     return Paper(title=title, venue=venue, year=o.year or o.year_ctx, line=o.line, bullets=bullets,
                  topics=o.topics, gloss=gloss or "", link=o.title.link)

@@ -1,7 +1,6 @@
 """The only module that knows the order of the stages: read -> parse -> extract -> classify -> cards -> write."""
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -9,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notecards import workers
-from notecards.cache import Cache, digest, media_stats
+from notecards.cache import Cache, media_stats
 from notecards.classify import (Context, base_names, children_label, classify_bullet, prefix_label,
                                  section_label)
 from notecards.config import Config
@@ -30,6 +29,9 @@ class Report:
     """What a run did, for the summary line and the exit code."""
 
     documents: list[Document] = field(default_factory=list)
+    """What `extract` read (a build keeps only counts: it carries unchanged files over unread)."""
+    files: int = 0
+    papers: int = 0
     problems: list[NotecardsError] = field(default_factory=list)
     """Files skipped, each with a message naming it."""
     warnings: list[str] = field(default_factory=list)
@@ -183,17 +185,15 @@ def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache 
     return outcomes  # type: ignore[return-value]
 
 
-def _collect(outcomes: list[_Outcome], report: Report) -> list[CardBatch]:
-    batches = []
+def _collect(outcomes: list[_Outcome], report: Report) -> None:
     for o in outcomes:
         if o.problem is not None:
             report.problems.append(o.problem)
             continue
         report.warnings.extend(o.doc.warnings)
         report.documents.append(o.doc)
-        if o.batch is not None:
-            batches.append(o.batch)
-    return batches
+        report.files += 1
+        report.papers += len(o.doc.papers)
 
 
 def extract_paths(paths: Iterable[Path], config: Config, cache_in: Path | None = None,
@@ -213,96 +213,89 @@ def extract_paths(paths: Iterable[Path], config: Config, cache_in: Path | None =
 
 def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path | None = None,
                 progress: Progress | None = None) -> Report:
-    """`notecards build`: extract every notes file and write one .apkg per deck.
+    """`notecards build`: extract the notes files and write one .apkg per deck.
 
-    Files unchanged since the last build into `out` come from its cache, cards and all; when
-    nothing at all changed (notes, images, config, notecards, the decks on disk) the decks on disk
-    stand and the report is the last build's.
+    A rebuild reads again only what changed. A file whose text, rules, card settings and images are
+    as in the last build into `out` (its ledger record says) is carried over unread, unless it
+    shares a deck or a paper with a file that changed: that deck is written anew from all its
+    files, from the cache where they are unchanged. When nothing changed the decks on disk stand.
     """
-    from notecards.write import write_decks
+    from notecards.ledger import file_stat, load_ledger
+    from notecards.write import FileCards, model_hash, write_decks
 
     out = Path(out or config.out)
-    roots = list(paths or config.notes)
     report = Report()
-    refs, problems = find_notes(roots)
+    refs, problems = find_notes(list(paths or config.notes))
     report.problems.extend(problems)
     rules_for(config)
-    cache = Cache(out, config) if config.cache else None
-    keys = _read_keys(refs, cache) if cache else None
-    if cache is not None and keys is not None:
-        inputs = digest(cache.fingerprint, cache.cards_key, [(r.display, str(r.folder)) for r in refs],
-                        [str(k) for k in keys], [str(p) for p in problems], _folders(roots, out))
-        last = cache.load_manifest()
-        if isinstance(last, _Manifest) and last.stamp == _stamp(inputs, last.media, out):
-            replayed = _replay(last, refs, keys, cache, report)
-            if replayed is not None:
-                return replayed
-        cache.drop_manifest()  # the decks are about to change: a killed build must not look current
-    batches = _collect(_extract_all(refs, config, True, cache, keys, progress), report)
-    cards = [c for b in batches for c in b.cards]
-    card_warnings = [w for b in batches for w in b.warnings]  # images left out, papers without cards
-    report.warnings.extend(card_warnings)
-    report.cards = len(cards)
-    written, removed = write_decks(cards, out, config,
-                                   (lambda done, total: progress("write", done, total)) if progress else None)
-    report.decks = written
-    report.removed = removed
-    if cache is not None:
+    keyer = Cache(out, config)  # keys files even when config.cache is off
+    cache = keyer if config.cache else None
+    keys = _read_keys(refs, keyer)
+    ledger = load_ledger(out)
+    ids = [r.display for r in refs]
+    broken = {d for d, rec in ledger.decks.items() if file_stat(out / rec.file) != (rec.size, rec.mtime_ns)}
+
+    def unchanged(i: int) -> bool:
+        r = ledger.files.get(ids[i])
+        return (cache is not None and r is not None and r.reusable and r.key == keys[i]
+                and r.cards_key == keyer.cards_key
+                and broken.isdisjoint(r.decks) and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
+
+    same = {i for i in range(len(refs)) if unchanged(i)} if ledger.model[0] == model_hash() else set()
+    gone = [r for f, r in ledger.files.items() if f not in set(ids)]  # deleted, renamed, or the old state
+    built = _build_touched(refs, keys, set(range(len(refs))) - same, same, ids, ledger, gone, config, cache, progress)
+
+    files: dict[str, FileCards] = {}
+    for i, ref in enumerate(refs):
+        if i in built:
+            o = built[i]
+            if o.problem is not None:
+                report.problems.append(o.problem)
+                continue
+            warnings = o.doc.warnings + o.batch.warnings  # images left out, papers without cards
+            files[ids[i]] = FileCards(o.batch.cards, key=str(keys[i]), cards_key=keyer.cards_key,
+                                      media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
+                                      papers=len(o.doc.papers), warnings=warnings, reusable=not o.batch.warnings)
+            report.warnings.extend(warnings)
+            report.papers += len(o.doc.papers)
+        else:
+            record = ledger.files[ids[i]]
+            report.warnings.extend(record.warnings)
+            report.papers += record.papers
+        report.files += 1
+    kept = [ids[i] for i in sorted(same - built.keys())]
+    if files or gone:
+        written = write_decks(files, out, config, kept,
+                              (lambda done, total: progress("write", done, total)) if progress else None, ledger)
+        ledger = written.ledger
+        report.removed = written.removed
+    report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
+    report.cards = sum(r.cards for r in ledger.files.values())
+    if cache is not None and (files or gone):
         cache.prune([(r.display, str(r.folder)) for r in refs])
-        media = sorted({m for c in cards for m in c.media})
-        cache.save_manifest(_Manifest(_stamp(inputs, media, out), media, len(cards),
-                                      [str(p) for p in written], card_warnings))
     return report
 
 
-# --- nothing changed: the last build stands -----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Manifest:
-    """What the last build into an output folder read and wrote."""
-
-    stamp: str
-    """Digest of the inputs (see build_decks), the images packed and every file in the output folder."""
-    media: list[str]
-    cards: int
-    decks: list[str]
-    warnings: list[str]
-    """Warnings made with the cards (documents keep their own)."""
-
-
-def _folders(roots: list[Path], out: Path) -> list[tuple[str, int]]:
-    """Every folder under the notes with its mtime: adding or removing an image changes its folder's."""
-    found = []
-    skip = os.path.realpath(out)
-    for root in roots:
-        for folder, dirs, _ in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                             and os.path.realpath(os.path.join(folder, d)) != skip)
-            try:
-                found.append((folder, os.stat(folder).st_mtime_ns))
-            except OSError:
-                found.append((folder, 0))
-    return found
-
-
-def _stamp(inputs: str, media: list[str], out: Path) -> str:
-    """The inputs' digest with the packed images and the output folder's files, by size and mtime."""
-    try:
-        outputs = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in os.scandir(out) if e.is_file())
-    except OSError:
-        outputs = []
-    return digest(inputs, media_stats(media), outputs)
-
-
-def _replay(last: _Manifest, refs: list[NoteRef], keys: list[str | InputError], cache: Cache,
-            report: Report) -> Report | None:
-    """The last build's report, its documents from the cache (None if an entry is gone)."""
-    outcomes = [_cached(r, k, cache, False) for r, k in zip(refs, keys)]
-    if any(o is None for o in outcomes):
-        return None
-    _collect(outcomes, report)  # type: ignore[arg-type]
-    report.warnings.extend(last.warnings)
-    report.cards = last.cards
-    report.decks = [Path(d) for d in last.decks]
-    return report  # and nothing was removed: papers gone are reported by the build they left in
+def _build_touched(refs: list[NoteRef], keys: list[str | InputError], touched: set[int], same: set[int],
+                   ids: list[str], ledger, gone: list, config: Config, cache: Cache | None,
+                   progress: Progress | None) -> dict[int, _Outcome]:
+    """Outcomes (cards made) of the files that changed, and of every unchanged file that shares a
+    deck or a paper key with one of them, then or now: such a deck is rewritten from all its files."""
+    keys_hit = {k for r in gone for k in r.keys}
+    decks_hit = {d for r in gone for d in r.decks}
+    built: dict[int, _Outcome] = {}
+    while todo := sorted(touched - built.keys()):
+        for i in todo:
+            if (prior := ledger.files.get(ids[i])) is not None:
+                keys_hit.update(prior.keys)
+                decks_hit.update(prior.decks)
+        outcomes = _extract_all([refs[i] for i in todo], config, True, cache, [keys[i] for i in todo], progress)
+        for i, o in zip(todo, outcomes):
+            built[i] = o
+            if o.batch is not None:
+                keys_hit.update(c.paper_key for c in o.batch.cards)
+                decks_hit.update(c.deck for c in o.batch.cards)
+        touched |= {i for i in same - touched
+                    if not (decks_hit.isdisjoint(ledger.files[ids[i]].decks)
+                            and keys_hit.isdisjoint(ledger.files[ids[i]].keys))}
+    return built

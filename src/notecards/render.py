@@ -76,7 +76,18 @@ def _local_image(src: str, note_path: str, folder: str) -> Path | None:
     return target if target.is_file() and target.is_relative_to(root) else None
 
 
-def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Rendered:
+def _parse(text: str, parsed: dict[str, str] | None) -> str:
+    """markdown-it's HTML of `text`, from `parsed` if the caller had it parsed already (for one paper:
+    its answer is measured by plain_text, then rendered)."""
+    if parsed is None:
+        return _markdown().render(text)
+    if text not in parsed:
+        parsed[text] = _markdown().render(text)
+    return parsed[text]
+
+
+def render_markdown(text: str, note_path: str, folder: str, line: int = 0,
+                    parsed: dict[str, str] | None = None) -> Rendered:
     """Markdown of one bullet -> sanitised HTML, the local images it packs, and warnings.
 
     >>> render_markdown("loss $a<b$", "n.md", ".").html
@@ -101,7 +112,7 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Re
         media.append(str(path))
         return media_name(path)
 
-    raw = _markdown().render(text)
+    raw = _parse(text, parsed)
     clean = nh3.clean(raw, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES,
                       clean_content_tags={"script", "style"}, attribute_filter=keep)
     if _IMG_WITHOUT_SRC.search(clean):
@@ -113,17 +124,27 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0) -> Re
     return Rendered(body, tuple(dict.fromkeys(media)), tuple(dict.fromkeys(warnings)))
 
 
-_MARKUP = re.compile(r"[\\`*_\[\]()<>&$!#|~=]|^\s*(?:\d+[.)]|[-+>])|\s$|^\s|\n")
+_MARKUP = re.compile(r"[\\`*_\[\]<>&$!#|~\n]")
+_MARKUP_LEAD = re.compile(r"\s|\d+[.)]|[-+>]")  # an indent, a list item or a quote
+_LITERAL = re.compile(r"[()=]")
+_REWRITTEN = re.compile("[\0\r\xa0]")
 
 
 def _is_plain(text: str) -> bool:
-    """Text that Markdown renders as itself: one line, no markup characters."""
-    return _MARKUP.search(text) is None
+    """Text that Markdown renders as itself: one line, no markup characters, no space at either end.
+
+    `(`, `)` and `=` mean something only beside other markup (a link's `](`, an underline on a
+    line of its own), so alone they are plain, common in notes and cheap to pass; but not with
+    a character markdown-it or nh3 rewrites (NUL, CR, no-break space), which the parser must see.
+    Several small regexes: one with anchored alternatives scans four times slower.
+    """
+    return (_MARKUP.search(text) is None and _MARKUP_LEAD.match(text) is None and not text[-1:].isspace()
+            and (_REWRITTEN.search(text) is None or _LITERAL.search(text) is None))
 
 
-def plain_text(text: str) -> str:
+def plain_text(text: str, parsed: dict[str, str] | None = None) -> str:
     """Markdown -> the words a reader sees (for lengths, cues and tags)."""
     if _is_plain(text):
         return " ".join(text.split())
-    body = re.sub(r"<[^>]+>", "", _markdown().render(text))
+    body = re.sub(r"<[^>]+>", "", _parse(text, parsed))
     return " ".join(html.unescape(body).split())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,11 +24,17 @@ class Cue:
     words: tuple[str, ...] = ()
     regex: re.Pattern | None = None
     note: str = ""
+    zh_pattern: re.Pattern | None = field(init=False, compare=False)
+    """The Chinese words as one alternation, searched in tokens joined by a separator."""
+    latin_pattern: re.Pattern | None = field(init=False, compare=False)
+    """The other words as one alternation of whole words, searched in the lower-cased bullet."""
 
-    @property
-    def zh_pattern(self) -> re.Pattern | None:
-        """The Chinese words as one alternation, searched in tokens joined by a separator."""
-        return _zh_pattern(self.words)
+    def __post_init__(self) -> None:  # compiled once per table, not once per bullet
+        zh = sorted((w for w in self.words if _HAN.search(w)), key=len, reverse=True)
+        latin = sorted((w for w in self.words if not _HAN.search(w)), key=len, reverse=True)
+        object.__setattr__(self, "zh_pattern", re.compile("|".join(map(re.escape, zh))) if zh else None)
+        object.__setattr__(self, "latin_pattern", re.compile(
+            r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin else None)
 
     @property
     def name(self) -> str:
@@ -38,10 +44,7 @@ class Cue:
         return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
 
 
-@lru_cache(maxsize=1024)
-def _zh_pattern(words: tuple[str, ...]) -> re.Pattern | None:
-    zh = sorted((w for w in words if re.search(r"[\u3400-\u9fff]", w)), key=len, reverse=True)
-    return re.compile("|".join(re.escape(w) for w in zh)) if zh else None
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class Rules:
     """Every name that heads a section of one paper's notes (labelled or not)."""
     zh_words: frozenset[str] = frozenset()
     """Chinese cue words, given to jieba so that they stay whole tokens."""
+    cues_by_script: dict[tuple[bool, bool], tuple[Cue, ...]] = field(default_factory=dict)
+    """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
 
 
 @lru_cache(maxsize=65536)
@@ -262,4 +267,6 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         source=source,
         section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
         zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
-                                          if re.search(r"[\u4e00-\u9fff]", w)))
+                                          if re.search(r"[\u4e00-\u9fff]", w)),
+        cues_by_script={(zh, en): tuple(c for c in cues["cues"] if (c.lang != "zh" or zh) and (c.lang != "en" or en))
+                         for zh in (False, True) for en in (False, True)})

@@ -3,9 +3,9 @@
 Anki's importer (update notes "if newer") matches notes by guid and updates one only when the
 package's note mtime is newer than the collection's. genanki stamps every note with the build
 time, so an unchanged note would look edited on every build and a rebuild in the same second
-would be skipped. We keep `.notecards-state.json` in the output folder (guid -> content hash,
-mtime; plus each paper's identity, see cards.carry_identity) and give each note its own mtime,
-moved only when its content changed.
+would be skipped. The ledger (ledger.py) keeps each note's content hash and mtime, and each
+paper's identity (identity.carry_identity); every note gets its own mtime, moved only when its
+content changed.
 """
 from __future__ import annotations
 
@@ -16,20 +16,21 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.resources import files
+from importlib import resources
 from pathlib import Path
 
 import genanki
 
 from notecards import workers
-from notecards.cards import Carried, PaperIdentity, carry_identity
+from notecards.identity import PaperIdentity, carry_identity
+from notecards.ledger import (TEMP_PREFIX, DeckRecord, Ledger, atomic_write, file_record, file_stat, load_ledger,
+                              save_ledger)
 from notecards.config import Config
 from notecards.errors import OutputError
 from notecards.model import Card
@@ -39,9 +40,6 @@ MODEL_ID = 1_735_801_607
 """Fixed forever: a new id (or a new field on this id) makes Anki add a second note type."""
 MODEL_NAME = "notecards Paper"
 FIELDS = ("Question", "Answer", "Title", "Meta", "Context", "Source", "Extra", "Kind")
-STATE_FILE = ".notecards-state.json"
-STATE_VERSION = 1
-TEMP_PREFIX = ".notecards-tmp-"
 ZIP_LEVEL = 1
 """zlib level: 1 packs a deck three times faster than the default 6, for a file about 10 % larger."""
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so an unchanged deck is byte-for-byte the same file
@@ -49,25 +47,12 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
-@dataclass(frozen=True, slots=True)
-class State:
-    """What the previous build wrote into this output folder."""
-
-    model: tuple[str, int] = ("", 0)
-    """(hash of fields, templates and CSS, mtime)."""
-    notes: tuple[tuple[str, str, int], ...] = ()
-    """(guid, content hash, mtime) per note."""
-    decks: tuple[tuple[str, str], ...] = ()
-    """(deck name, file name) per .apkg written."""
-    papers: tuple[PaperIdentity, ...] = ()
-
-
 # --- the note type -----------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
 def _resources() -> tuple[str, str, str]:
-    res = files("notecards") / "resources"
+    res = resources.files("notecards") / "resources"
     return tuple((res / n).read_text(encoding="utf-8") for n in ("card_front.html", "card_back.html", "style.css"))
 
 
@@ -78,7 +63,7 @@ def _model() -> genanki.Model:
                          templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)
 
 
-def _model_hash() -> str:
+def model_hash() -> str:
     return _hash([MODEL_ID, MODEL_NAME, FIELDS, *_resources()])
 
 
@@ -151,68 +136,7 @@ def _file_names(decks: Iterable[str]) -> dict[str, str]:
     return out
 
 
-# --- state ---------------------------------------------------------------------------------
-
-
-def load_state(out: Path) -> State:
-    path = out / STATE_FILE
-    if not path.exists():
-        return State()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != STATE_VERSION:
-            raise ValueError(f"version {data.get('version')!r}, expected {STATE_VERSION}")
-        return State(
-            model=(data["model"]["hash"], int(data["model"]["mtime"])),
-            notes=tuple((g, n["hash"], int(n["mtime"])) for g, n in data["notes"].items()),
-            decks=tuple(data["decks"].items()),
-            papers=tuple(PaperIdentity(ident=p["ident"], key=p["key"], title=p["title"],
-                                       slots=tuple((k, int(n), b) for k, n, b in p["slots"]),
-                                       next_slot=tuple((k, int(n)) for k, n in p["next"].items()),
-                                       live=bool(p.get("live", True)))
-                         for p in data["papers"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
-                          "(cards of edited bullets may then be added again in Anki)", path=str(path)) from None
-
-
-def _state_json(state: State) -> str:
-    data = {
-        "version": STATE_VERSION,
-        "model": {"hash": state.model[0], "mtime": state.model[1]},
-        "decks": dict(state.decks),
-        "notes": {g: {"hash": h, "mtime": m} for g, h, m in state.notes},
-        "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
-                    "next": dict(p.next_slot), "live": p.live} for p in state.papers],
-    }
-    # one paper per line: readable in a diff, and far quicker to write than a fully indented file
-    papers = ",\n".join(json.dumps(p, ensure_ascii=False, sort_keys=True) for p in data.pop("papers"))
-    head = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return head[:-1] + ',"papers":[\n' + papers + "\n]}\n"
-
-
 # --- files ---------------------------------------------------------------------------------
-
-
-def _atomic_write(path: Path, write) -> None:
-    """write(fileobj) into a temp file beside `path`, fsync, then rename over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a deck is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _zip_entry(z: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -260,69 +184,111 @@ def _remove(paths: Iterable[Path]) -> None:
 # --- the stage -----------------------------------------------------------------------------
 
 
-def write_decks(cards: Iterable[Card], out: Path, config: Config,
-                progress: Callable[[int, int], None] | None = None) -> tuple[list[Path], list[str]]:
-    """Write one .apkg per deck into `out`; return (files written, titles of papers gone since last build).
+@dataclass(frozen=True, slots=True)
+class FileCards:
+    """One notes file's part in a build: its cards, and what the ledger keeps about the file."""
 
+    cards: tuple[Card, ...]
+    key: str = ""
+    cards_key: str = ""
+    media: tuple[tuple[str, int, int], ...] = ()
+    papers: int = 0
+    warnings: tuple[str, ...] = ()
+    reusable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    decks: list[Path]
+    """Every deck of the build, written now or standing from an earlier build."""
+    removed: list[str]
+    """Titles of papers gone since the last build."""
+    ledger: Ledger
+
+
+def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, config: Config,
+                keep: Collection[str] = (), progress: Callable[[int, int], None] | None = None,
+                previous: Ledger | None = None) -> Written:
+    """Write the decks of `files` into `out` and the ledger that remembers them.
+
+    `files` maps a notes file's id to its cards (a plain list of cards is one file). `keep` names
+    files of the last build whose notes stand as they are, unread: their records are carried over.
+    The caller keeps a kept file out of every deck and paper key of `files` (pipeline.py).
     Nothing is written or deleted when the folder can't be written: OutputError names it.
-    `progress(done, total)` is called as decks are written.
+    `progress(done, total)` is called as decks are written. `previous`: the ledger in `out`, if
+    the caller has read it already.
     """
+    if not isinstance(files, Mapping):
+        files = {"": FileCards(tuple(files))}
     out = Path(out)
     _prepare(out)
-    previous = load_state(out)
-    carried: Carried = carry_identity(cards, {p.ident: p for p in previous.papers})
+    previous = previous if previous is not None else load_ledger(out)
+    kept = {f: previous.files[f] for f in keep if f in previous.files}
+    kept_keys = {k for r in kept.values() for k in r.keys}
+    ids = [f for f, fc in files.items() for _ in fc.cards]
+    read_again = [r for f, r in previous.files.items() if f not in kept]
+    carried = carry_identity((c for fc in files.values() for c in fc.cards),
+                             {p.ident: p for r in read_again for p in r.identities()} | {p.ident: p for p in previous.gone},
+                             {i for r in kept.values() for i in r.idents})
     now = int(time.time())
-    model_hash = _model_hash()
-    model_mtime = next_mtime(previous.model if previous.model[0] else None, model_hash, now)
-    old_notes = {g: (h, m) for g, h, m in previous.notes}
+    model = model_hash()
+    model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
+    old_notes = {g: (h, m) for r in read_again for g, h, m, _ in r.notes()}
 
-    notes: list[tuple[str, str, int]] = []
+    notes: dict[str, list[tuple[str, str, int, str]]] = {f: [] for f in files}  # guid, content, mtime, deck
     content_of: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
-    for card in carried.cards:  # already in study order: paper by paper, as in the notes
+    for card, i in zip(carried.cards, carried.index):  # already in study order: paper by paper
         content = _note_hash(card)
         mtime = next_mtime(old_notes.get(card.guid), content, now)
-        notes.append((card.guid, content, mtime))
+        notes[ids[i]].append((card.guid, content, mtime, card.deck))
         content_of[card.guid] = content
         by_deck.setdefault(card.deck, []).append((card, mtime))
 
-    names = _file_names(by_deck)
-    written: list[Path] = []
-    old_digests = _load_digests(out)
-    digests: dict[str, str] = {}
+    standing = {d for r in kept.values() for d in r.decks}
+    if standing & by_deck.keys() or kept_keys & {c.paper_key for c in carried.cards}:
+        raise ValueError("a kept notes file shares a deck or a paper with the files being written")
+    names = _file_names(by_deck.keys() | standing)
     jobs: list[_Job] = []
+    digests: dict[str, str] = {}
     for deck in sorted(by_deck):
         path = out / names[deck]
-        digests[path.name] = _deck_digest(deck, by_deck[deck], content_of, model_hash, model_mtime)
+        digests[deck] = _deck_digest(deck, by_deck[deck], content_of, model, model_mtime)
+        old = previous.decks.get(deck)
         # an .apkg is a pure function of its digest's inputs: an unchanged deck is not rewritten
-        if not (path.is_file() and old_digests.get(path.name) == digests[path.name]):
+        if not (old and old.file == path.name and old.digest == digests[deck] and file_stat(path) == (old.size, old.mtime_ns)):
             jobs.append((path, deck, by_deck[deck], model_mtime))
-        written.append(path)
     try:
         _write_all(jobs, progress or (lambda done, total: None))
-        _atomic_write(out / DIGEST_FILE, lambda fh: fh.write(json.dumps(digests, sort_keys=True).encode()))
-        state = State(model=(model_hash, model_mtime), notes=tuple(sorted(notes)),
-                      decks=tuple(sorted(names.items())), papers=carried.papers)
-        _atomic_write(out / STATE_FILE, lambda fh: fh.write(_state_json(state).encode()))
+        decks = {d: previous.decks[d] for d in standing}
+        decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in by_deck)
+        owner = {}  # each paper's identity is kept with the first file that has it
+        for c, i in zip(carried.cards, carried.index):
+            owner.setdefault(c.paper_key, ids[i])
+        idents: dict[str, list[PaperIdentity]] = {f: [] for f in files}
+        for p in carried.papers:
+            if p.live:
+                idents[owner[p.key]].append(p)
+        records = dict(kept)
+        records.update((f, file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
+                                       keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
+                                       warnings=fc.warnings, reusable=fc.reusable, notes=notes[f], identities=idents[f]))
+                       for f, fc in files.items())
+        ledger = Ledger(model=(model, model_mtime), files=records, decks=decks,
+                        gone=tuple(p for p in carried.papers if not p.live))
+        save_ledger(out, ledger)
     except OSError as exc:
         raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(out)) from None
     # Only now that every deck is in place: decks no longer produced (a renamed notes file)
     # and temp files a killed run left behind.
-    stale = {n for _, n in previous.decks if Path(n).name == n and n.endswith(".apkg")} - set(names.values())
-    _remove([out / n for n in sorted(stale)] + sorted(out.glob(TEMP_PREFIX + "*")))
-    return written, list(carried.removed)
+    current = {names[d] for d in decks}
+    stale = {r.file for r in previous.decks.values() if Path(r.file).name == r.file and r.file.endswith(".apkg")}
+    _remove([out / n for n in sorted(stale - current)] + sorted(out.glob(TEMP_PREFIX + "*")) + [out / _OLD_DIGESTS])
+    return Written([out / names[d] for d in sorted(decks)], list(carried.removed), ledger)
 
 
-DIGEST_FILE = ".notecards-decks.json"
-
-
-def _load_digests(out: Path) -> dict[str, str]:
-    """What each deck file was written from last time; anything unreadable means 'rewrite'."""
-    try:
-        data = json.loads((out / DIGEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+_OLD_DIGESTS = ".notecards-decks.json"
+"""Where notecards before the ledger kept deck digests."""
 
 
 def _deck_digest(name: str, notes: list[tuple[Card, int]], content: dict[str, str], model_hash: str,
@@ -386,6 +352,5 @@ def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtim
     # Note and card ids only matter for new notes (Anki matches by guid and renumbers a new note
     # whose id is taken); from the newest mtime, so a rebuild of unchanged notes is byte-identical.
     first_id = max([model_mtime, *(m for _, m in notes)]) * 1000
-    data = _apkg_bytes(deck, media, model_mtime, first_id)
-    _atomic_write(path, lambda fh: fh.write(data))
+    atomic_write(path, _apkg_bytes(deck, media, model_mtime, first_id))
     return path

@@ -1,0 +1,168 @@
+"""Cards of this build + the previous build's paper identities -> the same guids for the same notes.
+
+Why a slot from a matching step and not from the text or the position: a key made of the
+bullet's words breaks when it is reworded, an index breaks when a bullet is inserted, deleted
+or moved. So each asked bullet owns a slot number, kept in the output's state file (ledger.py).
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
+
+from notecards.cards import ASKED, card_guid
+from notecards.model import Card
+
+SIMILAR = 0.5
+"""A reworded bullet keeps its card when it is at least this similar (difflib ratio) to the old text."""
+SAME_PAPER = 0.8
+"""A retitled paper keeps its cards when its title key is this similar, or this share of bullets is unchanged."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperIdentity:
+    """What the previous build knew about one paper, so its cards keep their guids."""
+
+    ident: str
+    """The key the paper's guids are made from: its paper_key when it was first built."""
+    key: str
+    """paper_key of the title it had in that build."""
+    title: str
+    slots: tuple[tuple[str, int, str], ...] = ()
+    """(kind, slot, bullet text) for every asked bullet."""
+    next_slot: tuple[tuple[str, int], ...] = ()
+    """Per kind, the first slot never used: a deleted bullet's slot is never given to a new one."""
+    live: bool = True
+    """In the last build. A paper that left is kept (live=False) so it gets its cards back if it returns,
+    e.g. after a build of only some of the notes files."""
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    cards: tuple[Card, ...]
+    papers: tuple[PaperIdentity, ...]
+    removed: tuple[str, ...]
+    """Titles of previous papers that no longer appear (their notes stay in Anki)."""
+    index: tuple[int, ...] = ()
+    """For each card of `cards`, its position in the input (duplicates are dropped)."""
+
+
+def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
+                   reserved: Collection[str] = ()) -> Carried:
+    """Re-key cards so each keeps the guid it had in the previous build.
+
+    Why a slot from a matching step and not from the text or the position: a key made of the
+    bullet's words breaks when it is reworded, an index breaks when a bullet is inserted, deleted
+    or moved. So each asked bullet owns a slot number, kept in the output's state file: an
+    unchanged bullet keeps its slot, a reworded one takes the slot of the most similar old
+    bullet (ratio >= SIMILAR), a new one gets a never-used number. With no previous build the
+    slots are 1..n in note order, as make_cards() numbers them. A retitled paper (typo fixed,
+    a word changed) keeps its identity when its title key is close or most bullets are unchanged.
+    Cards that end up with the same guid (the same paper in two notes files) are kept once.
+    Papers that left are reported once and remembered (live=False).
+
+    `reserved`: identities of papers outside `cards` that stay (in notes files this build does
+    not read again); no paper here takes one.
+    """
+    groups: dict[str, list[tuple[int, Card]]] = {}
+    for i, c in enumerate(cards):
+        groups.setdefault(c.paper_key, []).append((i, c))
+    matched = _match_papers({k: [c for _, c in g] for k, g in groups.items()}, previous)
+    used: set[str] = set(reserved) | {p.ident for p in matched.values()}  # matched papers keep theirs
+    seen_guids: set[str] = set()
+    out: list[Card] = []
+    index: list[int] = []
+    papers: list[PaperIdentity] = []
+    for key, group in groups.items():
+        prev = matched.get(key)
+        ident = prev.ident if prev else key
+        while prev is None and ident in used:  # a new paper named like an old one that was retitled away
+            ident += "~"
+        used.add(ident)
+        slots, next_slot = _match_slots([c for _, c in group], prev)
+        for i, c in group:
+            slot = c.slot
+            if c.kind in ASKED:
+                part = c.slot.partition(".")[2]
+                slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
+            guid = card_guid(ident, c.kind, slot)
+            if guid not in seen_guids:
+                seen_guids.add(guid)
+                out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))
+                index.append(i)
+        papers.append(PaperIdentity(
+            ident=ident, key=key, title=html.unescape(group[0][1].title),
+            slots=tuple(sorted((k, n, b) for (k, b), n in slots.items())),
+            next_slot=tuple(sorted(next_slot.items()))))
+    kept = {p.ident for p in matched.values()}
+    gone = [p for p in previous.values() if p.ident not in kept]
+    removed = tuple(sorted(p.title for p in gone if p.live))
+    return Carried(tuple(out), tuple(papers) + tuple(replace(p, live=False) for p in gone), removed, tuple(index))
+
+
+def _bases(group: Iterable[Card]) -> set[str]:
+    return {c.basis for c in group if c.kind in ASKED}
+
+
+def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, PaperIdentity]) -> dict[str, PaperIdentity]:
+    """paper_key now -> the previous paper it is: same key, else a close title or the same bullets."""
+    by_key = {p.key: p for p in previous.values()}
+    matched = {k: by_key[k] for k in groups if k in by_key}
+    taken = {p.ident for p in matched.values()}  # a set: comparing whole identities is quadratic
+    left_old = [p for p in previous.values() if p.ident not in taken]
+    scored = []
+    for k in (k for k in groups if k not in matched):
+        new = _bases(groups[k])
+        for p in left_old:
+            old = {b for _, _, b in p.slots}
+            title = SequenceMatcher(None, k, p.key, autojunk=False).ratio()
+            shared = len(new & old) / min(len(new), len(old)) if new and old else 0.0
+            score = max(title, shared)
+            if score >= SAME_PAPER:
+                scored.append((score, k, p.ident, p))
+    for _, k, _, p in sorted(scored, key=lambda s: (-s[0], s[1], s[2])):
+        if k not in matched and p.ident not in taken:
+            matched[k] = p
+            taken.add(p.ident)
+    return matched
+
+
+def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """(kind, bullet text) -> slot for every asked bullet, and the next free slot per kind."""
+    slots: dict[tuple[str, str], int] = {}
+    next_slot: dict[str, int] = dict(prev.next_slot) if prev else {}
+    for kind in ASKED:
+        new = list(dict.fromkeys(c.basis for c in group if c.kind == kind))
+        old = {n: b for k, n, b in (prev.slots if prev else ()) if k == kind}
+        assigned, next_slot[kind] = assign_slots(new, old, next_slot.get(kind, 1))
+        slots.update(((kind, b), n) for b, n in assigned.items())
+    return slots, {k: n for k, n in next_slot.items() if n > 1}
+
+
+def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) -> tuple[dict[str, int], int]:
+    """Bullet texts now + {slot: text} before -> {text: slot}, next free slot.
+
+    >>> assign_slots(["b", "a2", "c"], {1: "a", 2: "b"}, 3)
+    ({'b': 2, 'a2': 1, 'c': 3}, 4)
+    """
+    free = dict(old)
+    out: dict[str, int] = {}
+    for text in new:  # unchanged bullets, wherever they moved
+        n = next((n for n, t in free.items() if t == text), None)
+        if n is not None:
+            out[text] = n
+            del free[n]
+    pairs = sorted(((SequenceMatcher(None, text, t, autojunk=False).ratio(), i, n)
+                    for i, text in enumerate(new) if text not in out for n, t in free.items()),
+                   key=lambda p: (-p[0], p[1], p[2]))
+    for score, i, n in pairs:  # reworded bullets take the most similar old one's slot
+        if score >= SIMILAR and new[i] not in out and n in free:
+            out[new[i]] = n
+            del free[n]
+    nxt = max([first_free, *(n + 1 for n in old)])
+    for text in new:  # new bullets: a slot no earlier bullet ever had
+        if text not in out:
+            out[text] = nxt
+            nxt += 1
+    return {t: out[t] for t in new}, nxt
