@@ -308,3 +308,36 @@ def test_plain_bullets_render_as_the_parser_would(monkeypatch):
     fast = [render.render_markdown(t, "n.md", ".").html for t in plain]
     monkeypatch.setattr(render, "_is_plain", lambda text: False)
     assert fast == [render.render_markdown(t, "n.md", ".").html for t in plain]
+
+
+def test_brackets_and_equals_alone_are_plain_text(monkeypatch):
+    """`(`, `)` and `=` take the fast path unless the parser would rewrite something: same HTML, same words."""
+    import random
+
+    from notecards import render
+
+    rnd = random.Random(7)
+    pieces = list("()=()=ab 12.-+:;,'\"%@{}^/?。，（）：中文\t\u3000\x0c") + [
+        "(c)", "(tm)", "+-", "...", "--", "==", "1)", "1.", "www.a.org", "(https://x.y)", "\xa0", "\r", "\0"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(1, 10))) for _ in range(3000)]
+    texts = [t for t in texts if set("()=") & set(t)]
+    plain = [t for t in texts if render._is_plain(t)]
+    assert len(plain) > 500 and not any(render._is_plain(f"a(b){c}d") for c in "\0\r\xa0")
+    fast = [(render.render_markdown(t, "n.md", "."), render.plain_text(t)) for t in plain]
+    monkeypatch.setattr(render, "_is_plain", lambda text: False)
+    assert fast == [(render.render_markdown(t, "n.md", "."), render.plain_text(t)) for t in plain]
+
+
+def test_each_bullet_is_parsed_once_per_paper(monkeypatch):
+    """The problem is both a card and context, its text is measured and rendered: one markdown-it parse."""
+    from notecards import render
+
+    texts: list[str] = []
+    md = render._markdown()
+    parse = md.render
+    monkeypatch.setattr(md, "render", lambda text, *a: texts.append(text) or parse(text, *a))
+    p = paper(bullets=[("problem", "Loss $a<b$ is unstable."), ("method", "Clip the *gradient*."),
+                       ("method", "Key: warm up $lr$ first."), ("background", "SGD is `noisy`.")])
+    cards = make_cards(doc(p), CONFIG)
+    assert len(cards) == 4 and "\\(a&lt;b\\)" in cards[1].context
+    assert sorted(texts) == sorted(set(texts)) and len(texts) == 4

@@ -119,7 +119,7 @@ class Cache:
         self.cards_key = cards_fingerprint(config)
 
     def key(self, src: SourceFile) -> str:
-        return digest(self.fingerprint, src.path, src.folder, src.encoding, src.text)
+        return digest(self.fingerprint, src.path, src.folder, src.encoding, src.text.encode("utf-8", "surrogatepass"))
 
     def _path(self, src_path: str, folder: str) -> Path:
         return self.folder / (digest(src_path, folder)[:32] + ".pickle")

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePath
+from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from notecards.config import Config
@@ -79,6 +80,8 @@ _GENERIC_KEYS = frozenset("""方法 做法 思路 发现 结果 结论 实验 �
 _KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)(\S.*)\Z", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
 _QUOTE = re.compile(r"^(?:[ \t]*>[ \t]?)+", re.M)
+_WORD = re.compile(r"\w")
+_TAG = re.compile(r"<[^>]+>")
 REVERSE_CUE_CHARS = 100
 
 
@@ -117,14 +120,16 @@ def _norm(text: str) -> str:
 def merge_repeats(papers: Iterable[Paper]) -> tuple[Paper, ...]:
     """Papers listed more than once (same paper_key) -> one; bullets merged, each text once."""
     merged: dict[str, Paper] = {}
+    seen_by_key: dict[str, set[str]] = {}  # the normalised texts of merged[key].bullets
     for p in papers:
         key = paper_key(p.title) or f"line{p.line}"
         first = merged.get(key) or replace(p, bullets=())
-        seen = {_norm(b.text) for b in first.bullets}
+        seen = seen_by_key.setdefault(key, set())
         extra = []
         for b in p.bullets:
-            if _norm(b.text) and _norm(b.text) not in seen:
-                seen.add(_norm(b.text))
+            text = _norm(b.text)
+            if text and text not in seen:
+                seen.add(text)
                 extra.append(b)
         years = [y for y in (first.year, p.year) if y]
         merged[key] = replace(first, venue=first.venue or p.venue, year=min(years) if years else None,
@@ -205,9 +210,8 @@ def card_guid(ident: str, kind: str, slot: str) -> str:
 # --- one paper's cards -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    """One answer-sized piece of an asked bullet."""
+class _Unit(NamedTuple):
+    """One answer-sized piece of an asked bullet (a tuple: there is one per card, and tuples build fast)."""
 
     bullet: Bullet
     cue: str | None
@@ -224,7 +228,7 @@ def split_cue(text: str) -> tuple[str | None, str]:
         return None, text
     cue = _norm(m.group(1))
     short = len(cue) <= 10 if has_cjk(cue) else len(cue.split()) <= 4
-    if not short or not re.search(r"\w", cue):
+    if not short or not _WORD.search(cue):
         return None, text
     if cue.casefold() in _GENERIC_KEYS:
         return None, m.group(2).strip()
@@ -233,7 +237,7 @@ def split_cue(text: str) -> tuple[str | None, str]:
 
 def split_long(text: str, limit: int, parsed: dict[str, str] | None = None) -> list[str]:
     """A bullet over `limit` characters -> parts that end at sentence ends, each under the limit
-    unless one sentence alone is longer. `parsed`: see render_markdown."""
+    unless one sentence alone is longer. `parsed`: the paper's texts parsed so far (render._parse)."""
     if len(plain_text(text, parsed)) <= limit:
         return [text]
     parts, cur = [], ""
@@ -258,7 +262,7 @@ def _units(bullets: list[Bullet], kind: str, limit: int, parsed: dict[str, str] 
 
 def _unquote(text: str) -> str:
     """`> 不知道…` -> `不知道…`: the quote marks an opinion, the card shows it as such."""
-    return _QUOTE.sub("", text).strip()
+    return _QUOTE.sub("", text).strip() if ">" in text else text.strip()
 
 
 def _first_sentence(text: str) -> str:
@@ -303,9 +307,6 @@ def _question(w: dict[str, str], kind: str, title: str, u: _Unit, i: int, n: int
     q = w["cued"].format(title=title, cue=html.escape(u.cue), n=w["n"].format(i=u.part, n=u.parts) if u.parts > 1 else "")
     # the same key twice in one paper: the number tells them apart (Anki flags duplicate first fields)
     return w["cued"].format(title=title, cue=html.escape(u.cue), n=numbered) if q in asked else q
-
-
-_TAG = re.compile(r"<[^>]+>")
 
 
 def _has_content(html_text: str) -> bool:

@@ -88,15 +88,16 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _cue_matches(cue: Cue, text: str, low: str, toks: str) -> int:
+def _cue_matches(cue: Cue, text: str, low: str, toks: str, lower: str | None) -> int:
     """How many of the cue's words, or places its regex matches, the bullet contains."""
     if cue.regex is not None:  # each place the pattern holds is more evidence (capped in _weight)
-        first = cue.regex.search(text)  # most cues miss most bullets: one search says so
+        regex, text = (cue.lower_regex, lower) if cue.lower_regex and lower is not None else (cue.regex, text)
+        first = regex.search(text)  # most cues miss most bullets: one search says so
         if first is None:
             return 0
         if first.end() == first.start():
-            return sum(1 for _ in zip(range(3), cue.regex.finditer(text)))
-        return 1 + sum(1 for _ in zip(range(2), cue.regex.finditer(text, first.end())))
+            return sum(1 for _ in zip(range(3), regex.finditer(text)))
+        return 1 + sum(1 for _ in zip(range(2), regex.finditer(text, first.end())))
     # A Chinese cue word counts inside a jieba token ('提高' in '大幅提高') but never across two:
     # the tokens are joined by a separator no cue word contains.
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
@@ -119,11 +120,14 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     evidence: dict[str, list[tuple[float, str]]] = {}
     main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
     low = main.casefold()
+    lower: str | None = main.lower()
+    if len(lower) != len(main):  # 'İ' lowers to two characters: offsets would move, no shortcut
+        lower = None
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
     toks = "\x00".join(t for t in tokens(main, rules.zh_words, _any_zh_word(rules)) if has_cjk(t)) if zh else ""
     for cue in rules.cues_by_script[zh, en]:
-        hits = _cue_matches(cue, main, low, toks)
+        hits = _cue_matches(cue, main, low, toks, lower)
         if hits:
             evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))
     if ctx.base_names and _about_base_method(main, ctx.base_names):

@@ -18,10 +18,16 @@ _CHINESE_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[、．]\s*", re.M)
 _DETAILS = re.compile(r"^[ \t]*</?details[^>\n]*>[ \t]*(<summary[^>\n]*>(.*?)</summary>)?[ \t]*$",
                       re.M | re.I)
 _SUMMARY = re.compile(r"^[ \t]*<summary[^>\n]*>(.*?)</summary>[ \t]*$", re.M | re.I)
-_INVISIBLE = str.maketrans({"\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
+_HTML_WRAPPER = re.compile(r"</?details|<summary", re.I)
+"""What _DETAILS or _SUMMARY needs: found by a fast literal scan, where they try every line."""
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE_CHARS, ""))
 # Front matter starts with a `key:` (YAML) or `key =` / `[table]` (TOML) line; anything else between
 # two `---` lines is Markdown between rules, and is kept as Markdown.
 _FRONT_KEY = re.compile(r"""(?:"[^"]*"|'[^']*'|\w[^:="']*?)\s*[:=](?:\s|$)|\[""")
+# An alias needs `*`; the alias pass can only fail other than the load with anchors (`&`) or a second
+# document (`---` / `...`). Front matter with none of them needs no alias pass.
+_ALIAS_PASS = re.compile(r"[*&]|^(?:---|\.\.\.)", re.M)
 MAX_FRONT_CHARS = 64 * 1024
 MAX_NESTING = 100
 """Lists and quotes nested deeper than this are kept as plain text (markdown-it stops there)."""
@@ -86,7 +92,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[tuple[int, 
 def _yaml(raw: str) -> Any:
     # safe_load: a YAML tag in someone's notes must never run code. Aliases are refused because
     # a few nested `*a` references expand to billions of items for whoever walks the result.
-    alias = next((e for e in yaml.parse(raw, Loader=yaml.SafeLoader) if isinstance(e, yaml.AliasEvent)), None)
+    events = yaml.parse(raw, Loader=yaml.SafeLoader) if _ALIAS_PASS.search(raw) else ()
+    alias = next((e for e in events if isinstance(e, yaml.AliasEvent)), None)
     if alias:
         raise yaml.MarkedYAMLError(problem="YAML aliases (*name) are not read", problem_mark=alias.start_mark)
     return yaml.safe_load(raw)
@@ -106,10 +113,14 @@ def _toml(raw: str) -> dict[str, Any]:
 
 def _prepare(body: str) -> str:
     """Line-preserving clean-up of shapes CommonMark reads differently from people."""
-    body = body.translate(_INVISIBLE)
-    body = _DETAILS.sub(lambda m: m.group(2) or "", body)
-    body = _SUMMARY.sub(lambda m: m.group(1), body)
-    body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
+    # Each step is skipped when its text cannot occur: translate() alone costs more than the rest.
+    if any(c in body for c in _INVISIBLE_CHARS):
+        body = body.translate(_INVISIBLE)
+    if _HTML_WRAPPER.search(body):
+        body = _DETAILS.sub(lambda m: m.group(2) or "", body)
+        body = _SUMMARY.sub(lambda m: m.group(1), body)
+    if "、" in body or "．" in body:
+        body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
     return _TIGHT_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
 
 
@@ -159,38 +170,12 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
         t = tok.type
         if tok.level == MAX_NESTING - 1 and t in _CONTAINERS and tok.map:
             out.append(_too_deep(tok.map, source, items[-1].depth if items else 0, quote > 0, warnings))
-        if t in ("bullet_list_open", "ordered_list_open"):
-            depth += 1
-        elif t in ("bullet_list_close", "ordered_list_close"):
-            depth -= 1
-        elif t == "list_item_open":
+        # The commonest tokens first: a note file is mostly list items of one paragraph each.
+        if t == "paragraph_open":
+            text = tokens[i + 1].content.strip()
             line = tok.map[0] + 1 if tok.map else 0
-            d = depth
-            # `- 1. text`: an empty item whose first child starts on its line is one item.
-            if items and items[-1].index is None and items[-1].line == line:
-                d = items[-1].depth
-            row = source[line - 1] if 0 < line <= len(source) else ""
-            items.append(_Item(line=line, depth=d, indent=len(row) - len(row.lstrip(" \t"))))
-            pending_quote_in_item = False
-        elif t == "list_item_close":
-            items.pop()
-        elif t == "blockquote_open":
-            quote += 1
-            if items and items[-1].index is None:
-                pending_quote_in_item = True
-        elif t == "blockquote_close":
-            quote -= 1
-        elif t == "heading_open":
-            inline = tokens[i + 1]
-            out.append(Block("heading", inline.content.strip(), tok.map[0] + 1, level=int(tok.tag[1:]),
-                             quoted=quote > 0))
-            i += 2
-        elif t == "paragraph_open":
-            inline = tokens[i + 1]
-            text = inline.content.strip()
-            line = tok.map[0] + 1 if tok.map else 0
-            if items and items[-1].index is None:
-                item = items[-1]
+            item = items[-1] if items else None
+            if item is not None and item.index is None:
                 quoted = pending_quote_in_item
                 if quoted:
                     text = "> " + text
@@ -202,12 +187,38 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
                     out.append(Block("para", cut[2], cut[1]))
                 else:
                     out.append(Block("item", text, item.line, level=item.depth, quoted=quoted, indent=item.indent))
-            elif items and items[-1].index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
+            elif item is not None and item.index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
                 last = out[-1]  # a second paragraph of the same item: a continuation
                 out[-1] = replace(last, text=last.text + "\n" + text)
             else:
-                out.append(Block("para", text, line, level=items[-1].depth if items else 0,
-                                 quoted=quote > 0))
+                out.append(Block("para", text, line, level=item.depth if item else 0, quoted=quote > 0))
+            i += 3  # the inline and paragraph_close tokens
+            continue
+        elif t == "list_item_open":
+            line = tok.map[0] + 1 if tok.map else 0
+            d = depth
+            # `- 1. text`: an empty item whose first child starts on its line is one item.
+            if items and items[-1].index is None and items[-1].line == line:
+                d = items[-1].depth
+            row = source[line - 1] if 0 < line <= len(source) else ""
+            items.append(_Item(line=line, depth=d, indent=len(row) - len(row.lstrip(" \t"))))
+            pending_quote_in_item = False
+        elif t == "list_item_close":
+            items.pop()
+        elif t == "bullet_list_open" or t == "ordered_list_open":
+            depth += 1
+        elif t == "bullet_list_close" or t == "ordered_list_close":
+            depth -= 1
+        elif t == "blockquote_open":
+            quote += 1
+            if items and items[-1].index is None:
+                pending_quote_in_item = True
+        elif t == "blockquote_close":
+            quote -= 1
+        elif t == "heading_open":
+            inline = tokens[i + 1]
+            out.append(Block("heading", inline.content.strip(), tok.map[0] + 1, level=int(tok.tag[1:]),
+                             quoted=quote > 0))
             i += 2
         elif t in ("fence", "code_block"):
             out.append(Block("code", tok.content, tok.map[0] + 1 if tok.map else 0))

@@ -84,11 +84,18 @@ PARALLEL_MIN = 20
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """One notes file after extraction: its Document (and cards), or the problem that skipped it."""
+    """One notes file after extraction: its Document, or its cards and what the build reports of
+    it (the Document stays in the worker and the cache), or the problem that skipped it."""
 
     doc: Document | None = None
     batch: CardBatch | None = None
     problem: InputError | None = None
+    papers: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def _built(doc: Document, batch: CardBatch) -> _Outcome:
+    return _Outcome(batch=batch, papers=len(doc.papers), warnings=doc.warnings)
 
 
 def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None) -> _Outcome:
@@ -107,7 +114,7 @@ def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None)
         batch = build_cards(doc, config)
     if cache is not None:
         cache.put(src, doc, batch)
-    return _Outcome(doc, batch)
+    return _built(doc, batch) if batch is not None else _Outcome(doc)
 
 
 _WORKER: tuple[Config, bool, Cache | None] | None = None
@@ -157,7 +164,7 @@ def _cached(ref: NoteRef, key: str | InputError, cache: Cache, cards: bool) -> _
     batch = cache.usable_cards(entry) if cards else None
     if cards and batch is None:
         return None
-    return _Outcome(entry.doc, batch)
+    return _built(entry.doc, batch) if batch is not None else _Outcome(entry.doc)
 
 
 def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None,
@@ -252,12 +259,12 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
             if o.problem is not None:
                 report.problems.append(o.problem)
                 continue
-            warnings = o.doc.warnings + o.batch.warnings  # images left out, papers without cards
+            warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
             files[ids[i]] = FileCards(o.batch.cards, key=str(keys[i]), cards_key=keyer.cards_key,
                                       media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
-                                      papers=len(o.doc.papers), warnings=warnings, reusable=not o.batch.warnings)
+                                      papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
             report.warnings.extend(warnings)
-            report.papers += len(o.doc.papers)
+            report.papers += o.papers
         else:
             record = ledger.files[ids[i]]
             report.warnings.extend(record.warnings)

@@ -19,6 +19,7 @@ _ATTRIBUTES = {**nh3.ALLOWED_ATTRIBUTES, "img": {"src", "alt", "title", "width",
 _URL_SCHEMES = {"http", "https", "mailto", "file"}  # file: only so a local image can be reported
 _REMOTE = ("http://", "https://")
 _IMG_WITHOUT_SRC = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+_TAG = re.compile(r"<[^>]+>")
 _ONE_PARAGRAPH = re.compile(r"\A<p>((?:(?!<p>).)*)</p>\n?\Z", re.S)
 
 
@@ -94,7 +95,7 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0,
     'loss \\\\(a&lt;b\\\\)'
     """
     if _is_plain(text):  # most bullets are plain prose: skip the parser and the sanitiser
-        return Rendered(html.escape(text, quote=False), (), ())
+        return Rendered(text)  # it holds no & < >, so it is its own HTML
     where = f"{note_path}:{line}" if line else note_path
     media: list[str] = []
     warnings: list[str] = []
@@ -146,5 +147,5 @@ def plain_text(text: str, parsed: dict[str, str] | None = None) -> str:
     """Markdown -> the words a reader sees (for lengths, cues and tags)."""
     if _is_plain(text):
         return " ".join(text.split())
-    body = re.sub(r"<[^>]+>", "", _parse(text, parsed))
+    body = _TAG.sub("", _parse(text, parsed))
     return " ".join(html.unescape(body).split())

@@ -28,11 +28,17 @@ class Cue:
     """The Chinese words as one alternation, searched in tokens joined by a separator."""
     latin_pattern: re.Pattern | None = field(init=False, compare=False)
     """The other words as one alternation of whole words, searched in the lower-cased bullet."""
+    lower_regex: re.Pattern | None = field(init=False, compare=False)
+    """A `(?i)` regex with no capital letter, without the flag: searched in the lower-cased bullet,
+    it finds the same and runs about twice as fast (re can't skip ahead on a case-blind pattern)."""
 
     def __post_init__(self) -> None:  # compiled once per table, not once per bullet
         zh = sorted((w for w in self.words if _HAN.search(w)), key=len, reverse=True)
         latin = sorted((w for w in self.words if not _HAN.search(w)), key=len, reverse=True)
         object.__setattr__(self, "zh_pattern", re.compile("|".join(map(re.escape, zh))) if zh else None)
+        blind = self.regex is not None and self.regex.pattern.startswith("(?i)") \
+            and not re.search(r"[A-Z]", self.regex.pattern[4:])
+        object.__setattr__(self, "lower_regex", re.compile(self.regex.pattern[4:]) if blind else None)
         object.__setattr__(self, "latin_pattern", re.compile(
             r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin else None)
 
