@@ -50,15 +50,18 @@ def classify_paper(paper: Paper, rules: Rules) -> Paper:
     count = len(paper.bullets)
     bases = base_names(paper.title)
     labelled = []
+    parents: dict[str, str | None] = {}  # siblings share their parent line and section: label each once
+    sections: dict[str, str | None] = {}
     for b in paper.bullets:
-        parent = None
-        if b.parent:
+        if b.parent and b.parent not in parents:
             decided = prefix_label(b.parent, rules)
-            parent = children_label(b.parent, rules) if decided else section_label(b.parent, rules)
-        ctx = Context(section=section_label(b.section, rules) if b.section else None, parent=parent,
+            parents[b.parent] = children_label(b.parent, rules) if decided else section_label(b.parent, rules)
+        if b.section and b.section not in sections:
+            sections[b.section] = section_label(b.section, rules)
+        ctx = Context(section=sections.get(b.section), parent=parents.get(b.parent),
                       index=b.index, count=count, in_section=bool(b.section), base_names=bases)
         label, rule = classify_bullet(b.text, ctx, rules)
-        labelled.append(replace(b, label=label, rule=rule))
+        labelled.append(b.labelled(label, rule))
     return replace(paper, bullets=tuple(labelled))
 
 
