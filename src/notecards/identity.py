@@ -86,7 +86,7 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
             if c.kind in ASKED:
                 part = c.slot.partition(".")[2]
                 slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
-            guid = card_guid(ident, c.kind, slot)
+            guid = c.guid if (ident, slot) == (c.paper_key, c.slot) else card_guid(ident, c.kind, slot)
             if guid not in seen_guids:
                 seen_guids.add(guid)
                 out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))

@@ -1,8 +1,11 @@
 """Worker processes: how many cores we may use, and a pool of forked workers."""
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 
 def cpus() -> int:
@@ -19,13 +22,21 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def pool(workers: int, initializer=None, initargs: tuple = ()) -> ProcessPoolExecutor:
+@contextmanager
+def pool(workers: int, initializer=None, initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
     """Workers forked from this process where the platform allows (no re-import; module globals
     set before the call are inherited), else spawned.
 
     Fork only while no other thread runs: a thread holding a lock at the fork hangs the child.
+    The heap is frozen for the garbage collector while the pool lives: a collection in a forked
+    child would write to every object it holds and so copy the parent's memory page by page.
     """
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if can_fork() else None)
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs)
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs) as executor:
+            yield executor
+    finally:
+        gc.unfreeze()
