@@ -135,3 +135,43 @@ def test_bold_pseudo_headings_with_escapes_are_not_bullets(tmp_path):
     ps = papers(tmp_path, "#### **[The Ubiquitous B-Tree](http://x.org/btree.pdf)**\n\n**B\\* Tree**\n\n"
                           "B* Tree 通过 redistribution 减少分裂。\n")
     assert [[b.text for b in p.bullets] for p in ps] == [["B* Tree 通过 redistribution 减少分裂。"]]
+
+
+# Shapes the fast paths of parse and extract skip work for: each must still be read as before.
+
+
+def test_trailing_br_tags_in_any_case_are_dropped(tmp_path):
+    ps = papers(tmp_path, "## Some Paper About Things (CVPR 2020)\n\n"
+                          "- first note<BR/>\n- second note <br> <Br>\n- third < note\n")
+    assert [[b.text for b in p.bullets] for p in ps] == [["first note", "second note", "third < note"]]
+
+
+def test_invisible_characters_upper_case_details_and_chinese_markers(tmp_path):
+    ps = papers(tmp_path, "<DETAILS><SUMMARY>Notes</SUMMARY>\n\n"
+                          "## A Paper\u200b With Hidden\ufeff Notes (ICLR 2021)\n\n1、第一点\n2．第二点\n3.第三点\n\n</DETAILS>\n")
+    assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
+        ("A Paper With Hidden Notes", "ICLR", ["第一点", "第二点", "第三点"])]
+
+
+def test_multi_word_venue_prefix_and_events_among_linked_titles(tmp_path):
+    ps = papers(tmp_path, "- IEEE TPAMI [Deep Residual Learning Reviewed](https://x.org)\n  - 残差连接\n"
+                          "- [A Tutorial Paper On Things](https://x.org/a)\n  - note a\n- ScaledML 2018\n  - note c\n")
+    assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
+        ("Deep Residual Learning Reviewed", "TPAMI", ["残差连接"])]
+
+
+def test_header_items_with_and_without_bold_name_their_sub_items(tmp_path):
+    ps = papers(tmp_path, "## A Paper On Headers (ICML 2019)\n\n"
+                          "- **Key Ideas**\n  - one idea\n- Results:\n  - a result\n- __Bold__ but not alone\n")
+    assert [[(b.text, b.parent) for b in p.bullets] for p in ps] == [
+        [("one idea", "Key Ideas"), ("a result", "Results"), ("__Bold__ but not alone", "")]]
+
+
+def test_front_matter_with_a_second_document_or_anchor_is_still_checked():
+    from notecards.parse import parse_markdown
+
+    why = "broken front matter ignored (expected the node content, but found '<stream end>')"
+    assert parse_markdown("---\ntitle: A\n--- [\n---\n# Body\n").warnings == ((4, why),)
+    assert parse_markdown("---\na: &x 1\nb: [\n---\n# Body\n").warnings == ((4, why),)
+    plain = parse_markdown("---\ntitle: A Title\ntags: [x, y]\n---\n# Body\n")
+    assert (plain.front, plain.warnings) == ({"title": "A Title", "tags": ["x", "y"]}, ())

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
-from notecards.meta import (TitleLine, clean_inline, find_year, is_date_text, looks_like_title,
+from notecards.meta import (TitleLine, clean_inline, find_year, forget_lines, is_date_text, looks_like_title,
                             parse_venue, split_field, split_title_line, year_heading)
 from notecards.model import Block, Bullet, Paper
 from notecards.rules import Rules, norm_key
@@ -25,6 +25,13 @@ _VENUE_SPLIT = re.compile(r"[\s,，()（）]+")
 _YEAR_VENUE = re.compile(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})")
 _VENUE_YEAR = re.compile(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})")
 _YEAR_ONLY = re.compile(r"\s*(?:19|20)\d{2}\s*年?\s*")
+_LEAD_PUNCT = re.compile(r"^[^\w\u4e00-\u9fff]+")
+_PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
+_TRAILING_DATE = re.compile(r"[\d\-./\s]+$")
+_ALTERNATIVES = re.compile(r"\s+[/|]\s+|[/|｜]")
+_CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
+_LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
+_NON_KEY = re.compile(r"[\W_]+")
 
 
 def _strip_br(text: str) -> str:
@@ -67,14 +74,12 @@ class _Heading:
 
 def _key_variants(text: str) -> set[str]:
     """A heading as the tables may name it: whole, without parentheses, and each part."""
-    plain = clean_inline(text)
-    plain = re.sub(r"^[^\w\u4e00-\u9fff]+", "", plain)
-    keys = {norm_key(plain)}
-    no_parens = re.sub(r"[(（][^()（）]*[)）]", " ", plain)
-    keys.add(norm_key(no_parens))
-    keys.update(norm_key(p) for p in re.findall(r"[(（]([^()（）]*)[)）]", plain))
-    keys.add(norm_key(re.sub(r"[\d\-./\s]+$", "", plain)))  # 'Updated 2022-3-26'
-    keys.update(norm_key(p) for p in re.split(r"\s+[/|]\s+|[/|｜]", no_parens))  # '相关链接 / Related links'
+    plain = _LEAD_PUNCT.sub("", clean_inline(text))
+    no_parens = _PAREN.sub(" ", plain)
+    parts = {plain, no_parens, *_PAREN.findall(plain),
+             _TRAILING_DATE.sub("", plain),  # 'Updated 2022-3-26'
+             *_ALTERNATIVES.split(no_parens)}  # '相关链接 / Related links'
+    keys = {norm_key(p) for p in parts}  # a set first: the parts are mostly the same text
     return {k for k in keys if k}
 
 
@@ -91,9 +96,9 @@ def is_section_name(text: str, rules: Rules) -> bool:
 def _is_label_line(text: str) -> bool:
     """A short line with no sentence in it: 'RM model', 'InstructGPT achievements vs GPT3', '实验部分'."""
     plain = clean_inline(text)
-    if not plain or len(plain) > 40 or re.search(r"[。；;，,.!?！？:：]\s*\S", plain):
+    if not plain or len(plain) > 40 or _CLAUSE.search(plain):
         return False
-    return len(plain.split()) <= 5 if re.search(r"[A-Za-z]{2}", plain) else len(plain) <= 10
+    return len(plain.split()) <= 5 if _LATIN_PAIR.search(plain) else len(plain) <= 10
 
 
 def _header_text(text: str) -> str | None:
@@ -375,7 +380,7 @@ class _Reader:
                 return
         header = _header_text(plain) if not quoted else None
         if header is None and not quoted and (
-                (is_section_name(plain, self.rules) and len(plain) <= 30) or (has_children and _is_label_line(plain))):
+                (len(plain) <= 30 and is_section_name(plain, self.rules)) or (has_children and _is_label_line(plain))):
             header = clean_inline(plain)  # 'Key Ideas', '3 datasets' over sub-items: they name what follows
         if header is not None:
             if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
@@ -385,7 +390,11 @@ class _Reader:
         if target is not None and self._is_meta_line(target, plain):
             parents.append((depth, ""))
             return
-        parent = next((p for d, p in reversed(parents) if p), "")
+        parent = ""
+        for _, p in reversed(parents):
+            if p:
+                parent = p
+                break
         section = target.section if target else self.orphan_section
         into = target.bullets if target else self.orphans
         into.append(Bullet(text=text, line=line, depth=depth, section=section, parent=parent, index=len(into)))
@@ -589,6 +598,9 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
     """Every paper in document order, repeats kept, with bullets in document order."""
+    forget_lines()  # the line caches serve one file (see meta.forget_lines)
+    is_non_paper_section.cache_clear()
+    is_section_name.cache_clear()
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
@@ -635,4 +647,4 @@ def _earliest_years(papers: list[Paper]) -> list[Paper]:
 
 def paper_key(title: str) -> str:
     """What identifies a paper across edits: its title without case, spaces or punctuation."""
-    return re.sub(r"[\W_]+", "", clean_inline(title).casefold())
+    return _NON_KEY.sub("", clean_inline(title).casefold())

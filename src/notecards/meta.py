@@ -21,6 +21,38 @@ _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")
 _NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）])\s*")
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
+# Compiled once: these run for every new line of every file.
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$])")
+_SPACES = re.compile(r"\s+")
+_TAG_WORD = re.compile(r"[A-Za-z][A-Za-z&.\-]{1,15}")
+_VENUE_SEP = re.compile(r"[\s\-–—_,，:：/|()（）\[\]*'’]+")
+_DIGITS = re.compile(r"\d+")
+_CAPS = re.compile(r"[A-Z]{2,6}")
+_EXCLAIMS = re.compile(r"[!！]{2}|\?\!|[。！]$")
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_TAIL_PARENS = re.compile(r"[(（]([^()（）]{2,60})[)）]")
+_TAIL_COMMA = re.compile(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b")
+_TAIL_LINK = re.compile(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)")
+_END_PARENS = re.compile(r"\s*[(（]([^()（）]{2,60})[)）]\s*$")
+_END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
+_ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
+_LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
+_LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
+_LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
+_VENUE_CUT = re.compile(r"\s*(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
+_YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]")
+_GLOSS = re.compile(r"(?<=[A-Za-z0-9?!)）])\s*[\u4e00-\u9fff][^A-Za-z]*$")
+_PREFIX_TOKEN = re.compile(r"[^\s(（*\[_]+")
+_PREFIX_CHARS = re.compile(r"[\w\s'’.\-–:：]+")
+_NOTE_LINKS = re.compile(r"\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)")
+_NOTE_LEAD = re.compile(r"^[\s:：\-–—,，.。|]+")
+_WORD_CHAR = re.compile(r"\w")
+_DATE = r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2}\s*日?)?\s*月?"
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_RANGE = re.compile(rf"{_DATE}(?:\s*(?:-|–|—|~|/|to)\s*{_DATE})?")
+_MONTH_DATE = re.compile(rf"(?i)(?:\d{{1,2}}\s+)?{_MONTH}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}")
+_DIGIT_DATE = re.compile(r"(?:19|20)\d{6}")
+_YEAR_HEADING = re.compile(r"(?i)(?:year\s*)?((?:19|20)\d{2})\s*年?(?:\s*(?:papers|论文))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +76,9 @@ def clean_inline(text: str) -> str:
     text = _HTML_TAG.sub("", text)
     text = _BOLD.sub(lambda m: m.group(2), text)
     text = _ITALIC.sub(lambda m: m.group(2), text)
-    text = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|$])", r"\1", text).replace("`", "")
+    text = _ESCAPE.sub(lambda m: m.group(1), text).replace("`", "")
     text = text.replace("&emsp;", " ").replace("&nbsp;", " ").replace("&amp;", "&")
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def _short_year(yy: str) -> int:
@@ -82,15 +114,15 @@ def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | Non
     venue, _ = _venue_words(s, rules)
     if venue is None and loose:
         words = clean_inline(s).strip(" -–—:：,，.").split()
-        if 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Za-z][A-Za-z&.\-]{1,15}", w) for w in words) \
+        if 1 <= len(words) <= 3 and all(_TAG_WORD.fullmatch(w) for w in words) \
                 and any(w[:2].isupper() or w[0].isupper() for w in words):
             venue = " ".join(words)
     return venue, year
 
 
 def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
-    words = [w for w in re.split(r"[\s\-–—_,，:：/|()（）\[\]*'’]+", clean_inline(s)) if w]
-    words = [w for w in words if not re.fullmatch(r"\d+", w)]
+    words = [w for w in _VENUE_SEP.split(clean_inline(s)) if w]
+    words = [w for w in words if not _DIGITS.fullmatch(w)]
     kept: list[str] = []
     i = 0
     while i < len(words):  # drop status words, longest match first ('best paper award')
@@ -107,7 +139,7 @@ def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
             rest = kept[n:]
             if not rest:
                 return canon, []
-            if all(w.casefold() in rules.venue_suffix_words or re.fullmatch(r"[A-Z]{2,6}", w) for w in rest):
+            if all(w.casefold() in rules.venue_suffix_words or _CAPS.fullmatch(w) for w in rest):
                 return " ".join([canon] + [w.capitalize() if w.casefold() in rules.venue_suffix_words else w
                                            for w in rest]), []
             return None, kept
@@ -127,7 +159,7 @@ def looks_like_title(text: str, rules: Rules, min_words: int = 2, marked: bool =
     letters = sum(len(w) for w in words)
     if cjk > max(2, letters * 0.25) or len(words) < min_words or len(words) > 40:
         return False
-    if re.search(r"[!！]{2}|\?\!|[。！]$", t) or len(re.findall(r"[.!?](?:\s|$)", t)) > 1:
+    if _EXCLAIMS.search(t) or len(_SENTENCE_END.findall(t)) > 1:
         return False
     return marked or not _FIRST_PERSON.search(t)  # a linked or bold title may say 'I' or 'You'
 
@@ -137,14 +169,14 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
     venue = year = None
     while True:
         tail = tail.lstrip()
-        m = re.match(r"[(（]([^()（）]{2,60})[)）]", tail) or re.match(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b", tail)
+        m = _TAIL_PARENS.match(tail) or _TAIL_COMMA.match(tail)
         if m:
             v, y = parse_venue(m.group(1), rules)
             if v or y:
                 venue, year = venue or v, year or y
                 tail = tail[m.end():]
                 continue
-        m = re.match(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)", tail)
+        m = _TAIL_LINK.match(tail)
         if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
             v, y = parse_venue(m.group(1) or m.group(2), rules)  # '[[arXiv](u)]' names where it is published
             if v and not venue:
@@ -156,8 +188,7 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
 
 def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int | None]:
     """'Title (CVPR 2017)' or 'Title - ICLR'16 Best Paper Award' -> the title and its venue."""
-    m = re.search(r"\s*[(（]([^()（）]{2,60})[)）]\s*$", title) or \
-        re.search(r"\s+[-–—]\s+([^-–—]{2,50})$", title)
+    m = _END_PARENS.search(title) or _END_DASH.search(title)
     if m:
         venue, year = parse_venue(m.group(1), rules)
         if venue:
@@ -168,11 +199,11 @@ def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int |
 @lru_cache(maxsize=16384)
 def split_title_line(text: str, rules: Rules) -> TitleLine:
     """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
-    s = re.sub(r"\\([\[\]])", r"\1", text.strip())
+    s = _ESCAPED_BRACKET.sub(lambda m: m.group(1), text.strip())
     s = _NUMBERING.sub("", s, count=1)
     venue = year = None
     strong = False
-    m = re.match(r"\[([^\[\]]{1,40})\](?!\()\s*", s)
+    m = _LEAD_TAG.match(s)
     if m and not _LINK.match(s):
         v, y = parse_venue(m.group(1), rules, loose=True)
         if v or y:
@@ -194,7 +225,7 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
         strong = True
         break
     if not title:
-        em = re.match(r"(.{0,60}?)(\*\*|__)(.+?)\2", s) or re.match(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])", s)
+        em = _LEAD_BOLD.match(s) or _LEAD_ITALIC.match(s)
         if em and (not em.group(1).strip() or parse_venue(em.group(1), rules)[0] or find_year(em.group(1))):
             prefix, title, rest = em.group(1), em.group(3), s[em.end():]
             strong = True
@@ -208,10 +239,10 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
         if bare[1]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
         else:  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'
-            cut = re.search(r"\s*(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})", title)
+            cut = _VENUE_CUT.search(title)
             if cut:
                 v, y, tail = _venue_from_tail(title[cut.start():], rules)
-                if v or (y and re.match(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]", title[cut.start():])):
+                if v or (y and _YEAR_PARENS.match(title[cut.start():])):
                     title, rest = title[:cut.start()], tail  # '(Smith et al., 2018)' is a citation
                     venue, year, strong = venue or v, year or y, True
     if prefix.strip():
@@ -221,7 +252,7 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
     v, y, rest = _venue_from_tail(rest, rules)
     venue, year = venue or v, year or y
     title = clean_inline(title)
-    gloss = re.search(r"(?<=[A-Za-z0-9?!)）])\s*[\u4e00-\u9fff][^A-Za-z]*$", title)
+    gloss = _GLOSS.search(title)
     if gloss and looks_like_title(title[:gloss.start()], rules, min_words=3):
         title = title[:gloss.start()]  # 'Title得知了两个结论': the reader's words after the title
     title, v, y = _strip_title_venue(title, rules)
@@ -237,13 +268,22 @@ _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*
 
 def _could_open_venue(word: str, rules: Rules) -> bool:
     """Cheap test before the full parse: the first word starts a known venue spelling."""
-    head = re.split(r"[\s\-–:：,'’]", word.casefold(), maxsplit=1)[0]
-    return head in rules.venues or any(v.startswith(head + " ") for v in rules.venues) if head else False
+    head = _FIRST_WORD.split(word.casefold(), maxsplit=1)[0]
+    return head in rules.venues or head in _venue_heads(rules) if head else False
+
+
+_FIRST_WORD = re.compile(r"[\s\-–:：,'’]")
+
+
+@lru_cache(maxsize=16)
+def _venue_heads(rules: Rules) -> frozenset[str]:
+    """Per table: each start of a venue spelling that a space follows ('neural information' of '… systems')."""
+    return frozenset(v[:k] for v in rules.venues for k, c in enumerate(v) if c == " ")
 
 
 def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
     """'ICLR-22 oral [T](u)' -> ('ICLR-22 oral', '[T](u)'); 'Arxiv(**Bengio**) _T_' -> ('Arxiv', '_T_')."""
-    tokens = list(re.finditer(r"[^\s(（*\[_]+", s[:80]))
+    tokens = list(_PREFIX_TOKEN.finditer(s[:80]))
     if not tokens or tokens[0].start() or not _could_open_venue(tokens[0].group(0), rules):
         return "", s
     for n in range(min(5, len(tokens)), 0, -1):
@@ -252,7 +292,7 @@ def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
             break
         head = s[:end]
         venue, year = parse_venue(head, rules)
-        if not venue or not re.fullmatch(r"[\w\s'’.\-–:：]+", head):
+        if not venue or not _PREFIX_CHARS.fullmatch(head):
             continue
         if _venue_words(head, rules)[1]:
             continue  # words left over: 'ICLR tricks' is not a venue prefix
@@ -272,12 +312,12 @@ def _is_venue_label(label: str, rules: Rules) -> bool:
 
 def clean_note(rest: str) -> str:
     """What follows a title on its line, as a bullet: no leading punctuation or empty links."""
-    rest = re.sub(r"\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)", "", rest)
+    rest = _NOTE_LINKS.sub("", rest)
     rest = rest.strip()
-    rest = re.sub(r"^[\s:：\-–—,，.。|]+", "", rest).strip()
+    rest = _NOTE_LEAD.sub("", rest).strip()
     if rest.startswith(("(", "（")) and rest.endswith((")", "）")) and len(_PARENS.findall(rest)) == 1:
         rest = rest[1:-1].strip()
-    return rest if re.search(r"\w", rest) else ""
+    return rest if _WORD_CHAR.search(rest) else ""
 
 
 @lru_cache(maxsize=16384)
@@ -297,15 +337,19 @@ def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
 def is_date_text(text: str) -> bool:
     """A reading-log date or month: '2023.2.19', '2019-07', '2018-06 - 2019-01', 'February 2023'."""
     t = clean_inline(text).strip()
-    date = r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2}\s*日?)?\s*月?"
-    month = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?")
-    return bool(re.fullmatch(rf"{date}(?:\s*(?:-|–|—|~|/|to)\s*{date})?", t)
-                or re.fullmatch(rf"(?i)(?:\d{{1,2}}\s+)?{month}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}", t)
-                or re.fullmatch(r"(?:19|20)\d{6}", t))
+    return bool(_DATE_RANGE.fullmatch(t) or _MONTH_DATE.fullmatch(t) or _DIGIT_DATE.fullmatch(t))
 
 
 def year_heading(text: str) -> int | None:
     """'2023', '2023年', 'Year 2023', '**2023**' -> 2023; anything else -> None."""
     t = clean_inline(text).strip()
-    m = re.fullmatch(r"(?i)(?:year\s*)?((?:19|20)\d{2})\s*年?(?:\s*(?:papers|论文))?", t)
+    m = _YEAR_HEADING.fullmatch(t)
     return int(m.group(1)) if m else None
+
+
+def forget_lines() -> None:
+    """Empty the caches of the line helpers above. They answer the same question about one line
+    several times while a file is read; across files lines rarely repeat, so the caches are emptied
+    for each file: memory stays flat, and a benchmark made of repeated files can't look faster for it."""
+    for helper in (clean_inline, parse_venue, looks_like_title, split_title_line, split_field, is_date_text):
+        helper.cache_clear()

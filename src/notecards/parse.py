@@ -25,8 +25,8 @@ _INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE_CHARS, ""))
 # Front matter starts with a `key:` (YAML) or `key =` / `[table]` (TOML) line; anything else between
 # two `---` lines is Markdown between rules, and is kept as Markdown.
 _FRONT_KEY = re.compile(r"""(?:"[^"]*"|'[^']*'|\w[^:="']*?)\s*[:=](?:\s|$)|\[""")
-# An alias needs `*`; the alias pass can only fail other than the load with anchors (`&`) or a second
-# document (`---` / `...`). Front matter with none of them needs no alias pass.
+# The alias pass looks for `*name`, and can fail differently from the load only with anchors (`&`) or a
+# second document (`---`, `...`): front matter with none of these skips it (a second full YAML parse).
 _ALIAS_PASS = re.compile(r"[*&]|^(?:---|\.\.\.)", re.M)
 MAX_FRONT_CHARS = 64 * 1024
 MAX_NESTING = 100
