@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from notecards import pipeline
+from notecards import pipeline, workers, write
 from notecards.config import Config
 from notecards.identity import PaperIdentity
 from notecards.ledger import STATE_FILE, Ledger, file_record, load_ledger, save_ledger
@@ -145,3 +145,20 @@ def test_ledger_round_trip(tmp_path):
     assert back == ledger
     assert back.files["a.md"].notes() == [("g1", "h1", 5, "Papers::a"), ("g2", "h2", 6, "Papers::b")]
     assert back.files["a.md"].identities() == [ident] and back.files["a.md"].cards == 2
+
+
+def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, monkeypatch):
+    folder = _notes(tmp_path)
+    for i in range(25):  # enough files for workers (pipeline.PARALLEL_MIN)
+        (folder / f"log-{i:02d}.md").write_text(_paper(f"Sparse Mixture Number {i} Of Experts", 2020 + i % 3,
+                                                       f"We propose routing scheme {i}.",
+                                                       f"It improves accuracy by {i}.5 points."), encoding="utf-8")
+    serial = build_decks(Config(), [folder], tmp_path / "serial")
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    monkeypatch.setattr(write, "PARALLEL_NOTES", 1)
+    parallel = build_decks(Config(), [folder], tmp_path / "parallel")
+    assert [p.name for p in parallel.decks] == [p.name for p in serial.decks] and len(serial.decks) == 28
+    assert [package_notes(p) for p in parallel.decks] == [package_notes(p) for p in serial.decks]
+    with collection(tmp_path / "col") as col:
+        import_all(col, parallel.decks)
+        assert len(notes(col)) == parallel.cards

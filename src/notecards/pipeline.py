@@ -22,6 +22,7 @@ from notecards.segment import language
 
 if TYPE_CHECKING:
     from notecards.cards import CardBatch
+    from notecards.ledger import FileRecord, Ledger
 
 
 @dataclass(slots=True)
@@ -95,10 +96,15 @@ class _Outcome:
     problem: InputError | None = None
     papers: int = 0
     warnings: tuple[str, ...] = ()
+    hashes: tuple[str, ...] = ()
+    """write.note_hash of each card, made in the worker."""
 
 
 def _built(doc: Document, batch: CardBatch) -> _Outcome:
-    return _Outcome(batch=batch, papers=len(doc.papers), warnings=doc.warnings)
+    from notecards.write import note_hash  # genanki is imported by then: build_decks imports write
+
+    return _Outcome(batch=batch, papers=len(doc.papers), warnings=doc.warnings,
+                    hashes=tuple(map(note_hash, batch.cards)))
 
 
 def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None) -> _Outcome:
@@ -252,33 +258,38 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
                 and broken.isdisjoint(r.decks) and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
 
     same = {i for i in range(len(refs)) if unchanged(i)} if ledger.model[0] == model_hash() else set()
-    gone = [r for f, r in ledger.files.items() if f not in set(ids)]  # deleted, renamed, or the old state
-    built = _build_touched(refs, keys, set(range(len(refs))) - same, same, ids, ledger, gone, config, cache, progress)
-
-    files: dict[str, FileCards] = {}
-    for i, ref in enumerate(refs):
-        if i in built:
-            o = built[i]
-            if o.problem is not None:
-                report.problems.append(o.problem)
-                continue
-            warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
-            files[ids[i]] = FileCards(o.batch.cards, key=str(keys[i]), cards_key=keyer.cards_key,
-                                      media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
-                                      papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
-            report.warnings.extend(warnings)
-            report.papers += o.papers
-        else:
-            record = ledger.files[ids[i]]
-            report.warnings.extend(record.warnings)
-            report.papers += record.papers
-        report.files += 1
-    kept = [ids[i] for i in sorted(same - built.keys())]
-    if files or gone:
-        written = write_decks(files, out, config, kept,
-                              (lambda done, total: progress("write", done, total)) if progress else None, ledger)
-        ledger = written.ledger
-        report.removed = written.removed
+    present = set(ids)
+    gone = [r for f, r in ledger.files.items() if f not in present]  # deleted, renamed, or the old state
+    touched = set(range(len(refs))) - same
+    # forked now, while this process is small: they write the decks at the end (write._write_all)
+    with workers.early_pool(min(workers.cpus(), 8) if len(touched) >= PARALLEL_MIN else 1) as writers:
+        built = _build_touched(refs, keys, touched, same, ids, ledger, gone, config, cache, progress)
+        files: dict[str, FileCards] = {}
+        for i, ref in enumerate(refs):
+            if i in built:
+                o = built[i]
+                if o.problem is not None:
+                    report.problems.append(o.problem)
+                    continue
+                warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
+                files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=str(keys[i]), cards_key=keyer.cards_key,
+                                          media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
+                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
+                report.warnings.extend(warnings)
+                report.papers += o.papers
+            else:
+                record = ledger.files[ids[i]]
+                report.warnings.extend(record.warnings)
+                report.papers += record.papers
+            report.files += 1
+        kept = [ids[i] for i in sorted(same - built.keys())]  # carried over unread
+        del built  # the cards live on in `files` only
+        if files or gone:
+            written = write_decks(files, out, config, kept,
+                                  (lambda done, total: progress("write", done, total)) if progress else None,
+                                  ledger, writers)
+            ledger = written.ledger
+            report.removed = written.removed
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
     if cache is not None and (files or gone):
@@ -287,7 +298,7 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
 
 
 def _build_touched(refs: list[NoteRef], keys: list[str | InputError], touched: set[int], same: set[int],
-                   ids: list[str], ledger, gone: list, config: Config, cache: Cache | None,
+                   ids: list[str], ledger: Ledger, gone: list[FileRecord], config: Config, cache: Cache | None,
                    progress: Progress | None) -> dict[int, _Outcome]:
     """Outcomes (cards made) of the files that changed, and of every unchanged file that shares a
     deck or a paper key with one of them, then or now: such a deck is rewritten from all its files."""

@@ -6,6 +6,10 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 
 def cpus() -> int:
@@ -40,3 +44,24 @@ def pool(workers: int, initializer=None, initargs: tuple = ()) -> Iterator[Proce
             yield executor
     finally:
         gc.unfreeze()
+
+
+@contextmanager
+def early_pool(workers: int) -> Iterator[Pool | None]:
+    """`workers` processes forked now, while this process is still small, for work handed to them
+    later with its data (a pool forked later would share, and bit by bit copy, all memory by then).
+    None when there is one worker or no fork."""
+    if workers < 2 or not can_fork():
+        yield None
+        return
+    import multiprocessing
+
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()

@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import genanki
 
-from notecards import workers
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
+
 from notecards.identity import PaperIdentity, carry_identity
 from notecards.ledger import (TEMP_PREFIX, DeckRecord, Ledger, atomic_write, file_record, file_stat, load_ledger,
                               save_ledger)
@@ -89,7 +92,7 @@ def _hash(value: object) -> str:
     return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _note_hash(card: Card) -> str:
+def note_hash(card: Card) -> str:
     """What a note shows: its fields and tags (separators no field or tag contains)."""
     text = "\x1f".join(note_fields(card)) + "\x1e" + " ".join(sorted(card.tags))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -189,6 +192,8 @@ class FileCards:
     """One notes file's part in a build: its cards, and what the ledger keeps about the file."""
 
     cards: tuple[Card, ...]
+    hashes: tuple[str, ...] = ()
+    """note_hash of each card, if the caller made them (extraction workers do, in parallel)."""
     key: str = ""
     cards_key: str = ""
     media: tuple[tuple[str, int, int], ...] = ()
@@ -208,7 +213,7 @@ class Written:
 
 def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, config: Config,
                 keep: Collection[str] = (), progress: Callable[[int, int], None] | None = None,
-                previous: Ledger | None = None) -> Written:
+                previous: Ledger | None = None, pool: Pool | None = None) -> Written:
     """Write the decks of `files` into `out` and the ledger that remembers them.
 
     `files` maps a notes file's id to its cards (a plain list of cards is one file). `keep` names
@@ -216,7 +221,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
     The caller keeps a kept file out of every deck and paper key of `files` (pipeline.py).
     Nothing is written or deleted when the folder can't be written: OutputError names it.
     `progress(done, total)` is called as decks are written. `previous`: the ledger in `out`, if
-    the caller has read it already.
+    the caller has read it already; `pool`: worker processes to write decks in.
     """
     if not isinstance(files, Mapping):
         files = {"": FileCards(tuple(files))}
@@ -226,6 +231,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
     kept = {f: previous.files[f] for f in keep if f in previous.files}
     kept_keys = {k for r in kept.values() for k in r.keys}
     ids = [f for f, fc in files.items() for _ in fc.cards]
+    hashes = [h for fc in files.values() for h in (fc.hashes or map(note_hash, fc.cards))]
     read_again = [r for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
                              {p.ident: p for r in read_again for p in r.identities()} | {p.ident: p for p in previous.gone},
@@ -239,7 +245,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
     content_of: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
     for card, i in zip(carried.cards, carried.index):  # already in study order: paper by paper
-        content = _note_hash(card)
+        content = hashes[i]  # identity changes the guid, never what the note shows
         mtime = next_mtime(old_notes.get(card.guid), content, now)
         notes[ids[i]].append((card.guid, content, mtime, card.deck))
         content_of[card.guid] = content
@@ -259,7 +265,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
         if not (old and old.file == path.name and old.digest == digests[deck] and file_stat(path) == (old.size, old.mtime_ns)):
             jobs.append((path, deck, by_deck[deck], model_mtime))
     try:
-        _write_all(jobs, progress or (lambda done, total: None))
+        _write_all(jobs, progress or (lambda done, total: None), pool)
         decks = {d: previous.decks[d] for d in standing}
         decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in by_deck)
         owner = {}  # each paper's identity is kept with the first file that has it
@@ -311,34 +317,24 @@ _Job = tuple[Path, str, list[tuple[Card, int]], int]
 """What _write_deck takes: the file, the deck name, its cards with their mtimes, the model's mtime."""
 PARALLEL_NOTES = 5_000
 """Fewer notes to write than this: one process (a worker costs more than it saves)."""
-_JOBS: list[_Job] = []
+def _write_job(job: _Job) -> None:
+    _write_deck(*job)
 
 
-def _write_job(i: int) -> None:
-    _write_deck(*_JOBS[i])
+def _write_all(jobs: list[_Job], progress: Callable[[int, int], None], pool: Pool | None) -> None:
+    """Write every deck; in `pool`'s processes when there is enough to write.
 
-
-def _write_all(jobs: list[_Job], progress: Callable[[int, int], None]) -> None:
-    """Write every deck, spread over the cores when there is enough to write.
-
-    The workers are forked, so they inherit the jobs instead of being sent 100,000 notes.
+    The pool was forked before any card existed (workers.early_pool): each deck's cards are sent
+    to it, so a worker holds one deck at a time instead of a copy of the build's memory.
     """
-    global _JOBS
-    notes = sum(len(j[2]) for j in jobs)
-    n = min(workers.cpus(), 8, len(jobs))
     progress(0, len(jobs))
-    if n < 2 or notes < PARALLEL_NOTES or not workers.can_fork():
+    if pool is None or sum(len(j[2]) for j in jobs) < PARALLEL_NOTES:
         for done, job in enumerate(jobs, 1):
             _write_deck(*job)
             progress(done, len(jobs))
         return
-    _JOBS = jobs
-    try:
-        with workers.pool(n) as pool:
-            for done, _ in enumerate(pool.map(_write_job, range(len(jobs))), 1):
-                progress(done, len(jobs))
-    finally:
-        _JOBS = []
+    for done, _ in enumerate(pool.imap(_write_job, jobs), 1):
+        progress(done, len(jobs))
 
 
 def _write_deck(path: Path, name: str, notes: list[tuple[Card, int]], model_mtime: int) -> Path:
