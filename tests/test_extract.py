@@ -175,3 +175,33 @@ def test_front_matter_with_a_second_document_or_anchor_is_still_checked():
     assert parse_markdown("---\na: &x 1\nb: [\n---\n# Body\n").warnings == ((4, why),)
     plain = parse_markdown("---\ntitle: A Title\ntags: [x, y]\n---\n# Body\n")
     assert (plain.front, plain.warnings) == ({"title": "A Title", "tags": ["x", "y"]}, ())
+
+
+def test_line_caches_serve_one_file_only(tmp_path):
+    from notecards import meta
+    from notecards.extract import _key_variants, is_section_name
+    from notecards.pipeline import rules_for
+    papers(tmp_path, "## Key Ideas\n\n- [A Real Paper Title Here](https://x.org)\n  - note one\n")
+    is_section_name("Key Ideas", rules_for(Config()))
+    assert _key_variants in meta._LINE_CACHES and meta.clean_inline in meta._LINE_CACHES
+    meta.forget_lines()
+    assert all(helper.cache_info().currsize == 0 for helper in meta._LINE_CACHES)
+
+
+def test_title_line_shapes_the_fast_paths_must_keep():
+    from notecards.meta import looks_like_title, split_title_line
+    from notecards.pipeline import rules_for
+    rules = rules_for(Config())
+    def parts(line):
+        tl = split_title_line(line, rules)
+        return tl.title, tl.venue, tl.year
+    assert parts("Deep Residual Learning (for fun) (CVPR 2016)") == ("Deep Residual Learning (for fun)", "CVPR", 2016)
+    assert parts("Adam - A Method - ICLR'15 oral") == ("Adam - A Method", "ICLR", 2015)
+    assert parts("Some Paper Title, Interspeech 2021") == ("Some Paper Title", "Interspeech", 2021)
+    assert parts("Some Paper Title (Smith et al., 2018)") == ("Some Paper Title (Smith et al., 2018)", None, None)
+    assert parts("Self-Attention-Only Models") == ("Self-Attention-Only Models", None, None)
+    assert not looks_like_title("What I'm reading this week", rules)
+    assert not looks_like_title("Notes for my team", rules)
+    assert looks_like_title("What I'm reading this week", rules, marked=True)
+    assert looks_like_title("Time-Me Self-My Models", rules)  # hyphenated words are not 'me' or 'my'
+    assert not looks_like_title("我读的 Attention Is All You Need", rules)

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
-from notecards.meta import (TitleLine, clean_inline, find_year, forget_lines, is_date_text, looks_like_title,
-                            parse_venue, split_field, split_title_line, year_heading)
+from notecards.meta import (TitleLine, clean_inline, find_year, forget_lines, is_date_text, line_cache,
+                            looks_like_title, parse_venue, split_field, split_title_line, year_heading)
 from notecards.model import Block, Bullet, Paper
 from notecards.rules import Rules, norm_key
 
@@ -72,25 +71,36 @@ class _Heading:
     year: int | None = None
 
 
-def _key_variants(text: str) -> set[str]:
-    """A heading as the tables may name it: whole, without parentheses, and each part."""
-    plain = _LEAD_PUNCT.sub("", clean_inline(text))
-    no_parens = _PAREN.sub(" ", plain)
-    parts = {plain, no_parens, *_PAREN.findall(plain),
-             _TRAILING_DATE.sub("", plain),  # 'Updated 2022-3-26'
-             *_ALTERNATIVES.split(no_parens)}  # '相关链接 / Related links'
+@line_cache
+def _key_variants(text: str) -> frozenset[str]:
+    """A heading as the tables may name it: whole, without parentheses, and each part.
+
+    Each regex runs only when the characters it needs are there: most lines have none of them.
+    """
+    plain = clean_inline(text)
+    if plain and not (plain[0].isalnum() or plain[0] == "_"):  # \w, as re defines it
+        plain = _LEAD_PUNCT.sub("", plain)
+    parts = {plain}
+    no_parens = plain
+    if "(" in plain or "（" in plain:
+        no_parens = _PAREN.sub(" ", plain)
+        parts.update((no_parens, *_PAREN.findall(plain)))
+    last = plain[-1:]
+    if last and (last in "-./" or last.isdecimal() or last.isspace()):
+        parts.add(_TRAILING_DATE.sub("", plain))  # 'Updated 2022-3-26'
+    if "/" in no_parens or "|" in no_parens or "｜" in no_parens:
+        parts.update(_ALTERNATIVES.split(no_parens))  # '相关链接 / Related links'
     keys = {norm_key(p) for p in parts}  # a set first: the parts are mostly the same text
-    return {k for k in keys if k}
+    keys.discard("")
+    return frozenset(keys)
 
 
-@lru_cache(maxsize=16384)
 def is_non_paper_section(text: str, rules: Rules) -> bool:
-    return bool(_key_variants(text) & rules.non_paper_sections)
+    return not _key_variants(text).isdisjoint(rules.non_paper_sections)
 
 
-@lru_cache(maxsize=16384)
 def is_section_name(text: str, rules: Rules) -> bool:
-    return bool(_key_variants(text) & rules.section_names)
+    return not _key_variants(text).isdisjoint(rules.section_names)
 
 
 def _is_label_line(text: str) -> bool:
@@ -149,8 +159,7 @@ def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> 
 
 def _names_no_paper(title: str, rules: Rules) -> bool:
     """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
-    words = set(_TITLE_WORDS.findall(title.casefold()))
-    if words & rules.non_paper_title_words:
+    if not rules.non_paper_title_words.isdisjoint(_TITLE_WORDS.findall(title.casefold())):
         return True
     return _EVENT.fullmatch(title.strip()) is not None
 
@@ -599,8 +608,6 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
     """Every paper in document order, repeats kept, with bullets in document order."""
     forget_lines()  # the line caches serve one file (see meta.forget_lines)
-    is_non_paper_section.cache_clear()
-    is_section_name.cache_clear()
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
@@ -635,14 +642,13 @@ def _earliest_years(papers: list[Paper]) -> list[Paper]:
     """A paper listed under several years is dated by the earliest; a venue given once holds for all."""
     years: dict[str, int] = {}
     venues: dict[str, str] = {}
-    for p in papers:
-        key = paper_key(p.title)
+    keys = [paper_key(p.title) for p in papers]
+    for p, key in zip(papers, keys):
         if p.year:
             years[key] = min(years.get(key, p.year), p.year)
         if p.venue:
             venues.setdefault(key, p.venue)
-    return [replace(p, year=years.get(paper_key(p.title), p.year),
-                    venue=p.venue or venues.get(paper_key(p.title))) for p in papers]
+    return [replace(p, year=years.get(key, p.year), venue=p.venue or venues.get(key)) for p, key in zip(papers, keys)]
 
 
 def paper_key(title: str) -> str:

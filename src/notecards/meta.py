@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Callable
 
 from notecards.rules import Rules, norm_key
 
@@ -15,15 +16,16 @@ _BOLD = re.compile(r"(\*\*|__)(.{1,300}?)\1")
 _ITALIC = re.compile(r"(?<![\w*])([*_])(?!\s)(.{1,300}?)(?<!\s)\1(?![\w*])")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d])")
 _SHORT_YEAR = re.compile(r"(?:['’‘-]|(?<=[A-Za-z]))(\d{2})\b")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")
 _NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）])\s*")
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
+_MAYBE_FIRST_PERSON = re.compile(r"\b(?:i|m[ye])\b")
+# ^ matches wherever _FIRST_PERSON does in lower-cased ASCII text, and runs about three times faster
 # Compiled once: these run for every new line of every file.
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|$])")
-_SPACES = re.compile(r"\s+")
 _TAG_WORD = re.compile(r"[A-Za-z][A-Za-z&.\-]{1,15}")
 _VENUE_SEP = re.compile(r"[\s\-–—_,，:：/|()（）\[\]*'’]+")
 _DIGITS = re.compile(r"\d+")
@@ -39,7 +41,7 @@ _ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
-_VENUE_CUT = re.compile(r"\s*(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
+_VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
 _YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]")
 _GLOSS = re.compile(r"(?<=[A-Za-z0-9?!)）])\s*[\u4e00-\u9fff][^A-Za-z]*$")
 _PREFIX_TOKEN = re.compile(r"[^\s(（*\[_]+")
@@ -67,18 +69,41 @@ class TitleLine:
     """Marked as a title: a link, bold, italics, a venue tag or a venue in parentheses."""
 
 
-@lru_cache(maxsize=16384)
+_LINE_CACHES: list[Any] = []
+
+
+def line_cache(helper: Callable) -> Any:
+    """An lru_cache on a helper keyed on one line's text, emptied by forget_lines."""
+    cached = lru_cache(maxsize=16384)(helper)
+    _LINE_CACHES.append(cached)
+    return cached
+
+
+@line_cache
 def clean_inline(text: str) -> str:
-    """Markdown inline text -> plain text: links to their text, no emphasis, tags or escapes."""
-    text = _IMAGE.sub("", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
-    text = _REF_LINK.sub(lambda m: m.group(1), text)
-    text = _HTML_TAG.sub("", text)
-    text = _BOLD.sub(lambda m: m.group(2), text)
-    text = _ITALIC.sub(lambda m: m.group(2), text)
-    text = _ESCAPE.sub(lambda m: m.group(1), text).replace("`", "")
-    text = text.replace("&emsp;", " ").replace("&nbsp;", " ").replace("&amp;", "&")
-    return _SPACES.sub(" ", text).strip()
+    """Markdown inline text -> plain text: links to their text, no emphasis, tags or escapes.
+
+    Each substitution runs only when the characters it needs are there: most lines have no markup.
+    """
+    if "<" in text or "![" in text:
+        text = _IMAGE.sub("", text)
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if "][" in text:
+        text = _REF_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _HTML_TAG.sub("", text)
+    if "**" in text or "__" in text:
+        text = _BOLD.sub(r"\2", text)
+    if "*" in text or "_" in text:
+        text = _ITALIC.sub(r"\2", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    if "`" in text:
+        text = text.replace("`", "")
+    if "&" in text:
+        text = text.replace("&emsp;", " ").replace("&nbsp;", " ").replace("&amp;", "&")
+    return " ".join(text.split())  # str and re agree on what is whitespace
 
 
 def _short_year(yy: str) -> int:
@@ -95,15 +120,16 @@ def find_year(text: str) -> int | None:
     return None
 
 
-@lru_cache(maxsize=16384)
+@line_cache
 def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | None, int | None]:
     """'ICLR-22 oral' -> ('ICLR', 2022); 'CVPR（CMU）' -> ('CVPR', None); 'NIPS'17' -> ('NeurIPS', 2017).
 
     Only spellings in the venue table count, unless `loose` (a `[TAG]` prefix), where an
     acronym-like tag is kept as written.
     """
-    s = _BOLD.sub(" ", text)  # bold runs name people or institutions: 'Arxiv(**Bengio**)'
-    s = _PARENS.sub(lambda m: " " + m.group(1) + " " if _venue_words(m.group(1), rules)[0] else " ", s)
+    s = _BOLD.sub(" ", text) if "**" in text or "__" in text else text  # people or institutions: 'Arxiv(**Bengio**)'
+    if "(" in s or "（" in s:
+        s = _PARENS.sub(lambda m: " " + m.group(1) + " " if _venue_words(m.group(1), rules)[0] else " ", s)
     year = find_year(s)
     s = _YEAR.sub(" ", s)
     if year is None:
@@ -146,22 +172,34 @@ def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
     return None, kept
 
 
-@lru_cache(maxsize=16384)
 def looks_like_title(text: str, rules: Rules, min_words: int = 2, marked: bool = False) -> bool:
     """Plain text that reads as a paper title: mostly Latin words, not a sentence or a label."""
+    shape = _title_shape(text, rules)
+    return shape is not None and min_words <= shape[0] and (marked or not shape[1])
+
+
+@line_cache
+def _title_shape(text: str, rules: Rules) -> tuple[int, bool] | None:
+    """What looks_like_title weighs besides its thresholds: (Latin words, says 'I' or 'my'), or None
+    when no threshold makes it a title. One cache entry per line serves every min_words and marked."""
     t = clean_inline(text)
     if not t or len(t) > 300 or t.endswith((":", "：")):
-        return False
-    if norm_key(t) in rules.non_paper_sections or norm_key(t) in rules.sections:
-        return False
-    cjk = len(_CJK.findall(t))
+        return None
+    key = norm_key(t)
+    if key in rules.non_paper_sections or key in rules.sections:
+        return None
+    cjk = 0 if t.isascii() else sum(map(len, _CJK_RUN.findall(t)))  # runs: fewer strings than one per char
     words = _LATIN_WORD.findall(t)
-    letters = sum(len(w) for w in words)
-    if cjk > max(2, letters * 0.25) or len(words) < min_words or len(words) > 40:
-        return False
-    if _EXCLAIMS.search(t) or len(_SENTENCE_END.findall(t)) > 1:
-        return False
-    return marked or not _FIRST_PERSON.search(t)  # a linked or bold title may say 'I' or 'You'
+    letters = sum(map(len, words))
+    if cjk > max(2, letters * 0.25) or len(words) > 40:
+        return None
+    if ("!" in t or "！" in t or "。" in t) and _EXCLAIMS.search(t):
+        return None
+    if t.count(".") + t.count("!") + t.count("?") > 1 and len(_SENTENCE_END.findall(t)) > 1:
+        return None
+    first_person = (not t.isascii() or _MAYBE_FIRST_PERSON.search(t.lower()) is not None) \
+        and _FIRST_PERSON.search(t) is not None
+    return len(words), first_person  # a linked or bold title may say 'I' or 'You'
 
 
 def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, str]:
@@ -169,6 +207,8 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
     venue = year = None
     while True:
         tail = tail.lstrip()
+        if tail[:1] not in ("(", "（", ",", "["):  # what every pattern below starts with
+            return venue, year, tail
         m = _TAIL_PARENS.match(tail) or _TAIL_COMMA.match(tail)
         if m:
             v, y = parse_venue(m.group(1), rules)
@@ -188,33 +228,43 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
 
 def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int | None]:
     """'Title (CVPR 2017)' or 'Title - ICLR'16 Best Paper Award' -> the title and its venue."""
-    m = _END_PARENS.search(title) or _END_DASH.search(title)
+    # Each pattern can only match at the last parenthesis or dash: try there, not at every position.
+    at = max(title.rfind("("), title.rfind("（"))
+    m = _END_PARENS.match(title, at) if at >= 0 else None
+    if m is None:
+        at = max(title.rfind("-"), title.rfind("–"), title.rfind("—"))
+        m = _END_DASH.match(title, at - 1) if at > 0 and title[at - 1].isspace() else None
     if m:
         venue, year = parse_venue(m.group(1), rules)
         if venue:
-            return title[:m.start()].rstrip(), venue, year
+            return title[:at].rstrip(), venue, year  # the spaces before `at` are part of the match
     return title, None, None
 
 
-@lru_cache(maxsize=16384)
+@line_cache
 def split_title_line(text: str, rules: Rules) -> TitleLine:
     """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
-    s = _ESCAPED_BRACKET.sub(lambda m: m.group(1), text.strip())
+    s = text.strip()
+    if "\\" in s:
+        s = _ESCAPED_BRACKET.sub(r"\1", s)
     s = _NUMBERING.sub("", s, count=1)
     venue = year = None
     strong = False
-    m = _LEAD_TAG.match(s)
+    links = "](" in s  # every link pattern below needs it
+    m = _LEAD_TAG.match(s) if s[:1] == "[" else None
     if m and not _LINK.match(s):
         v, y = parse_venue(m.group(1), rules, loose=True)
         if v or y:
             venue, year, strong = v, y, True
             s = s[m.end():]
     title, link, rest, prefix = "", "", "", ""
+    checked = None  # a title _strip_title_venue found no venue in
     lead, s = _take_venue_prefix(s, rules)
     if lead:
         v, y = parse_venue(lead, rules)
         venue, year, strong = venue or v, year or y or find_year(lead), True
-    for lm in _LINK.finditer(s):
+        links = "](" in s
+    for lm in _LINK.finditer(s) if links else ():
         label = lm.group(1)
         if norm_key(label) in rules.generic_link_texts or not clean_inline(label) or _is_venue_label(label, rules):
             continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
@@ -225,12 +275,12 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
         strong = True
         break
     if not title:
-        em = _LEAD_BOLD.match(s) or _LEAD_ITALIC.match(s)
+        em = (_LEAD_BOLD.match(s) or _LEAD_ITALIC.match(s)) if "*" in s or "_" in s else None
         if em and (not em.group(1).strip() or parse_venue(em.group(1), rules)[0] or find_year(em.group(1))):
             prefix, title, rest = em.group(1), em.group(3), s[em.end():]
             strong = True
     if not title:
-        cut = _TRAILING_LINKS.search(s)
+        cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
         if cut and looks_like_title(title, rules, min_words=1):
             v, y, _ = _venue_from_tail(rest, rules)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
@@ -238,12 +288,14 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
         bare = _strip_title_venue(title, rules)
         if bare[1]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
-        else:  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'
-            cut = _VENUE_CUT.search(title)
+        else:
+            checked = title  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'
+            cut = _VENUE_CUT.search(title) if _could_cut_venue(title) else None
             if cut:
-                v, y, tail = _venue_from_tail(title[cut.start():], rules)
-                if v or (y and _YEAR_PARENS.match(title[cut.start():])):
-                    title, rest = title[:cut.start()], tail  # '(Smith et al., 2018)' is a citation
+                at = len(title[:cut.start()].rstrip())  # from the spaces before it
+                v, y, tail = _venue_from_tail(title[at:], rules)
+                if v or (y and _YEAR_PARENS.match(title[at:])):
+                    title, rest = title[:at], tail  # '(Smith et al., 2018)' is a citation
                     venue, year, strong = venue or v, year or y, True
     if prefix.strip():
         v, y = parse_venue(prefix, rules)
@@ -252,14 +304,21 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
     v, y, rest = _venue_from_tail(rest, rules)
     venue, year = venue or v, year or y
     title = clean_inline(title)
-    gloss = _GLOSS.search(title)
+    gloss = None if title.isascii() else _GLOSS.search(title)
     if gloss and looks_like_title(title[:gloss.start()], rules, min_words=3):
         title = title[:gloss.start()]  # 'Title得知了两个结论': the reader's words after the title
-    title, v, y = _strip_title_venue(title, rules)
-    venue, year = venue or v, year or y
+    if title != checked:  # most plain lines come out of clean_inline as they went in
+        title, v, y = _strip_title_venue(title, rules)
+        venue, year = venue or v, year or y
     note = clean_note(rest)
     return TitleLine(title=title.strip(" \t:：-–—,，"), venue=venue, year=year, note=note, link=link,
                      strong=strong)
+
+
+def _could_cut_venue(title: str) -> bool:
+    """Cheap test before _VENUE_CUT: parentheses, or a comma and a year."""
+    return (("(" in title or "（" in title) and (")" in title or "）" in title)) or (
+        "," in title and ("19" in title or "20" in title))
 
 
 _TRAILING_LINKS = re.compile(r"\s*(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
@@ -269,23 +328,26 @@ _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*
 def _could_open_venue(word: str, rules: Rules) -> bool:
     """Cheap test before the full parse: the first word starts a known venue spelling."""
     head = _FIRST_WORD.split(word.casefold(), maxsplit=1)[0]
-    return head in rules.venues or head in _venue_heads(rules) if head else False
+    return head in _venue_starts(rules) if head else False
 
 
 _FIRST_WORD = re.compile(r"[\s\-–:：,'’]")
 
 
 @lru_cache(maxsize=16)
-def _venue_heads(rules: Rules) -> frozenset[str]:
-    """Per table: each start of a venue spelling that a space follows ('neural information' of '… systems')."""
-    return frozenset(v[:k] for v in rules.venues for k, c in enumerate(v) if c == " ")
+def _venue_starts(rules: Rules) -> frozenset[str]:
+    """Per table: each venue spelling, and each start of one that a space follows
+    ('neural information' of '… systems')."""
+    return frozenset(rules.venues).union(v[:k] for v in rules.venues for k, c in enumerate(v) if c == " ")
 
 
 def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
     """'ICLR-22 oral [T](u)' -> ('ICLR-22 oral', '[T](u)'); 'Arxiv(**Bengio**) _T_' -> ('Arxiv', '_T_')."""
-    tokens = list(_PREFIX_TOKEN.finditer(s[:80]))
-    if not tokens or tokens[0].start() or not _could_open_venue(tokens[0].group(0), rules):
+    head80 = s[:80]
+    first = _PREFIX_TOKEN.match(head80)
+    if not first or not _could_open_venue(first.group(0), rules):
         return "", s
+    tokens = list(_PREFIX_TOKEN.finditer(head80))
     for n in range(min(5, len(tokens)), 0, -1):
         end = tokens[n - 1].end()
         if s[:tokens[0].start()].strip():
@@ -312,7 +374,10 @@ def _is_venue_label(label: str, rules: Rules) -> bool:
 
 def clean_note(rest: str) -> str:
     """What follows a title on its line, as a bullet: no leading punctuation or empty links."""
-    rest = _NOTE_LINKS.sub("", rest)
+    if not rest:
+        return ""
+    if "](" in rest:
+        rest = _NOTE_LINKS.sub("", rest)
     rest = rest.strip()
     rest = _NOTE_LEAD.sub("", rest).strip()
     if rest.startswith(("(", "（")) and rest.endswith((")", "）")) and len(_PARENS.findall(rest)) == 1:
@@ -320,10 +385,11 @@ def clean_note(rest: str) -> str:
     return rest if _WORD_CHAR.search(rest) else ""
 
 
-@lru_cache(maxsize=16384)
+@line_cache
 def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
     """'论文名称：LoRA…' -> ('title', '论文名称', 'LoRA…'); None when the line is not a known field."""
-    m = _FIELD.match(text[:80])  # the key is near the start; never scan a long bullet for it
+    head = text[:80]  # the key is near the start; never scan a long bullet for it
+    m = _FIELD.match(head) if ":" in head or "：" in head else None
     if not m:
         return None
     key = norm_key(m.group(1))
@@ -333,7 +399,7 @@ def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
     return kind, m.group(1).strip(), text[m.end():].strip().rstrip("*_ ").strip()
 
 
-@lru_cache(maxsize=16384)
+@line_cache
 def is_date_text(text: str) -> bool:
     """A reading-log date or month: '2023.2.19', '2019-07', '2018-06 - 2019-01', 'February 2023'."""
     t = clean_inline(text).strip()
@@ -348,8 +414,9 @@ def year_heading(text: str) -> int | None:
 
 
 def forget_lines() -> None:
-    """Empty the caches of the line helpers above. They answer the same question about one line
+    """Empty every line_cache (these helpers and extract's). They answer the same question about one line
     several times while a file is read; across files lines rarely repeat, so the caches are emptied
     for each file: memory stays flat, and a benchmark made of repeated files can't look faster for it."""
-    for helper in (clean_inline, parse_venue, looks_like_title, split_title_line, split_field, is_date_text):
+    for helper in _LINE_CACHES:
         helper.cache_clear()
+    norm_key.cache_clear()  # rules.py's key normaliser, cached on headings and keys
