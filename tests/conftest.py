@@ -17,3 +17,19 @@ def notes_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(SEED, folder / SEED.name)
     return folder
+
+
+@pytest.fixture
+def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every file the pipeline extracts (not carried over, not taken from the cache), in order."""
+    from notecards import pipeline
+
+    calls: list[str] = []
+    real = pipeline.extract_document
+
+    def counting(src, rules):
+        calls.append(Path(src.path).name)
+        return real(src, rules)
+
+    monkeypatch.setattr(pipeline, "extract_document", counting)
+    return calls

@@ -25,20 +25,6 @@ def notes(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The display path of every file the pipeline extracts (not taken from the cache), in order."""
-    calls: list[str] = []
-    real = pipeline.extract_document
-
-    def counting(src, rules):
-        calls.append(Path(src.path).name)
-        return real(src, rules)
-
-    monkeypatch.setattr(pipeline, "extract_document", counting)
-    return calls
-
-
 def _build(notes: Path, out: Path, config: Config | None = None):
     return build_decks(config or Config(), [notes], out)
 

@@ -6,9 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
-from notecards import pipeline, workers, write
+from notecards import workers, write
 from notecards.config import Config
 from notecards.identity import PaperIdentity
 from notecards.ledger import STATE_FILE, Ledger, file_record, load_ledger, save_ledger
@@ -16,21 +14,6 @@ from notecards.pipeline import build_decks
 
 from anki_helpers import collection, import_all, notes, package_notes
 
-FORMATS = Path(__file__).parent / "fixtures" / "formats"
-
-
-@pytest.fixture
-def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of every file the pipeline extracts (not carried over, not from the cache)."""
-    calls: list[str] = []
-    real = pipeline.extract_document
-
-    def counting(src, rules):
-        calls.append(Path(src.path).name)
-        return real(src, rules)
-
-    monkeypatch.setattr(pipeline, "extract_document", counting)
-    return calls
 
 
 def _paper(title: str, year: int, *bullets: str) -> str:

@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_RUN = re.compile(r"[A-Za-z]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
 
 
@@ -48,6 +50,6 @@ def tokens(text: str, extra_words: frozenset[str] = frozenset(), wanted: re.Patt
 def language(texts: list[str]) -> str:
     """'zh' when Chinese characters make up a fair share of the letters, else 'en'."""
     sample = "".join(texts)[:20000]
-    cjk = len(_CJK.findall(sample))
-    latin = len(re.findall(r"[A-Za-z]", sample))
+    cjk = sum(map(len, _CJK_RUN.findall(sample)))  # runs, not characters: half the work
+    latin = sum(map(len, _LATIN_RUN.findall(sample)))
     return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
