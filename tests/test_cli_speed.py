@@ -1,6 +1,7 @@
 """`notecards --help` starts without the heavy libraries; `build` ends with the one-line summary."""
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from notecards.cli import app
+from notecards.progress import ProgressBar
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 HEAVY = ("jieba", "genanki", "markdown_it", "anki", "charset_normalizer", "nh3")
@@ -50,3 +52,21 @@ def test_build_draws_no_progress_when_not_on_a_terminal(tmp_path):
     result = CliRunner().invoke(app, ["build", str(FORMATS), "--out", str(tmp_path / "d")])
     assert "\r" not in result.output and "\x1b[" not in result.output
     assert "Reading notes" not in result.output
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_each_stage_on_a_terminal(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("TERM", "xterm")
+    with ProgressBar(delay=0) as bar:
+        for done in range(3):
+            bar("extract", done, 2)
+        bar("write", 0, 4)
+        bar("write", 4, 4)
+    drawn = terminal.getvalue()
+    assert "Reading notes" in drawn and "Writing decks" in drawn and "4/4" in drawn

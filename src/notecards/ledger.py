@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,29 +149,29 @@ def _from_v1(data: dict) -> Ledger:
                   gone=tuple(p for p in papers if not p.live))
 
 
-def ledger_text(ledger: Ledger) -> str:
-    head = _dumps({"version": VERSION, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
-                   "decks": {k: {"file": d.file, "digest": d.digest, "size": d.size, "mtime_ns": d.mtime_ns}
-                             for k, d in sorted(ledger.decks.items())}})
-    lines = [head]
+def ledger_lines(ledger: Ledger) -> Iterator[str]:
+    """The file's lines, one at a time: the whole text of a large build is tens of MB."""
+    yield _dumps({"version": VERSION, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
+                  "decks": {k: {"file": d.file, "digest": d.digest, "size": d.size, "mtime_ns": d.mtime_ns}
+                            for k, d in sorted(ledger.decks.items())}}) + "\n"
     for name, r in sorted(ledger.files.items()):
         record = {"file": name, "key": r.key, "cards_key": r.cards_key, "media": [list(m) for m in r.media],
                   "papers": r.papers, "cards": r.cards, "reusable": r.reusable, **{k: list(getattr(r, k)) for k in _TUPLES}}
-        lines.append(_dumps(record) + "\t" + r.body)
-    lines.append(_dumps({"gone": [_paper_json(p) for p in ledger.gone]}))
-    return "\n".join(lines) + "\n"
+        yield _dumps(record) + "\t" + r.body + "\n"
+    yield _dumps({"gone": [_paper_json(p) for p in ledger.gone]}) + "\n"
 
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """`data` into a temp file beside `path`, fsync, then rename over it: never a half-written file."""
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """`data` (or its pieces) into a temp file beside `path`, fsync, then rename over it: never a
+    half-written file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.writelines([data] if isinstance(data, bytes) else data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a deck is an ordinary file
@@ -196,4 +197,4 @@ def file_stat(path: Path) -> tuple[int, int]:
 
 
 def save_ledger(out: Path, ledger: Ledger) -> None:
-    atomic_write(Path(out) / STATE_FILE, ledger_text(ledger).encode())
+    atomic_write(Path(out) / STATE_FILE, (line.encode() for line in ledger_lines(ledger)))
