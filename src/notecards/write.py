@@ -342,7 +342,7 @@ def _write_all(jobs: list[_Job], progress: Callable[[int, int], None], pool: Poo
             _write_deck(*job)
             progress(done, len(jobs))
         return
-    for done, _ in enumerate(pool.imap(_write_job, jobs), 1):
+    for done, _ in enumerate(pool.imap(_write_job, jobs, chunksize=8), 1):
         progress(done, len(jobs))
 
 
