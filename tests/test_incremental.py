@@ -116,8 +116,8 @@ def test_state_of_the_earlier_format_is_read_and_notes_keep_their_mtimes(tmp_pat
 
 
 def test_ledger_round_trip(tmp_path):
-    ident = PaperIdentity(ident="attention", key="attention", title="Attention \t\"quoted\"",
-                          slots=(("method", 1, "We propose\tit"),), next_slot=(("method", 2),))
+    ident = PaperIdentity(ident="attention", key="attention", title="Attention \t\"quoted\"\u2028\x85",
+                          slots=(("method", 1, "We propose\tit\nthen\u2029this"),), next_slot=(("method", 2),))
     record = file_record(key="k", cards_key="c", media=(("/x.png", 3, 4),), papers=1, keys=("attention",),
                          warnings=("a.md:1: warning: x",), reusable=False,
                          notes=[("g1", "h1", 5, "Papers::a"), ("g2", "h2", 6, "Papers::b")], identities=[ident])

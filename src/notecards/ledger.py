@@ -97,7 +97,8 @@ def load_ledger(out: Path) -> Ledger:
         return Ledger()
     try:
         text = path.read_text(encoding="utf-8")
-        first, *lines = text.splitlines()
+        # "\n" only: JSON escapes it inside strings, but not U+2028 or U+0085, which splitlines() splits at
+        first, *lines = text.rstrip("\n").split("\n")
         try:
             head = json.loads(first)
         except ValueError:  # version 1 was one JSON document over many lines

@@ -56,7 +56,9 @@ def early_pool(workers: int) -> Iterator[Pool | None]:
         return
     import multiprocessing
 
+    gc.freeze()  # as in pool(): a collection in a child would copy what it inherited
     pool = multiprocessing.get_context("fork").Pool(workers)
+    gc.unfreeze()
     try:
         yield pool
         pool.close()
