@@ -31,8 +31,9 @@ def pool(workers: int, initializer=None, initargs: tuple = ()) -> Iterator[Proce
     """Workers forked from this process where the platform allows (no re-import; module globals
     set before the call are inherited), else spawned.
 
-    Fork only while no other thread runs: a thread holding a lock at the fork hangs the child.
-    The heap is frozen for the garbage collector while the pool lives: a collection in a forked
+    A thread holding a lock at a fork can hang the child, so nothing of ours runs in a thread
+    (progress.py draws from the pipeline's calls); the only threads are the pools' own, which
+    wait on their queues. The heap is frozen for the garbage collector while the pool lives: a collection in a forked
     child would write to every object it holds and so copy the parent's memory page by page.
     """
     import multiprocessing
