@@ -145,3 +145,18 @@ def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, mo
     with collection(tmp_path / "col") as col:
         import_all(col, parallel.decks)
         assert len(notes(col)) == parallel.cards
+
+
+def test_a_file_that_can_no_longer_be_read_keeps_its_deck_until_fixed(tmp_path):
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    first = build_decks(Config(), [folder], out)
+    good = (folder / "c.md").read_bytes()
+    (folder / "c.md").write_bytes(b"\x00\x01binary now")
+    _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")  # a deck is written too
+    broken = build_decks(Config(), [folder], out)
+    assert [p.path for p in broken.problems] == [str(folder / "c.md")] and "binary" in str(broken.problems[0])
+    assert broken.decks == first.decks and (out / "Papers - c.apkg").exists()
+    assert broken.removed == [] and broken.files == 2 and broken.cards == first.cards + 1
+    (folder / "c.md").write_bytes(good + b"- It trains networks with 152 layers.\n")
+    fixed = build_decks(Config(), [folder], out)
+    assert not fixed.problems and fixed.cards == first.cards + 2

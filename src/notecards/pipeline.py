@@ -252,8 +252,11 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
     broken = {d for d, rec in ledger.decks.items() if file_stat(out / rec.file) != (rec.size, rec.mtime_ns)}
 
     def unchanged(i: int) -> bool:
+        """Its record holds: same text and settings, or the file can't be read now (its last
+        cards stand until it can: a file saved in a broken encoding must not empty its deck)."""
         r = ledger.files.get(ids[i])
-        return (cache is not None and r is not None and r.reusable and r.key == keys[i]
+        return (cache is not None and r is not None and r.reusable
+                and (r.key == keys[i] or isinstance(keys[i], InputError))
                 and r.cards_key == keyer.cards_key
                 and broken.isdisjoint(r.decks) and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
 
@@ -277,6 +280,9 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
                                           papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
                 report.warnings.extend(warnings)
                 report.papers += o.papers
+            elif isinstance(keys[i], InputError):
+                report.problems.append(keys[i])  # skipped; its last cards stand (see unchanged)
+                continue
             else:
                 record = ledger.files[ids[i]]
                 report.warnings.extend(record.warnings)
