@@ -6,8 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from notecards import workers, write
 from notecards.config import Config
+from notecards.errors import OutputError
 from notecards.identity import PaperIdentity
 from notecards.ledger import STATE_FILE, Ledger, file_record, load_ledger, save_ledger
 from notecards.pipeline import build_decks
@@ -160,3 +163,13 @@ def test_a_file_that_can_no_longer_be_read_keeps_its_deck_until_fixed(tmp_path):
     (folder / "c.md").write_bytes(good + b"- It trains networks with 152 layers.\n")
     fixed = build_decks(Config(), [folder], out)
     assert not fixed.problems and fixed.cards == first.cards + 2
+
+
+def test_a_damaged_record_in_the_state_is_an_output_error(tmp_path):
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    build_decks(Config(), [folder], out)
+    state = out / STATE_FILE
+    state.write_text(state.read_text(encoding="utf-8").replace('{"notes":', '{"nots":', 1), encoding="utf-8")
+    _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
+    with pytest.raises(OutputError, match="state is unreadable"):
+        build_decks(Config(), [folder], out)

@@ -44,16 +44,29 @@ class FileRecord:
     warnings: tuple[str, ...] = ()
     reusable: bool = True
     """False when its cards carried a warning (an image missing, say): they are made again every build."""
-    body: str = "{}"
+    body: str = '{"notes":[],"papers":[]}'
     """JSON {"notes": [[guid, content hash, mtime, deck index], ...], "papers": [identity, ...]}: read
     only for a file that changed, written back as it is for one that did not."""
 
     def notes(self) -> list[tuple[str, str, int, str]]:
         """(guid, content hash, mtime, deck) of every note it made."""
-        return [(g, h, int(m), self.decks[d]) for g, h, m, d in json.loads(self.body).get("notes", ())]
+        return _unpacked(lambda: [(g, h, int(m), self.decks[d]) for g, h, m, d in json.loads(self.body)["notes"]])
 
     def identities(self) -> list[PaperIdentity]:
-        return [_paper(p) for p in json.loads(self.body).get("papers", ())]
+        return _unpacked(lambda: [_paper(p) for p in json.loads(self.body)["papers"]])
+
+
+def _unpacked(read):
+    """A record's body, read when a file changed: a damaged one is the same error as a damaged file."""
+    try:
+        return read()
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise _unreadable(STATE_FILE, exc) from None
+
+
+def _unreadable(path: str, exc: Exception) -> OutputError:
+    return OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
+                       "(cards of edited bullets may then be added again in Anki)", path=path)
 
 
 def file_record(*, notes: list[tuple[str, str, int, str]], identities: list[PaperIdentity],
@@ -121,8 +134,7 @@ def load_ledger(out: Path) -> Ledger:
                    for k, v in head["decks"].items()},
             gone=tuple(_paper(p) for p in json.loads(lines[-1])["gone"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
-                          "(cards of edited bullets may then be added again in Anki)", path=str(path)) from None
+        raise _unreadable(str(path), exc) from None
 
 
 _TUPLES = ("keys", "idents", "decks", "warnings")
