@@ -178,20 +178,11 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _rss_kb(pid: int) -> int:
+def _proc_kb(pid: int, file: str, field: str) -> int:
+    """A `Field:  123 kB` line of /proc/PID/<file>, in kB (0 when the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -204,8 +195,8 @@ def _tree_kb(root: int) -> tuple[int, int]:
     rss, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
-        rss += _rss_kb(pid)
-        pss += _pss_kb(pid)
+        rss += _proc_kb(pid, "status", "VmRSS:")
+        pss += _proc_kb(pid, "smaps_rollup", "Pss:")
         todo += kids.get(pid, [])
     return rss, pss
 

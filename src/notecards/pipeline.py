@@ -308,6 +308,7 @@ def _build_touched(refs: list[NoteRef], keys: list[str | InputError], touched: s
                    progress: Progress | None) -> dict[int, _Outcome]:
     """Outcomes (cards made) of the files that changed, and of every unchanged file that shares a
     deck or a paper key with one of them, then or now: such a deck is rewritten from all its files."""
+    touched = set(touched)
     keys_hit = {k for r in gone for k in r.keys}
     decks_hit = {d for r in gone for d in r.decks}
     built: dict[int, _Outcome] = {}

@@ -61,18 +61,20 @@ def _resources() -> tuple[str, str, str]:
 
 def _model() -> genanki.Model:
     """A fresh Model each time: genanki's Model.to_json mutates its field and template dicts."""
-    front, back, css = _resources()
-    model = genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
-                          templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)
+    model = _new_model()
     model.__dict__["_req"] = _required_fields()  # genanki's cached_property, worked out once, not per deck
     return model
 
 
-@lru_cache(maxsize=1)
-def _required_fields() -> list:
+def _new_model() -> genanki.Model:
     front, back, css = _resources()
     return genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
-                         templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)._req
+                         templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)
+
+
+@lru_cache(maxsize=1)
+def _required_fields() -> list:
+    return _new_model()._req
 
 
 def model_hash() -> str:
