@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from notecards.rules import Cue, Rules, norm_key
+from notecards.rules import WORD_RUN, Cue, Rules, SearchPlan, norm_key
 from notecards.segment import has_cjk, tokens
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
@@ -88,8 +88,12 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _regex_hits(regex: re.Pattern, text: str) -> int:
+def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = SearchPlan()) -> int:
     """Places the pattern holds, up to three: each is more evidence (capped in _weight)."""
+    if plan.gate is not None and plan.gate.search(text) is None:
+        return 0  # none of the characters a match starts with
+    if plan.anchored:
+        return 1 if regex.match(text) else 0
     first = regex.search(text)  # most cues miss most bullets: one search says so
     if first is None:
         return 0
@@ -98,10 +102,14 @@ def _regex_hits(regex: re.Pattern, text: str) -> int:
     return 1 + sum(1 for _ in zip(range(2), regex.finditer(text, first.end())))
 
 
-def _word_hits(cue: Cue, low: str, toks: str) -> int:
+def _word_hits(cue: Cue, low: str, toks: str, runs: frozenset[str]) -> int:
     """Distinct words of the cue in the bullet. A Chinese cue word counts inside a jieba token
-    ('提高' in '大幅提高') but never across two: the tokens are joined by a separator no cue word contains."""
+    ('提高' in '大幅提高') but never across two: the tokens are joined by a separator no cue word contains.
+    Another word counts where nothing word-like touches it: when it is one run of word characters,
+    that is when it is one of the bullet's `runs` (a word made of several runs needs the pattern)."""
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
+    if cue.latin_words is not None:
+        return zh + len(cue.latin_words & runs)
     return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
 
 
@@ -127,12 +135,15 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
     toks = "\x00".join(t for t in tokens(main, rules.zh_words, _any_zh_word(rules)) if has_cjk(t)) if zh else ""
+    runs = frozenset(WORD_RUN.findall(low))
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
         if cue.regex is None:
-            hits = _word_hits(cue, low, toks)
-        elif cue.lower_regex is not None and lower is not None:
-            hits = _regex_hits(cue.lower_regex, lower)
-        else:
+            hits = _word_hits(cue, low, toks, runs)
+        elif cue.lower_regex is None:
+            hits = _regex_hits(cue.regex, main, cue.plan)
+        elif lower is not None:
+            hits = _regex_hits(cue.lower_regex, lower, cue.plan)
+        else:  # the plan is for lower_regex
             hits = _regex_hits(cue.regex, main)
         if hits:
             evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from math import log
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -16,13 +17,45 @@ def has_cjk(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _jieba(extra_words: frozenset[str]):
+def _dictionary(extra_words: frozenset[str]) -> tuple[dict[str, int], float]:
+    """jieba's word frequencies (every prefix of a word is in it, with 0 if not a word itself) and
+    the log of their total, with our cue words added so that they stay whole ('实验结果' is not split)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    for word in sorted(extra_words):  # cue words stay whole tokens: '实验结果' is not split
+    jieba.dt.check_initialized()
+    for word in sorted(extra_words):
         jieba.add_word(word, freq=2000)
-    return jieba
+    return jieba.dt.FREQ, log(jieba.dt.total)
+
+
+def _words(run: str, freq: dict[str, int], log_total: float) -> list[str]:
+    """The Chinese words of `jieba.lcut(run, HMM=False)` for one run of _RUN: its most probable split
+    into dictionary words. This is jieba's own get_DAG and calc (same sums in the same order, ties
+    to the longer word) folded into one loop from the end, in half the time; tested against jieba."""
+    n = len(run)
+    score = [0.0] * (n + 1)
+    end = list(range(n + 1))  # end[k]: the last character of the best word starting at k
+    for k in range(n - 1, -1, -1):
+        best: tuple[float, int] | None = None
+        i, frag = k, run[k]
+        while i < n and (f := freq.get(frag)) is not None:
+            if f:
+                cand = (log(f) - log_total + score[i + 1], i)
+                if best is None or cand > best:
+                    best = cand
+            i += 1
+            frag = run[k:i + 1]
+        if best is None:  # no word starts here: the character alone
+            best = (log(freq.get(run[k]) or 1) - log_total + score[k + 1], k)
+        score[k], end[k] = best
+    out, x = [], 0
+    while x < n:
+        word = run[x:end[x] + 1]
+        if _CJK.search(word):  # jieba glues single Latin letters and digits together: not needed here
+            out.append(word)
+        x = end[x] + 1
+    return out
 
 
 # jieba cuts each run of these characters on its own (its re_han_default), so a run can be
@@ -39,11 +72,11 @@ def tokens(text: str, extra_words: frozenset[str] = frozenset(), wanted: re.Patt
     low = text.casefold()
     out = set(_WORD.findall(low))
     if has_cjk(low):
-        jieba = _jieba(extra_words)
+        freq, log_total = _dictionary(extra_words)
         for run in _RUN.findall(low):
             if _CJK.search(run) and (wanted is None or wanted.search(run)):
                 # HMM guesses unknown words; cue words are in the dictionary, so plain lookup is enough
-                out.update(t for t in jieba.lcut(run, HMM=False) if _CJK.search(t))
+                out.update(_words(run, freq, log_total))
     return frozenset(out)
 
 

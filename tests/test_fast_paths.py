@@ -1,0 +1,85 @@
+"""Each fast path of the classifier gives exactly what the plain way gives."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notecards.classify import _regex_hits, _word_hits
+from notecards.rules import WORD_RUN, Cue, SearchPlan, load_rules, search_plan
+from notecards.segment import _RUN, _dictionary, _words, has_cjk
+
+RULES = load_rules()
+REGEX_CUES = [c for c in RULES.cues if c.regex is not None]
+SENTENCES = [
+    "实验结果表明该方法在所有数据集上都有效", "我们提出了一种新的注意力机制来解决长序列问题",
+    "结婚的和尚未结婚的", "他说的确实在理", "研究生命起源", "使用transformer模型在ImageNet上提升3.5个点",
+    "南京市长江大桥", "不足以解决计算成本太高的问题吧", "B超和T恤", "2024年的工作",
+]
+
+
+def _chars(*texts: str) -> str:
+    return "".join(sorted(set("".join(texts))))
+
+
+@pytest.fixture(scope="module")
+def dictionary():
+    return _dictionary(RULES.zh_words)
+
+
+@given(st.text(alphabet=_chars(*SENTENCES, *RULES.zh_words, "ab1"), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_words_split_a_run_as_jieba_does(dictionary, text):
+    import jieba
+
+    for run in [*_RUN.findall(text), *SENTENCES]:
+        assert _words(run, *dictionary) == [w for w in jieba.lcut(run, HMM=False) if has_cjk(w)]
+
+
+def test_search_plans():
+    assert search_plan(re.compile(r"(?<!无法)(?:解决|针对)[^。]{0,9}问题")).gate.pattern == "[解针]"
+    assert search_plan(re.compile(r"^我觉得|^个人认为")) == SearchPlan(anchored=True)
+    assert search_plan(re.compile(r"(?i)^a|^b")).anchored
+    # re skips ahead by itself, a letter is not rare, a case-blind or multi-line pattern is left alone
+    for pattern in (r"解决|针对", r"[啊吧]$", r"(?<!x)(?:ab|cd)", r"(?i)(?<!x)(?:解决)", r"(?m)^a|^b", r"a?解决"):
+        assert search_plan(re.compile(pattern)) == SearchPlan(), pattern
+
+
+ODD = [r"(?<!无法)(?:解决|针对)", r"[啊吧]+$|[啊吧][，。]", r"(?:可以|能)?(?:用于|适用)", r"(?<=解)决",
+       r"(?=解决)解|问题", r"!{2,}|\?!|！\s*$", r"(?:)", r"x{0}解", r"(?:a|)解", r"(?>解决)|针对", r"(?s:解.)",
+       r"(解|针)\1", r"^$", r"\b解决"]
+
+
+@pytest.mark.parametrize("regex", [c.lower_regex or c.regex for c in REGEX_CUES] + [re.compile(p) for p in ODD],
+                         ids=lambda r: r.pattern[:30])
+def test_a_plan_finds_what_a_search_finds(regex):
+    plan = search_plan(regex)
+
+    @given(st.text(alphabet=_chars(regex.pattern, "，。 ab解决问题"), max_size=30))
+    @settings(max_examples=150, deadline=None)
+    def check(text):
+        assert _regex_hits(regex, text, plan) == _regex_hits(regex, text)
+
+    check()
+
+
+@pytest.mark.parametrize("cue", [c for c in RULES.cues if c.latin_words is not None], ids=lambda c: c.name[:30])
+def test_word_runs_count_what_the_pattern_counts(cue):
+    latin = sorted(cue.latin_words, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])")
+    words = st.sampled_from(latin + ["x", "'", "’", " ", "-", "的", "ed", "s", "2"])
+
+    @given(st.lists(words, max_size=12).map("".join))
+    @settings(max_examples=200, deadline=None)
+    def check(low):
+        assert _word_hits(cue, low, "", frozenset(WORD_RUN.findall(low))) == len(set(pattern.findall(low)))
+
+    check()
+
+
+def test_a_word_of_several_runs_keeps_the_pattern():
+    cue = Cue("method", "en", 1.0, ("instead of", "of"))
+    assert cue.latin_words is None and cue.latin_pattern is not None
+    assert _word_hits(cue, "instead of that", "", frozenset()) == 1  # 'of' is part of 'instead of'
