@@ -149,6 +149,16 @@ def test_a_deleted_deck_is_written_again(notes, tmp_path):
     assert first.decks[0].exists() and second.cards == first.cards
 
 
+def test_a_deck_a_power_cut_emptied_is_written_again(notes, tmp_path):
+    """Decks are not fsynced one by one (write.py): the ledger's size and mtime must catch a lost one."""
+    first = _build(notes, tmp_path / "decks")
+    deck = first.decks[0]
+    good = deck.read_bytes()
+    deck.write_bytes(b"")  # what a file renamed before its data reached the disk can look like
+    second = _build(notes, tmp_path / "decks")
+    assert deck.read_bytes() == good and second.cards == first.cards
+
+
 def test_an_image_added_after_a_warning_makes_the_cards_again(tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()

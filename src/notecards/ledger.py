@@ -178,15 +178,17 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """`data` (or its pieces) into a temp file beside `path`, fsync, then rename over it: never a
-    half-written file."""
+def atomic_write(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
+    """`data` (or its pieces) into a temp file beside `path`, then renamed over it: never a
+    half-written file. `durable`: on disk (fsync) before the rename, so that a power cut can't
+    lose it either; a file the ledger can tell is wrong, and remake, can do without (write.py)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.writelines([data] if isinstance(data, bytes) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a deck is an ordinary file
         os.replace(tmp, path)
     except BaseException:
