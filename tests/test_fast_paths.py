@@ -83,3 +83,25 @@ def test_a_word_of_several_runs_keeps_the_pattern():
     cue = Cue("method", "en", 1.0, ("instead of", "of"))
     assert cue.latin_words is None and cue.latin_pattern is not None
     assert _word_hits(cue, "instead of that", "", frozenset()) == 1  # 'of' is part of 'instead of'
+
+
+MARKDOWN = st.text(alphabet=_chars("ab 中文$*_`[]()!<>&#\\|~^-+=.:\n", "&amp;"), max_size=60)
+
+
+@given(MARKDOWN, st.integers(min_value=0, max_value=40))
+@settings(max_examples=400, deadline=None)
+def test_a_text_that_fits_unparsed_fits_parsed(text, limit):
+    from notecards.cards import _fits
+    from notecards.render import plain_text
+
+    assert _fits(text, limit, None) == (len(plain_text(text)) <= limit)
+
+
+@given(st.lists(MARKDOWN, min_size=1, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_a_memo_renders_what_a_fresh_render_gives(texts):
+    from notecards.render import Memo, render_markdown
+
+    memo = Memo()
+    for text in texts + texts:
+        assert render_markdown(text, "n.md", "", 3, memo) == render_markdown(text, "n.md", "", 3)

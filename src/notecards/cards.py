@@ -30,7 +30,7 @@ from urllib.parse import quote_plus
 from notecards.config import Config
 from notecards.extract import paper_key
 from notecards.model import Bullet, Card, Document, Paper
-from notecards.render import Rendered, plain_text, render_markdown
+from notecards.render import Memo, Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens
 
 ASKED = ("problem", "method", "finding")
@@ -104,7 +104,9 @@ def build_cards(doc: Document, config: Config) -> CardBatch:
     warnings: list[str] = []
     folders = _folder_topics(doc)
     for paper in merge_repeats(doc.papers):
-        made, warned = _paper_cards(doc, paper, config, WORDING.get(lang, WORDING["en"]), folders)
+        # a memo per paper: its texts recur in its cards (context, cue splits); across papers
+        # real notes hardly repeat a line, and a longer-lived memo would only flatter the benchmark
+        made, warned = _paper_cards(doc, paper, config, WORDING.get(lang, WORDING["en"]), Memo(), folders)
         cards.extend(made)
         warnings.extend(warned)
     return CardBatch(tuple(cards), tuple(dict.fromkeys(warnings)))
@@ -119,23 +121,28 @@ def _norm(text: str) -> str:
 
 def merge_repeats(papers: Iterable[Paper]) -> tuple[Paper, ...]:
     """Papers listed more than once (same paper_key) -> one; bullets merged, each text once."""
-    merged: dict[str, Paper] = {}
-    seen_by_key: dict[str, set[str]] = {}  # the normalised texts of merged[key].bullets
+    listings: dict[str, list[Paper]] = {}
     for p in papers:
-        key = paper_key(p.title) or f"line{p.line}"
-        first = merged.get(key) or replace(p, bullets=())
-        seen = seen_by_key.setdefault(key, set())
-        extra = []
+        listings.setdefault(paper_key(p.title) or f"line{p.line}", []).append(p)
+    return tuple(map(_merge, listings.values()))
+
+
+def _merge(listings: list[Paper]) -> Paper:
+    """One paper from its listings: the first one's title, all their bullets (each text once) and
+    topics, the earliest year, the first venue and link given."""
+    seen: set[str] = set()  # normalised texts
+    bullets = []
+    for p in listings:
         for b in p.bullets:
             text = _norm(b.text)
             if text and text not in seen:
                 seen.add(text)
-                extra.append(b)
-        years = [y for y in (first.year, p.year) if y]
-        merged[key] = replace(first, venue=first.venue or p.venue, year=min(years) if years else None,
-                              bullets=first.bullets + tuple(extra),
-                              topics=tuple(dict.fromkeys(first.topics + p.topics)), link=first.link or p.link)
-    return tuple(merged.values())
+                bullets.append(b)
+    years = [p.year for p in listings if p.year]
+    return replace(listings[0], venue=next((p.venue for p in listings if p.venue), listings[-1].venue),
+                   year=min(years) if years else None, bullets=tuple(bullets),
+                   topics=tuple(dict.fromkeys(t for p in listings for t in p.topics)),
+                   link=next((p.link for p in listings if p.link), listings[-1].link))
 
 
 def paper_topics(paper: Paper, doc: Document, config: Config, folders: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -174,8 +181,8 @@ def _mentions(word: str, have: frozenset[str], flat: str) -> bool:
 
 def tag(prefix: str, value: object) -> str | None:
     """`year::2023`; spaces become `_` (Anki tags cannot hold them) and `::` cannot nest the value."""
-    v = re.sub(r"\s+", "_", str(value).strip())
-    v = re.sub(r":{2,}", ":", v).strip(":_")
+    v = "_".join(str(value).split())  # str.split() and re's \s agree on what is whitespace
+    v = re.sub(r":{2,}", ":", v).strip(":_") if "::" in v else v.strip(":_")
     return f"{prefix}::{v}" if v else None
 
 
@@ -223,7 +230,7 @@ class _Unit(NamedTuple):
 
 def split_cue(text: str) -> tuple[str | None, str]:
     """`AIFT的生成：首先…` -> ('AIFT的生成', '首先…'); a long or generic lead is no cue."""
-    m = _KEY.match(text)
+    m = _KEY.match(text) if ":" in text or "：" in text else None  # most bullets have no colon
     if not m:
         return None, text
     cue = _norm(m.group(1))
@@ -235,14 +242,14 @@ def split_cue(text: str) -> tuple[str | None, str]:
     return cue, m.group(2).strip()
 
 
-def split_long(text: str, limit: int, parsed: dict[str, str] | None = None) -> list[str]:
+def split_long(text: str, limit: int, memo: Memo | None = None) -> list[str]:
     """A bullet over `limit` characters -> parts that end at sentence ends, each under the limit
-    unless one sentence alone is longer. `parsed`: the paper's texts parsed so far (render._parse)."""
-    if len(plain_text(text, parsed)) <= limit:
+    unless one sentence alone is longer. `memo`: the paper's Markdown rendered so far."""
+    if _fits(text, limit, memo):
         return [text]
     parts, cur = [], ""
     for sentence in (s for s in _SENTENCE_END.split(text) if s.strip()):
-        if cur and len(plain_text(cur + sentence)) > limit:
+        if cur and not _fits(cur + sentence, limit, memo):
             parts.append(cur.strip())
             cur = ""
         cur += sentence
@@ -251,11 +258,20 @@ def split_long(text: str, limit: int, parsed: dict[str, str] | None = None) -> l
     return parts
 
 
-def _units(bullets: list[Bullet], kind: str, limit: int, parsed: dict[str, str] | None = None) -> list[_Unit]:
+def _fits(text: str, limit: int, memo: Memo | None) -> bool:
+    """Whether `text` shows at most `limit` characters.
+
+    Markdown shows no more characters than it is written with, but for `$x$` -> `\\(x\\)`: most
+    texts are short enough to need no parse.
+    """
+    return len(text) + text.count("$") <= limit or len(plain_text(text, memo)) <= limit
+
+
+def _units(bullets: list[Bullet], kind: str, limit: int, memo: Memo | None = None) -> list[_Unit]:
     units = []
     for slot, b in enumerate(bullets, 1):
         cue, body = split_cue(b.text) if kind != "problem" else (None, b.text)
-        pieces = split_long(body, limit, parsed)
+        pieces = split_long(body, limit, memo)
         units += [_Unit(b, cue, piece, k, len(pieces), slot) for k, piece in enumerate(pieces, 1)]
     return units
 
@@ -271,8 +287,8 @@ def _first_sentence(text: str) -> str:
     return s if len(s) <= REVERSE_CUE_CHARS else s[:REVERSE_CUE_CHARS - 1].rstrip() + "…"
 
 
-def _render(doc: Document, b: Bullet, text: str | None = None, parsed: dict[str, str] | None = None) -> Rendered:
-    return render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line, parsed)
+def _render(doc: Document, b: Bullet, memo: Memo, text: str | None = None) -> Rendered:
+    return render_markdown(_unquote(b.text if text is None else text), doc.path, doc.folder, b.line, memo)
 
 
 def _join(parts: Iterable[Rendered], html_text: str) -> Rendered:
@@ -315,7 +331,7 @@ def _has_content(html_text: str) -> bool:
     return bool(_TAG.sub("", html_text).strip()) or "<img" in html_text
 
 
-def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
+def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str], memo: Memo,
                  folders: tuple[str, ...] | None = None) -> tuple[list[Card], list[str]]:
     title = _norm(paper.title) or _norm(paper.gloss) or f"{doc.title}:{paper.line}"
     bullets = list(paper.bullets)  # merge_repeats dropped blank and repeated ones
@@ -330,17 +346,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
     common = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
                   meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or w["no_meta"]),
                   tags=paper_tags(paper, topics, config), extra=_link(paper, title, w))
-    parsed: dict[str, str] = {}  # this paper's Markdown, each text parsed once
-    shown: dict[Bullet, Rendered] = {}
-
-    def show(b: Bullet) -> Rendered:
-        """A whole bullet, rendered once though the context, its answer and the summary all show it."""
-        r = shown.get(b)
-        if r is None:
-            r = shown[b] = _render(doc, b, parsed=parsed)
-        return r
-
-    lists = {label: _bullet_list([show(b) for b in by_label[label]])
+    lists = {label: _bullet_list([_render(doc, b, memo) for b in by_label[label]])
              for label in ("problem",) + CONTEXT if by_label[label]}
     ctx_without_problem = _context(lists, w, with_problem=False)
     ctx_with_problem = _context(lists, w, with_problem=True) if "problem" in lists else ctx_without_problem
@@ -349,10 +355,10 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
     cards: list[Card] = []
     for kind in ASKED:
         ctx = ctx_without_problem if kind == "problem" else ctx_with_problem
-        units = _units(by_label[kind], kind, config.max_answer_chars, parsed)
+        units = _units(by_label[kind], kind, config.max_answer_chars, memo)
         asked: set[str] = set()
         for i, u in enumerate(units, 1):
-            answer = show(u.bullet) if u.text == u.bullet.text else _render(doc, u.bullet, u.text, parsed)
+            answer = _render(doc, u.bullet, memo, u.text)
             warnings += answer.warnings
             if not _has_content(answer.html):
                 warnings.append(f"{doc.path}:{u.bullet.line}: warning: bullet has nothing to show; no card made")
@@ -364,7 +370,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
                               context=ctx.html, source=f"{where}{u.bullet.line}", slot=slot, basis=_norm(u.bullet.text),
                               media=_join([answer, ctx], "").media if answer.media else ctx.media, **common))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
-        answer = _bullet_list([show(b) for b in bullets])
+        answer = _bullet_list([_render(doc, b, memo) for b in bullets])
         warnings += answer.warnings
         cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
                           question=w["summary"].format(title=q_title), answer=answer.html,
@@ -372,7 +378,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
                           source=f"{where}{paper.line}", media=answer.media, **common))
     elif config.reverse_cards:
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
-        cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), parsed))
+        cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), memo))
         if cue:
             cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),

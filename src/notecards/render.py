@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,6 +29,16 @@ class Rendered:
     media: tuple[str, ...] = ()
     """Absolute paths of local images the HTML refers to (by media_name)."""
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Memo:
+    """One paper's Markdown work, so that a text its cards repeat is parsed and cleaned once."""
+
+    html: dict[str, str] = field(default_factory=dict)
+    """markdown-it's HTML of each text parsed so far."""
+    rendered: dict[str, Rendered] = field(default_factory=dict)
+    """Each finished render that warned of nothing."""
 
 
 @lru_cache(maxsize=1)
@@ -77,23 +87,33 @@ def _local_image(src: str, note_path: str, folder: str) -> Path | None:
     return target if target.is_file() and target.is_relative_to(root) else None
 
 
-def _parse(text: str, parsed: dict[str, str] | None) -> str:
-    """markdown-it's HTML of `text`, from `parsed` if the caller had it parsed already (for one paper:
-    its answer is measured by plain_text, then rendered)."""
-    if parsed is None:
+def _parse(text: str, memo: Memo | None) -> str:
+    """markdown-it's HTML of `text`, from `memo` if it was parsed already (an answer is measured
+    by plain_text, then rendered)."""
+    if memo is None:
         return _markdown().render(text)
-    if text not in parsed:
-        parsed[text] = _markdown().render(text)
-    return parsed[text]
+    if text not in memo.html:
+        memo.html[text] = _markdown().render(text)
+    return memo.html[text]
 
 
-def render_markdown(text: str, note_path: str, folder: str, line: int = 0,
-                    parsed: dict[str, str] | None = None) -> Rendered:
+def render_markdown(text: str, note_path: str, folder: str, line: int = 0, memo: Memo | None = None) -> Rendered:
     """Markdown of one bullet -> sanitised HTML, the local images it packs, and warnings.
 
     >>> render_markdown("loss $a<b$", "n.md", ".").html
     'loss \\\\(a&lt;b\\\\)'
     """
+    if memo is None:
+        return _render(text, note_path, folder, line, None)
+    rendered = memo.rendered.get(text)
+    if rendered is None:
+        rendered = _render(text, note_path, folder, line, memo)
+        if not rendered.warnings:  # a warning names its line, so it fits no other
+            memo.rendered[text] = rendered
+    return rendered
+
+
+def _render(text: str, note_path: str, folder: str, line: int, memo: Memo | None) -> Rendered:
     if _is_plain(text):  # most bullets are plain prose: skip the parser and the sanitiser
         return Rendered(text)  # it holds no & < >, so it is its own HTML
     where = f"{note_path}:{line}" if line else note_path
@@ -113,7 +133,7 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0,
         media.append(str(path))
         return media_name(path)
 
-    raw = _parse(text, parsed)
+    raw = _parse(text, memo)
     clean = nh3.clean(raw, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES,
                       clean_content_tags={"script", "style"}, attribute_filter=keep)
     if _IMG_WITHOUT_SRC.search(clean):
@@ -128,7 +148,6 @@ def render_markdown(text: str, note_path: str, folder: str, line: int = 0,
 _MARKUP = re.compile(r"[\\`*_\[\]<>&$!#|~\n]")
 _MARKUP_LEAD = re.compile(r"\s|\d+[.)]|[-+>]")  # an indent, a list item or a quote
 _LITERAL = re.compile(r"[()=]")
-_REWRITTEN = re.compile("[\0\r\xa0]")
 
 
 def _is_plain(text: str) -> bool:
@@ -137,15 +156,16 @@ def _is_plain(text: str) -> bool:
     `(`, `)` and `=` mean something only beside other markup (a link's `](`, an underline on a
     line of its own), so alone they are plain, common in notes and cheap to pass; but not with
     a character markdown-it or nh3 rewrites (NUL, CR, no-break space), which the parser must see.
-    Several small regexes: one with anchored alternatives scans four times slower.
+    Several small regexes (one with anchored alternatives scans four times slower), and `in` for
+    single characters, which is faster still.
     """
     return (_MARKUP.search(text) is None and _MARKUP_LEAD.match(text) is None and not text[-1:].isspace()
-            and (_REWRITTEN.search(text) is None or _LITERAL.search(text) is None))
+            and ("\0" not in text and "\r" not in text and "\xa0" not in text or _LITERAL.search(text) is None))
 
 
-def plain_text(text: str, parsed: dict[str, str] | None = None) -> str:
+def plain_text(text: str, memo: Memo | None = None) -> str:
     """Markdown -> the words a reader sees (for lengths, cues and tags)."""
     if _is_plain(text):
         return " ".join(text.split())
-    body = _TAG.sub("", _parse(text, parsed))
+    body = _TAG.sub("", _parse(text, memo))
     return " ".join(html.unescape(body).split())
