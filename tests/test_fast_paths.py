@@ -105,3 +105,25 @@ def test_a_memo_renders_what_a_fresh_render_gives(texts):
     memo = Memo()
     for text in texts + texts:
         assert render_markdown(text, "n.md", "", 3, memo) == render_markdown(text, "n.md", "", 3)
+
+
+def test_norm_key_keeps_every_character_outside_the_noise_set():
+    """meta.could_be_key counts the characters norm_key can't remove: its noise set must hold all it can."""
+    from notecards.meta import _KEY_NOISE
+    from notecards.rules import norm_key
+
+    noise = re.compile(f"[{_KEY_NOISE}]")
+    for c in map(chr, range(0x10000)):
+        if not noise.match(c) and not 0xD800 <= ord(c) < 0xE000:
+            assert norm_key(f"{c}x{c}") == f"{c}x{c}".casefold(), hex(ord(c))
+
+
+@given(st.text(alphabet=_chars("Related work 相关工作 参考文献 :：.-# 1234*_", *RULES.sections), max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_a_text_turned_away_could_not_be_a_key(text):
+    from notecards.meta import could_be_key, section_keys
+    from notecards.rules import norm_key
+
+    keys = section_keys(RULES)
+    if not could_be_key(text, keys):
+        assert norm_key(text) not in keys

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
-from notecards.meta import (TitleLine, clean_inline, find_year, forget_lines, is_date_text, line_cache,
-                            looks_like_title, parse_venue, split_field, split_title_line, year_heading)
+from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, forget_lines, is_date_text,
+                            line_cache, looks_like_title, parse_venue, section_keys, split_field, split_title_line,
+                            year_heading)
 from notecards.model import Block, Bullet, Paper
 from notecards.rules import Rules, norm_key
 
@@ -72,8 +73,8 @@ class _Heading:
 
 
 @line_cache
-def _key_variants(text: str) -> frozenset[str]:
-    """A heading as the tables may name it: whole, without parentheses, and each part.
+def _key_variants(text: str, rules: Rules) -> frozenset[str]:
+    """A heading as the section tables may name it: whole, without parentheses, and each part.
 
     Each regex runs only when the characters it needs are there: most lines have none of them.
     """
@@ -90,17 +91,18 @@ def _key_variants(text: str) -> frozenset[str]:
         parts.add(_TRAILING_DATE.sub("", plain))  # 'Updated 2022-3-26'
     if "/" in no_parens or "|" in no_parens or "｜" in no_parens:
         parts.update(_ALTERNATIVES.split(no_parens))  # '相关链接 / Related links'
-    keys = {norm_key(p) for p in parts}  # a set first: the parts are mostly the same text
+    # A set first: the parts are mostly the same text. Most are too long to be a name: skip norm_key.
+    keys = {norm_key(p) for p in parts if could_be_key(p, section_keys(rules))}
     keys.discard("")
     return frozenset(keys)
 
 
 def is_non_paper_section(text: str, rules: Rules) -> bool:
-    return not _key_variants(text).isdisjoint(rules.non_paper_sections)
+    return not _key_variants(text, rules).isdisjoint(rules.non_paper_sections)
 
 
 def is_section_name(text: str, rules: Rules) -> bool:
-    return not _key_variants(text).isdisjoint(rules.section_names)
+    return not _key_variants(text, rules).isdisjoint(rules.section_names)
 
 
 def _is_label_line(text: str) -> bool:

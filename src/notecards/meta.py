@@ -150,10 +150,12 @@ def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
     words = [w for w in _VENUE_SEP.split(clean_inline(s)) if w]
     words = [w for w in words if not _DIGITS.fullmatch(w)]
     kept: list[str] = []
+    status = rules.venue_status_words
     i = 0
     while i < len(words):  # drop status words, longest match first ('best paper award')
         for n in (3, 2, 1):
-            if norm_key(" ".join(words[i:i + n])) in rules.venue_status_words and i + n <= len(words):
+            phrase = " ".join(words[i:i + n])
+            if i + n <= len(words) and could_be_key(phrase, status) and norm_key(phrase) in status:
                 i += n
                 break
         else:
@@ -185,9 +187,6 @@ def _title_shape(text: str, rules: Rules) -> tuple[int, bool] | None:
     t = clean_inline(text)
     if not t or len(t) > 300 or t.endswith((":", "：")):
         return None
-    key = norm_key(t)
-    if key in rules.non_paper_sections or key in rules.sections:
-        return None
     cjk = 0 if t.isascii() else sum(map(len, _CJK_RUN.findall(t)))  # runs: fewer strings than one per char
     words = _LATIN_WORD.findall(t)
     letters = sum(map(len, words))
@@ -197,9 +196,49 @@ def _title_shape(text: str, rules: Rules) -> tuple[int, bool] | None:
         return None
     if t.count(".") + t.count("!") + t.count("?") > 1 and len(_SENTENCE_END.findall(t)) > 1:
         return None
+    if could_be_key(t, section_keys(rules)):  # last: the tests above are cheaper and turn away most lines
+        key = norm_key(t)
+        if key in rules.non_paper_sections or key in rules.sections:
+            return None
     first_person = (not t.isascii() or _MAYBE_FIRST_PERSON.search(t.lower()) is not None) \
         and _FIRST_PERSON.search(t) is not None
     return len(words), first_person  # a linked or bold title may say 'I' or 'You'
+
+
+def could_be_key(text: str, keys: frozenset[str]) -> bool:
+    """Whether norm_key(text) may be one of keys, at a fraction of norm_key's cost.
+
+    norm_key only drops or merges _KEY_NOISE characters, and casefold never maps a character to
+    nothing: every other character stays, so their count is a lower bound on the key's length.
+    """
+    longest = _longest(keys)
+    if len(text) <= longest:
+        return True
+    if text.isascii():  # a C loop over bytes, several times faster than the regex
+        return len(text.encode().translate(None, _ASCII_KEY_NOISE)) <= longest
+    return _more_kept_than(longest).match(text) is None
+
+
+# Every character rules.norm_key can remove, in any position: keep the two in step.
+_KEY_NOISE = r"\s\d*_`#>\[\].、．)）(（:：。,，;；!！?？\-–—"
+_ASCII_KEY_NOISE = bytes(c for c in range(128) if re.match(f"[{_KEY_NOISE}]", chr(c)))
+
+
+@lru_cache(maxsize=16)
+def _longest(keys: frozenset[str]) -> int:
+    return max(map(len, keys), default=0)
+
+
+@lru_cache(maxsize=16)
+def _more_kept_than(n: int) -> re.Pattern[str]:
+    """Matches text with more than n characters outside _KEY_NOISE."""
+    return re.compile(rf"(?:[{_KEY_NOISE}]*[^{_KEY_NOISE}]){{{n + 1}}}")
+
+
+@lru_cache(maxsize=16)
+def section_keys(rules: Rules) -> frozenset[str]:
+    """Per table: every key that names a section, to skip norm_key on lines too long to be one."""
+    return frozenset({*rules.sections, *rules.section_names, *rules.non_paper_sections})
 
 
 def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, str]:

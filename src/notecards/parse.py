@@ -12,7 +12,9 @@ from notecards.model import Block
 
 _FRONT = re.compile(r"\A(---|\+\+\+)[ \t]*\n(.*?\n)?(\1|\.\.\.)[ \t]*(\n|\Z)", re.S)
 # `1.使用` / `2、方法` / `3．` : ordered markers written without the space CommonMark needs.
-_TIGHT_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[.、．)](?=[^\s\d.、．)])", re.M)
+# _TIGHT_MARKER starts at the newline before the line (the body gets one in front): re then jumps from
+# newline to newline, where `^` with re.M is tried at every character.
+_TIGHT_MARKER = re.compile(r"\n(\s{0,12})(\d{1,3})[.、．)](?=[^\s\d.、．)])")
 _CHINESE_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[、．]\s*", re.M)
 # `<details><summary>阅读笔记: </summary>` wrappers hide Markdown from the parser.
 _DETAILS = re.compile(r"^[ \t]*</?details[^>\n]*>[ \t]*(<summary[^>\n]*>(.*?)</summary>)?[ \t]*$",
@@ -49,9 +51,20 @@ def _markdown():
     md = MarkdownIt("commonmark", {"html": True, "maxNesting": MAX_NESTING})
     md.enable(["table", "strikethrough"])
     # Blocks keep their inline source as written, so the inline parse is never needed; skipping it
-    # also keeps pathological inline input (a million `[`) from costing minutes.
-    md.disable("inline")
+    # also keeps pathological inline input (a million `[`) from costing minutes. text_join only
+    # merges the text tokens the inline parse would have made: with it off, there are none.
+    md.disable(["inline", "text_join"])
+    md.core.ruler.at("normalize", _normalize)
     return md
+
+
+def _normalize(state) -> None:
+    """markdown-it's own normalize rule, run only when the text holds a carriage return or a NUL:
+    it would leave any other text as it is, but only after rewriting each of its newlines."""
+    from markdown_it.rules_core import normalize
+
+    if "\r" in state.src or "\0" in state.src:
+        normalize(state)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, list[tuple[int, str]]]:
@@ -121,7 +134,7 @@ def _prepare(body: str) -> str:
         body = _SUMMARY.sub(lambda m: m.group(1), body)
     if "、" in body or "．" in body:
         body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
-    return _TIGHT_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
+    return _TIGHT_MARKER.sub(lambda m: f"\n{m.group(1)}{m.group(2)}. ", "\n" + body)[1:]
 
 
 def parse_markdown(text: str) -> Parsed:
