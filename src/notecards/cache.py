@@ -1,4 +1,4 @@
-"""Extraction cache: a notes file's text + the rules in effect -> its Document and cards, from the last build.
+"""Extraction cache: a notes file's text + the rules in effect -> its cards (build) or Document (extract).
 
 One small compressed pickle per notes file in `<out>/.notecards-cache/`, written atomically. An
 entry is used only when its key matches: the file's decoded text and display path, and a
@@ -25,7 +25,7 @@ from notecards.config import Config
 from notecards.model import Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
-_FORMAT = 1
+_FORMAT = 2
 _TEMP_PREFIX = ".tmp-"
 _NOT_FOR_CARDS = ("notes", "out", "cache")
 """Config keys that never change what a Document's cards are."""
@@ -89,7 +89,11 @@ class Entry:
 
     key: str
     """Digest of the fingerprint, the display path, folder, encoding and text."""
-    doc: Document
+    doc: Document | None
+    """The Document, kept by `extract` runs; a build keeps only the cards and what it reports
+    (pickling the Document too would cost a build a tenth of its extraction cache's time)."""
+    papers: int = 0
+    warnings: tuple[str, ...] = ()
     cards_key: str = ""
     """cards_fingerprint() the cards were made with; empty when there are none."""
     cards: Any = None
@@ -139,11 +143,13 @@ class Cache:
         return entry.cards
 
     def put(self, src: SourceFile, doc: Document, cards: Any = None) -> None:
-        """Store a result; a cache that can't be written costs speed, never the build."""
-        media: tuple[tuple[str, int, int], ...] = ()
-        if cards is not None:
+        """Store a result: the Document, or with `cards` the cards and the Document's counts. A
+        cache that can't be written costs speed, never the build."""
+        if cards is None:
+            entry = Entry(self.key(src), doc)
+        else:
             media = media_stats([m for c in cards.cards for m in c.media]) or ()
-        entry = Entry(self.key(src), doc, self.cards_key if cards is not None else "", cards, media)
+            entry = Entry(self.key(src), None, len(doc.papers), doc.warnings, self.cards_key, cards, media)
         try:
             _atomic_dump(self._path(src.path, src.folder), entry)
         except (OSError, pickle.PicklingError, RecursionError):

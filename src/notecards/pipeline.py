@@ -100,11 +100,10 @@ class _Outcome:
     """write.note_hash of each card, made in the worker."""
 
 
-def _built(doc: Document, batch: CardBatch) -> _Outcome:
+def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...]) -> _Outcome:
     from notecards.write import note_hash  # genanki is imported by then: build_decks imports write
 
-    return _Outcome(batch=batch, papers=len(doc.papers), warnings=doc.warnings,
-                    hashes=tuple(map(note_hash, batch.cards)))
+    return _Outcome(batch=batch, papers=papers, warnings=warnings, hashes=tuple(map(note_hash, batch.cards)))
 
 
 def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None) -> _Outcome:
@@ -123,7 +122,7 @@ def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None)
         batch = build_cards(doc, config)
     if cache is not None:
         cache.put(src, doc, batch)
-    return _built(doc, batch) if batch is not None else _Outcome(doc)
+    return _built(batch, len(doc.papers), doc.warnings) if batch is not None else _Outcome(doc)
 
 
 _WORKER: tuple[Config, bool, Cache | None] | None = None
@@ -170,10 +169,10 @@ def _cached(ref: NoteRef, key: str | InputError, cache: Cache, cards: bool) -> _
     entry = cache.get(ref.display, str(ref.folder), key)
     if entry is None:
         return None
-    batch = cache.usable_cards(entry) if cards else None
-    if cards and batch is None:
-        return None
-    return _built(entry.doc, batch) if batch is not None else _Outcome(entry.doc)
+    if not cards:
+        return _Outcome(entry.doc) if entry.doc is not None else None
+    batch = cache.usable_cards(entry)
+    return _built(batch, entry.papers, entry.warnings) if batch is not None else None
 
 
 def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None,
