@@ -269,7 +269,7 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
     present = set(ids)
     gone = [r for f, r in ledger.files.items() if f not in present]  # deleted, renamed, or the old state
     touched = set(range(len(refs))) - same
-    # forked now, while this process is small: they write the decks at the end (write._write_all)
+    # forked now, while this process is small: they write the decks at the end (write._writing)
     with workers.early_pool(min(workers.cpus(), 8) if len(touched) >= PARALLEL_MIN else 1) as writers:
         built = _build_touched(refs, keys, touched, same, ids, ledger, gone, config, cache, progress)
         files: dict[str, FileCards] = {}

@@ -19,7 +19,7 @@ import sqlite3
 import time
 import unicodedata
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -297,12 +297,11 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
         old = previous.decks.get(deck)
         # an .apkg is a pure function of its digest's inputs: an unchanged deck is not rewritten
         if not (old and old.file == path.name and old.digest == digests[deck] and file_stat(path) == (old.size, old.mtime_ns)):
-            jobs.append((path, deck, [(note_fields(c), c.tags, c.guid, c.media, m) for c, m in by_deck[deck]],
-                         model_mtime))
+            jobs.append((path, deck, by_deck[deck], model_mtime))
+    progress = progress or (lambda done, total: None)
+    progress(0, len(jobs))
     try:
-        _write_all(jobs, progress or (lambda done, total: None), pool)
-        decks = {d: previous.decks[d] for d in standing}
-        decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in by_deck)
+        written = _writing(jobs, pool)  # in the pool the decks are being written from here on
         owner = {}  # each paper's identity is kept with the first file that has it
         for c, i in zip(carried.cards, carried.index):
             owner.setdefault(c.paper_key, ids[i])
@@ -315,6 +314,10 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
                                        keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
                                        warnings=fc.warnings, reusable=fc.reusable, notes=notes[f], identities=idents[f]))
                        for f, fc in files.items())
+        for done, _ in enumerate(written, 1):
+            progress(done, len(jobs))
+        decks = {d: previous.decks[d] for d in standing}
+        decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in by_deck)
         ledger = Ledger(model=(model, model_mtime), files=records, decks=decks,
                         gone=tuple(p for p in carried.papers if not p.live))
         save_ledger(out, ledger)
@@ -353,28 +356,32 @@ _Row = tuple[list[str], tuple[str, ...], str, tuple[str, ...], int]
 Card: a writer process unpickles it three times faster (a NamedTuple is slower than either)."""
 
 
-_Job = tuple[Path, str, list[_Row], int]
-"""What _write_deck takes: the file, the deck name, its notes, the model's mtime."""
+_Job = tuple[Path, str, list[tuple[Card, int]], int]
+"""A deck to write: the file, the deck name, its cards with their mtimes, the model's mtime."""
 PARALLEL_NOTES = 5_000
 """Fewer notes to write than this: one process (a worker costs more than it saves)."""
-def _write_job(job: _Job) -> None:
+
+
+def _rows(job: _Job) -> tuple[Path, str, list[_Row], int]:
+    path, deck, notes, model_mtime = job
+    return path, deck, [(note_fields(c), c.tags, c.guid, c.media, m) for c, m in notes], model_mtime
+
+
+def _write_job(job: tuple[Path, str, list[_Row], int]) -> None:
     _write_deck(*job)
 
 
-def _write_all(jobs: list[_Job], progress: Callable[[int, int], None], pool: Pool | None) -> None:
-    """Write every deck; in `pool`'s processes when there is enough to write.
+def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None]:
+    """Write every deck: one step per deck written, in the order of `jobs`.
 
-    The pool was forked before any card existed (workers.early_pool): each deck's cards are sent
-    to it, so a worker holds one deck at a time instead of a copy of the build's memory.
+    With `pool`, and enough to write, the decks are written in its processes from the call on, so
+    the caller can work meanwhile (the ledger), then drain this. The pool was forked before any
+    card existed (workers.early_pool) and is sent each deck's notes, so a worker holds one deck
+    at a time instead of a copy of the build's memory.
     """
-    progress(0, len(jobs))
     if pool is None or sum(len(j[2]) for j in jobs) < PARALLEL_NOTES:
-        for done, job in enumerate(jobs, 1):
-            _write_deck(*job)
-            progress(done, len(jobs))
-        return
-    for done, _ in enumerate(pool.imap(_write_job, jobs, chunksize=8), 1):
-        progress(done, len(jobs))
+        return (_write_deck(*_rows(job)) for job in jobs)
+    return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
 
 
 def _write_deck(path: Path, name: str, notes: list[_Row], model_mtime: int) -> Path:
