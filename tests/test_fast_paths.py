@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from notecards.classify import _regex_hits, _word_hits
 from notecards.rules import WORD_RUN, Cue, SearchPlan, load_rules, search_plan
-from notecards.segment import _RUN, _dictionary, _words, has_cjk
+from notecards.segment import _RUN, _dictionary, _from_jieba, _jieba_frequencies, _words, has_cjk
 
 RULES = load_rules()
 REGEX_CUES = [c for c in RULES.cues if c.regex is not None]
@@ -26,7 +26,21 @@ def _chars(*texts: str) -> str:
 
 @pytest.fixture(scope="module")
 def dictionary():
+    import jieba
+
+    for word in sorted(RULES.zh_words):  # what _dictionary does to its copy of jieba's
+        jieba.add_word(word, freq=2000)
     return _dictionary(RULES.zh_words)
+
+
+def test_the_saved_dictionary_is_jiebas(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    made = _jieba_frequencies()  # from jieba, then saved
+    (saved,) = (tmp_path / "notecards").glob("jieba-*.dict")
+    loaded = _jieba_frequencies()
+    assert loaded == made == _from_jieba() and len(made[0]) > 300_000
+    saved.write_bytes(saved.read_bytes()[:1000])  # cut short: jieba's own way again, and saved anew
+    assert _jieba_frequencies() == made and _jieba_frequencies() == made
 
 
 @given(st.text(alphabet=_chars(*SENTENCES, *RULES.zh_words, "ab1"), max_size=40))
