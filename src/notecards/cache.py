@@ -91,7 +91,7 @@ class Entry:
     """Digest of the fingerprint, the display path, folder, encoding and text."""
     doc: Document | None
     """The Document, kept by `extract` runs; a build keeps only the cards and what it reports
-    (pickling the Document too would cost a build a tenth of its extraction cache's time)."""
+    (pickling the Document too cost a build a third of its cache's time)."""
     papers: int = 0
     warnings: tuple[str, ...] = ()
     cards_key: str = ""

@@ -24,7 +24,7 @@ def cpus() -> int:
 def collector_off() -> Iterator[None]:
     """The cyclic garbage collector off for a run, and in the workers it forks. What a build makes
     (documents, cards) holds no reference cycles and lives until the run ends, so a collection frees
-    nothing, yet each full one walks every object: a tenth of the time of a 1,000-file build.
+    nothing, yet each full one walks every object: 1.3 s of a 22 s build of 1,000 files.
     (Measured: the workers' peak memory is the same with it off.)"""
     was = gc.isenabled()
     gc.disable()
