@@ -42,7 +42,7 @@ def _jieba_frequencies() -> tuple[dict[str, int], int]:
 
     jieba keeps it in a marshal file that takes each worker 0.7 s to load. The first call on a
     machine saves it in the user's cache folder as one text of words and one array of counts,
-    which loads in a fifth of that time (and, unlike a pickle, can't run code). Keyed on jieba's
+    which loads in about a quarter of that time (and, unlike a pickle, can't run code). Keyed on jieba's
     version and its dictionary file: a new jieba makes a new one. Any trouble: jieba's own way.
     """
     import importlib.metadata
@@ -60,7 +60,7 @@ def _jieba_frequencies() -> tuple[dict[str, int], int]:
         words, counts, total = marshal.loads(path.read_bytes())
         freq = dict(zip(words.split("\n"), array("q", counts), strict=True))
         return freq, int(total)
-    except (OSError, ValueError, TypeError, EOFError):
+    except (OSError, ValueError, TypeError, EOFError, AttributeError):  # missing, cut short, not ours
         pass
     freq, total = _from_jieba()
     try:
