@@ -142,7 +142,7 @@ def _anchored(items: list) -> bool:
         return av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING)
     if op is sre.BRANCH:
         return all(_anchored(alt) for alt in av[1])
-    return op is sre.SUBPATTERN and _anchored(av[-1])
+    return op is sre.SUBPATTERN and not av[1] & re.MULTILINE and _anchored(av[-1])  # (?m:^…): every line
 
 
 def _re_skips(items: list) -> bool:
