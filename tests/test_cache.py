@@ -201,7 +201,7 @@ def test_parallel_build_fills_the_cache(notes, tmp_path, monkeypatch, extracted)
 def test_a_build_leaves_the_garbage_collector_as_it_found_it(notes, tmp_path, monkeypatch):
     import gc
 
-    import notecards.write as write
+    from notecards import write
 
     seen = []
     real = write.write_decks

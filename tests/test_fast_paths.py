@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from notecards.classify import _regex_hits, _word_hits
 from notecards.rules import WORD_RUN, Cue, SearchPlan, load_rules, search_plan
-from notecards.segment import _RUN, _dictionary, _from_jieba, _jieba_frequencies, _words, has_cjk
+from notecards.segment import (
+    _RUN,
+    _dictionary,
+    _from_jieba,
+    _jieba_frequencies,
+    _words,
+    has_cjk,
+)
 
 RULES = load_rules()
 REGEX_CUES = [c for c in RULES.cues if c.regex is not None]

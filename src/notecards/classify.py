@@ -88,7 +88,10 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = SearchPlan()) -> int:
+_NO_PLAN = SearchPlan()
+
+
+def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
     """Places the pattern holds, up to three: each is more evidence (capped in _weight)."""
     if plan.gate is not None and plan.gate.search(text) is None:
         return 0  # none of the characters a match starts with

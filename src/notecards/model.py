@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import ClassVar
 
 LABELS = ("problem", "method", "finding", "background", "opinion", "other")
 
@@ -12,7 +13,7 @@ class _Record:
     of these, and dataclasses' own per-field __setstate__ is several times slower."""
 
     __slots__ = ()
-    _fields: dict[type, attrgetter] = {}
+    _fields: ClassVar[dict[type, attrgetter]] = {}
     """Per class, one C call that reads every field (a loop of getattr takes twice as long)."""
 
     def __reduce__(self):

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from re import _constants as sre, _parser as sre_parser  # internal to re: see search_plan
+from re import _constants as sre  # internal to re: see search_plan
+from re import _parser as sre_parser
 from typing import Any
 
 import yaml
@@ -89,7 +90,7 @@ def search_plan(regex: re.Pattern) -> SearchPlan:
         items = sre_parser.parse(regex.pattern, regex.flags).data
         anchored = _anchored(items)
         starts, nullable = _starts(items)
-    except Exception:  # re's parser is internal: a change there costs speed, never a result
+    except Exception:  # noqa: BLE001  re's parser is internal: a change there costs speed, never a result
         return SearchPlan()
     if anchored or regex.flags & re.IGNORECASE or _re_skips(items) or starts is None or nullable \
             or not all(map(_rare, starts)):
