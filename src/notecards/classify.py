@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from notecards.rules import WORD_RUN, Cue, Rules, SearchPlan, norm_key
-from notecards.segment import has_cjk, tokens
+from notecards.segment import chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
@@ -137,7 +137,7 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
         lower = None
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
-    toks = "\x00".join(t for t in tokens(main, rules.zh_words, _any_zh_word(rules)) if has_cjk(t)) if zh else ""
+    toks = "\x00".join(chinese_words(main, rules.zh_words, _any_zh_word(rules))) if zh else ""
     runs = frozenset(WORD_RUN.findall(low))
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
         if cue.regex is None:

@@ -122,21 +122,26 @@ def _words(run: str, freq: dict[str, int], log_total: float) -> list[str]:
 _RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
 
 
-def tokens(text: str, extra_words: frozenset[str] = frozenset(), wanted: re.Pattern | None = None) -> frozenset[str]:
-    """Lower-case tokens: jieba words for Chinese runs, whole words for the rest.
+def tokens(text: str, extra_words: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Lower-case tokens: jieba words for Chinese runs, whole words for the rest."""
+    return frozenset(_WORD.findall(text.casefold())) | chinese_words(text, extra_words)
 
-    With `wanted`, only the Chinese runs where the pattern occurs are segmented: a word that
-    is not in a run cannot be one of its tokens.
+
+def chinese_words(text: str, extra_words: frozenset[str] = frozenset(), wanted: re.Pattern | None = None) -> set[str]:
+    """The jieba words (lower case) of the Chinese runs of `text`.
+
+    With `wanted`, only the runs where the pattern occurs are segmented: a word that is not in
+    a run cannot be one of its words.
     """
     low = text.casefold()
-    out = set(_WORD.findall(low))
+    out: set[str] = set()
     if has_cjk(low):
         freq, log_total = _dictionary(extra_words)
         for run in _RUN.findall(low):
             if _CJK.search(run) and (wanted is None or wanted.search(run)):
                 # HMM guesses unknown words; cue words are in the dictionary, so plain lookup is enough
                 out.update(_words(run, freq, log_total))
-    return frozenset(out)
+    return out
 
 
 def language(texts: list[str]) -> str:
