@@ -42,3 +42,16 @@ def _own_cache_home(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache-home")))
     yield
     mp.undo()
+
+
+def _uses_anki(module) -> bool:
+    return any(getattr(v, "__module__", "") == "anki_helpers" for v in vars(module).values())
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that run Anki's engine or hypothesis are `slow` (`pytest -m "not slow"` skips them);
+    tests that start Chromium or subprocesses say so with `pytestmark = pytest.mark.slow`."""
+    for item in items:
+        obj = getattr(item, "obj", None)
+        if getattr(obj, "is_hypothesis_test", False) or _uses_anki(item.module):
+            item.add_marker(pytest.mark.slow)

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from notecards.cli import app
 from notecards.progress import ProgressBar
+
+pytestmark = pytest.mark.slow  # starts fresh interpreters
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 HEAVY = ("jieba", "genanki", "markdown_it", "anki", "charset_normalizer", "nh3")

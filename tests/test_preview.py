@@ -32,6 +32,8 @@ from notecards.pipeline import extract_paths
 from notecards.preview import count_rows, render_preview, write_preview
 from notecards.render import media_name
 
+pytestmark = pytest.mark.slow  # starts Chromium
+
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 INSTALL_HINT = (
     "headless Chromium is needed for the preview test and was not found on PATH. "
