@@ -17,15 +17,21 @@ from notecards.config import Config
 from notecards.errors import OutputError
 from notecards.model import Bullet, Document, Paper
 from notecards.pipeline import build_decks
-from notecards.ledger import STATE_FILE, TEMP_PREFIX
-from notecards.write import FIELDS, MODEL_ID, deck_file_name, deck_id, next_mtime, write_decks
+from notecards.fsutil import TEMP_PREFIX
+from notecards.ledger import STATE_FILE
+from notecards.write import FIELDS, FileCards, MODEL_ID, deck_file_name, deck_id, next_mtime, write_decks
 
 CONFIG = Config()
 
 
+def write_cards(cards, out):
+    """write_decks of cards from one notes file."""
+    return write_decks({"": FileCards(tuple(cards))}, out)
+
+
 def _write(cards, out, config):
     """write_decks -> (deck files, papers removed)."""
-    written = write_decks(cards, out, config)
+    written = write_cards(cards, out)
     return written.decks, written.removed
 
 
@@ -95,7 +101,7 @@ def test_changed_note_gets_a_newer_mtime_even_in_the_same_second(tmp_path: Path)
     [apkg], _ = _write(cards_of(P1), tmp_path, CONFIG)
     before = {n[0]: n[2] for n in read_notes(apkg)}
     edited = replace(P1, bullets=(P1.bullets[0], replace(P1.bullets[1], text="how one, reworded"), P1.bullets[2]))
-    write_decks(cards_of(edited), tmp_path, CONFIG)
+    write_cards(cards_of(edited), tmp_path)
     after = {n[0]: (n[2], n[4][1]) for n in read_notes(apkg)}
     changed = [g for g in after if "reworded" in after[g][1]]
     assert len(changed) == 1 and after[changed[0]][0] > before[changed[0]]
@@ -115,19 +121,19 @@ def test_no_temp_files_are_left_behind(tmp_path: Path, monkeypatch):
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where genanki's sqlite would go
     out = tmp_path / "decks"
-    write_decks(cards_of(P1), out, CONFIG)
+    write_cards(cards_of(P1), out)
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in out.iterdir()) == sorted([STATE_FILE, "Papers - notes.apkg"])
 
 
 def test_stale_temp_files_are_cleaned_next_run(tmp_path: Path):
     (tmp_path / f"{TEMP_PREFIX}crashed.apkg").write_bytes(b"half")
-    write_decks(cards_of(P1), tmp_path, CONFIG)
+    write_cards(cards_of(P1), tmp_path)
     assert not list(tmp_path.glob(TEMP_PREFIX + "*"))
 
 
 def test_deck_no_longer_built_is_removed_and_paper_reported(tmp_path: Path):
-    write_decks(cards_of(P1, P2, title="Old name"), tmp_path, CONFIG)
+    write_cards(cards_of(P1, P2, title="Old name"), tmp_path)
     written, removed = _write(cards_of(P1, title="New name"), tmp_path, CONFIG)
     assert sorted(p.name for p in tmp_path.glob("*.apkg")) == ["Papers - New name.apkg"]
     assert removed == ["Paper Two"]
@@ -137,7 +143,7 @@ def test_unwritable_output_raises_output_error_and_deletes_nothing(tmp_path: Pat
     blocker = tmp_path / "decks"
     blocker.write_text("not a folder")
     with pytest.raises(OutputError) as err:
-        write_decks(cards_of(P1), blocker / "sub", CONFIG)
+        write_cards(cards_of(P1), blocker / "sub")
     assert str(blocker / "sub") in str(err.value)
     assert blocker.read_text() == "not a folder"
 
@@ -145,7 +151,7 @@ def test_unwritable_output_raises_output_error_and_deletes_nothing(tmp_path: Pat
 def test_unreadable_state_is_an_error_not_a_fresh_start(tmp_path: Path):
     (tmp_path / STATE_FILE).write_text("{broken")
     with pytest.raises(OutputError, match="state"):
-        write_decks(cards_of(P1), tmp_path, CONFIG)
+        write_cards(cards_of(P1), tmp_path)
 
 
 def test_local_image_is_packed_as_media(tmp_path: Path):

@@ -296,9 +296,8 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
         kept = [ids[i] for i in sorted(same - built.keys())]  # carried over unread
         del built  # the cards live on in `files` only
         if files or gone:
-            written = write_decks(files, out, config, kept,
-                                  (lambda done, total: progress("write", done, total)) if progress else None,
-                                  ledger, writers)
+            written = write_decks(files, out, kept, previous=ledger, pool=writers,
+                                  progress=(lambda done, total: progress("write", done, total)) if progress else None)
             ledger = written.ledger
             report.removed = written.removed
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]

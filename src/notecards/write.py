@@ -33,11 +33,10 @@ from genanki.apkg_schema import APKG_SCHEMA
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
 
-from notecards.identity import PaperIdentity, carry_identity
-from notecards.ledger import (TEMP_PREFIX, DeckRecord, Ledger, atomic_write, file_record, file_stat, load_ledger,
-                              save_ledger)
-from notecards.config import Config
 from notecards.errors import OutputError
+from notecards.fsutil import TEMP_PREFIX, atomic_write
+from notecards.identity import Carried, PaperIdentity, carry_identity
+from notecards.ledger import DeckRecord, FileRecord, Ledger, file_record, file_stat, load_ledger, save_ledger
 from notecards.model import Card
 from notecards.render import media_name
 
@@ -245,90 +244,149 @@ class Written:
     ledger: Ledger
 
 
-def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, config: Config,
-                keep: Collection[str] = (), progress: Callable[[int, int], None] | None = None,
-                previous: Ledger | None = None, pool: Pool | None = None) -> Written:
-    """Write the decks of `files` into `out` and the ledger that remembers them.
+def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str] = (), *,
+                progress: Callable[[int, int], None] | None = None, previous: Ledger | None = None,
+                pool: Pool | None = None) -> Written:
+    """Write the decks of `files` (a notes file's id -> its cards) into `out`, and the ledger.
 
-    `files` maps a notes file's id to its cards (a plain list of cards is one file). `keep` names
-    files of the last build whose notes stand as they are, unread: their records are carried over.
-    The caller keeps a kept file out of every deck and paper key of `files` (pipeline.py).
-    Nothing is written or deleted when the folder can't be written: OutputError names it.
-    `progress(done, total)` is called as decks are written. `previous`: the ledger in `out`, if
-    the caller has read it already; `pool`: worker processes to write decks in.
+    `keep` names files of the last build whose notes stand as they are, unread: their records are
+    carried over. The caller keeps a kept file out of every deck and paper key of `files`
+    (pipeline.py). Nothing is written or deleted when the folder can't be written, and a build that
+    fails while writing removes the decks it added: OutputError names the file. `progress(done,
+    total)` is called as decks are written. `previous`: the ledger in `out`, if the caller has read
+    it already; `pool`: worker processes to write decks in.
     """
-    if not isinstance(files, Mapping):
-        files = {"": FileCards(tuple(files))}
     out = Path(out)
     _prepare(out)
     previous = previous if previous is not None else load_ledger(out)
     kept = {f: previous.files[f] for f in keep if f in previous.files}
-    kept_keys = {k for r in kept.values() for k in r.keys}
+    plan = plan_notes(files, previous, kept, int(time.time()))
+    names = _file_names(plan.by_deck.keys() | plan.standing)
+    jobs, digests = _deck_jobs(plan, out, names, previous)
+    try:
+        writing = _writing(jobs, pool)  # in the pool the decks are being written from here on
+        records = dict(kept) | file_records(plan, files)
+        _drain(writing, progress or (lambda done, total: None), len(jobs))
+        decks = {d: previous.decks[d] for d in plan.standing}
+        decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in plan.by_deck)
+        ledger = Ledger(model=plan.model, files=records, decks=decks,
+                        gone=tuple(p for p in plan.carried.papers if not p.live))
+        save_ledger(out, ledger)
+    except OSError as exc:
+        known = {r.file for r in previous.decks.values()}
+        _remove(path for path, *_ in jobs if path.name not in known)  # no deck without a ledger entry
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(out)) from None
+    _tidy(out, previous, {names[d] for d in decks})
+    return Written([out / names[d] for d in sorted(decks)], list(plan.carried.removed), ledger)
+
+
+_NoteRow = tuple[str, str, int, str]
+"""What the ledger keeps of a note: guid, content hash, mtime, deck."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotePlan:
+    """Every note of a build with its guid and mtime, by notes file and by deck."""
+
+    carried: Carried
+    """The cards with the guids they keep (identity.carry_identity), in study order."""
+    owner: tuple[str, ...]
+    """For each card of `carried`, the notes file it comes from."""
+    rows: dict[str, list[_NoteRow]]
+    by_deck: dict[str, list[tuple[Card, int]]]
+    """Each deck's cards with their mtimes."""
+    content: dict[str, str]
+    """guid -> note_hash."""
+    model: tuple[str, int]
+    """The note type's hash and mtime."""
+    standing: frozenset[str]
+    """Decks of kept files: on disk as written, not written now."""
+
+
+def plan_notes(files: Mapping[str, FileCards], previous: Ledger, kept: Mapping[str, FileRecord],
+               now: int) -> NotePlan:
+    """Give every card its guid (kept from `previous`) and its mtime (moved only if it changed)."""
     ids = [f for f, fc in files.items() for _ in fc.cards]
     hashes = [h for fc in files.values() for h in (fc.hashes or map(note_hash, fc.cards))]
     read_again = [r for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
                              {p.ident: p for r in read_again for p in r.identities()} | {p.ident: p for p in previous.gone},
                              {i for r in kept.values() for i in r.idents})
-    now = int(time.time())
     model = model_hash()
     model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
     old_notes = {g: (h, m) for r in read_again for g, h, m, _ in r.notes()}
-
-    notes: dict[str, list[tuple[str, str, int, str]]] = {f: [] for f in files}  # guid, content, mtime, deck
-    content_of: dict[str, str] = {}
+    rows: dict[str, list[_NoteRow]] = {f: [] for f in files}
+    content: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
     for card, i in zip(carried.cards, carried.index):  # already in study order: paper by paper
-        content = hashes[i]  # identity changes the guid, never what the note shows
-        mtime = next_mtime(old_notes.get(card.guid), content, now)
-        notes[ids[i]].append((card.guid, content, mtime, card.deck))
-        content_of[card.guid] = content
+        hashed = hashes[i]  # identity changes the guid, never what the note shows
+        mtime = next_mtime(old_notes.get(card.guid), hashed, now)
+        rows[ids[i]].append((card.guid, hashed, mtime, card.deck))
+        content[card.guid] = hashed
         by_deck.setdefault(card.deck, []).append((card, mtime))
-
-    standing = {d for r in kept.values() for d in r.decks}
+    standing = frozenset(d for r in kept.values() for d in r.decks)
+    kept_keys = {k for r in kept.values() for k in r.keys}
     if standing & by_deck.keys() or kept_keys & {c.paper_key for c in carried.cards}:
         raise ValueError("a kept notes file shares a deck or a paper with the files being written")
-    names = _file_names(by_deck.keys() | standing)
+    return NotePlan(carried, tuple(ids[i] for i in carried.index), rows, by_deck, content,
+                    (model, model_mtime), standing)
+
+
+def file_records(plan: NotePlan, files: Mapping[str, FileCards]) -> dict[str, FileRecord]:
+    """The ledger record of each file written: its notes, and the identities of the papers it owns
+    (a paper in two files is kept with the first)."""
+    owner: dict[str, str] = {}
+    for c, f in zip(plan.carried.cards, plan.owner):
+        owner.setdefault(c.paper_key, f)
+    idents: dict[str, list[PaperIdentity]] = {f: [] for f in files}
+    for p in plan.carried.papers:
+        if p.live:
+            idents[owner[p.key]].append(p)
+    return {f: file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
+                           keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
+                           warnings=fc.warnings, reusable=fc.reusable, notes=plan.rows[f], identities=idents[f])
+            for f, fc in files.items()}
+
+
+def _deck_jobs(plan: NotePlan, out: Path, names: Mapping[str, str], previous: Ledger) -> tuple[list[_Job], dict[str, str]]:
+    """The decks to write (an .apkg is a pure function of its digest's inputs: an unchanged deck on
+    disk as written is not rewritten), and every deck's digest."""
     jobs: list[_Job] = []
     digests: dict[str, str] = {}
-    for deck in sorted(by_deck):
+    model, model_mtime = plan.model
+    for deck in sorted(plan.by_deck):
         path = out / names[deck]
-        digests[deck] = _deck_digest(deck, by_deck[deck], content_of, model, model_mtime)
+        digests[deck] = _deck_digest(deck, plan.by_deck[deck], plan.content, model, model_mtime)
         old = previous.decks.get(deck)
-        # an .apkg is a pure function of its digest's inputs: an unchanged deck is not rewritten
         if not (old and old.file == path.name and old.digest == digests[deck] and file_stat(path) == (old.size, old.mtime_ns)):
-            jobs.append((path, deck, by_deck[deck], model_mtime))
-    progress = progress or (lambda done, total: None)
-    progress(0, len(jobs))
-    try:
-        written = _writing(jobs, pool)  # in the pool the decks are being written from here on
-        owner = {}  # each paper's identity is kept with the first file that has it
-        for c, i in zip(carried.cards, carried.index):
-            owner.setdefault(c.paper_key, ids[i])
-        idents: dict[str, list[PaperIdentity]] = {f: [] for f in files}
-        for p in carried.papers:
-            if p.live:
-                idents[owner[p.key]].append(p)
-        records = dict(kept)
-        records.update((f, file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
-                                       keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
-                                       warnings=fc.warnings, reusable=fc.reusable, notes=notes[f], identities=idents[f]))
-                       for f, fc in files.items())
-        for done, _ in enumerate(written, 1):
-            progress(done, len(jobs))
-        decks = {d: previous.decks[d] for d in standing}
-        decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in by_deck)
-        ledger = Ledger(model=(model, model_mtime), files=records, decks=decks,
-                        gone=tuple(p for p in carried.papers if not p.live))
-        save_ledger(out, ledger)
-    except OSError as exc:
-        raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(out)) from None
-    # Only now that every deck is in place: decks no longer produced (a renamed notes file)
-    # and temp files a killed run left behind.
-    current = {names[d] for d in decks}
+            jobs.append((path, deck, plan.by_deck[deck], model_mtime))
+    return jobs, digests
+
+
+def _drain(writing: Iterator[None], progress: Callable[[int, int], None], total: int) -> None:
+    """Wait for every deck; the first failure is raised once every writer has stopped, so that no
+    worker is still writing a deck when the caller removes the build's decks."""
+    progress(0, total)
+    failed: OSError | None = None
+    done = 0
+    while True:
+        try:
+            next(writing)
+        except StopIteration:
+            break
+        except OSError as exc:
+            failed = failed or exc
+        done += 1
+        progress(done, total)
+    if failed is not None:
+        raise failed
+
+
+def _tidy(out: Path, previous: Ledger, current: set[str]) -> None:
+    """Once every deck is in place: remove decks no longer produced (a renamed notes file) and
+    temp files a killed run left behind."""
     stale = {r.file for r in previous.decks.values() if Path(r.file).name == r.file and r.file.endswith(".apkg")}
     _remove([out / n for n in sorted(stale - current)] + sorted(out.glob(TEMP_PREFIX + "*")) + [out / _OLD_DIGESTS])
-    return Written([out / names[d] for d in sorted(decks)], list(carried.removed), ledger)
 
 
 _OLD_DIGESTS = ".notecards-decks.json"
