@@ -195,3 +195,73 @@ def test_only_changed_decks_are_rewritten(tmp_path: Path):
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.apkg")}
     assert before["Papers - a.apkg"] == after["Papers - a.apkg"]
     assert before["Papers - b.apkg"] != after["Papers - b.apkg"]
+
+
+# The output folder: what a user (or a second build) can do to it
+
+
+def one_note(tmp_path: Path, name: str = "a") -> Config:
+    notes = tmp_path / "notes"
+    notes.mkdir(exist_ok=True)
+    (notes / f"{name}.md").write_text(f"1. [ICLR] A Paper About {name}\n   1. We propose method A\n", encoding="utf-8")
+    return Config(notes=(notes,), out=tmp_path / "decks")
+
+
+def test_a_folder_where_a_deck_goes_is_named_in_the_error(tmp_path: Path):
+    cfg = one_note(tmp_path)
+    (cfg.out / "Papers - a.apkg").mkdir(parents=True)
+    for _ in range(2):  # and the same on the next build
+        with pytest.raises(OutputError) as err:
+            build_decks(cfg)
+        assert str(err.value) == f"{cfg.out / 'Papers - a.apkg'}: error: cannot write: a folder is in the way"
+    assert not list(cfg.out.glob(TEMP_PREFIX + "*"))
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(28, "No space left on device", str(args[0]))
+
+
+def test_a_first_build_that_fails_on_the_state_file_leaves_no_deck(tmp_path: Path, monkeypatch):
+    import notecards.write as write
+
+    cfg = one_note(tmp_path)
+    monkeypatch.setattr(write, "save_ledger", _disk_full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        build_decks(cfg)
+    assert not list(cfg.out.glob("*.apkg"))
+
+
+def test_a_first_build_that_fails_on_a_deck_leaves_no_deck(tmp_path: Path, monkeypatch):
+    import notecards.write as write
+
+    cfg = one_note(tmp_path)
+    one_note(tmp_path, "b")
+    real = write.atomic_write
+    monkeypatch.setattr(write, "atomic_write", lambda path, *a, **k: (_disk_full(path) if path.name.endswith("b.apkg")
+                                                                     else real(path, *a, **k)))
+    with pytest.raises(OutputError, match="Papers - b.apkg: error: cannot write: No space left"):
+        build_decks(cfg)
+    assert not list(cfg.out.glob("*.apkg")) and not (cfg.out / STATE_FILE).exists()
+
+
+def test_a_failed_rebuild_keeps_the_decks_of_the_last_build(tmp_path: Path, monkeypatch):
+    import notecards.write as write
+
+    cfg = one_note(tmp_path)
+    build_decks(cfg)
+    one_note(tmp_path, "b")
+    monkeypatch.setattr(write, "save_ledger", _disk_full)
+    with pytest.raises(OutputError):
+        build_decks(cfg)
+    assert [p.name for p in cfg.out.glob("*.apkg")] == ["Papers - a.apkg"]  # the new deck went with the failure
+
+
+def test_a_second_build_into_the_same_folder_says_another_build_is_running(tmp_path: Path):
+    from notecards.fsutil import output_lock
+
+    cfg = one_note(tmp_path)
+    with output_lock(cfg.out):  # a build in progress
+        with pytest.raises(OutputError, match="another notecards build is writing to this folder"):
+            build_decks(cfg)
+        assert not list(cfg.out.glob("*.apkg"))
+    assert build_decks(cfg).decks == [cfg.out / "Papers - a.apkg"]  # free again once it has finished

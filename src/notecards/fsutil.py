@@ -48,12 +48,23 @@ def _umask() -> int:
     return mask
 
 
+def prepare_folder(out: Path) -> None:
+    """Create the output folder; OutputError when it can't be made or written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError("the output folder is not writable", path=str(out))
+
+
 @contextmanager
 def output_lock(out: Path) -> Iterator[None]:
     """Hold `out/.notecards.lock` for a build: a second build into the same folder stops at once
     with an OutputError saying another build is running (it never waits, and never touches the
     first build's files). The lock is the kernel's (flock, or msvcrt on Windows), so a killed
     build leaves no stale lock; the file itself stays, empty."""
+    prepare_folder(Path(out))
     try:
         fh = open(Path(out) / LOCK_FILE, "a+b")
     except OSError as exc:

@@ -236,7 +236,9 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
     shares a deck or a paper with a file that changed: that deck is written anew from all its
     files, from the cache where they are unchanged. When nothing changed the decks on disk stand.
     """
-    with workers.collector_off():
+    from notecards.fsutil import output_lock
+
+    with workers.collector_off(), output_lock(Path(out or config.out)):  # one build per output folder
         return _build_decks(config, paths, out, progress)
 
 

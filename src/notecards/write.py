@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from multiprocessing.pool import Pool
 
 from notecards.errors import OutputError
-from notecards.fsutil import TEMP_PREFIX, atomic_write
+from notecards.fsutil import TEMP_PREFIX, atomic_write, prepare_folder
 from notecards.identity import Carried, PaperIdentity, carry_identity
 from notecards.ledger import DeckRecord, FileRecord, Ledger, file_record, file_stat, load_ledger, save_ledger
 from notecards.model import Card
@@ -200,15 +200,6 @@ def _apkg_bytes(deck: genanki.Deck, media: list[str], timestamp: int, first_id: 
     return buf.getvalue()
 
 
-def _prepare(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder: {exc.strerror or exc}", path=str(out)) from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise OutputError("the output folder is not writable", path=str(out))
-
-
 def _remove(paths: Iterable[Path]) -> None:
     for p in paths:
         try:
@@ -257,7 +248,7 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
     it already; `pool`: worker processes to write decks in.
     """
     out = Path(out)
-    _prepare(out)
+    prepare_folder(out)
     previous = previous if previous is not None else load_ledger(out)
     kept = {f: previous.files[f] for f in keep if f in previous.files}
     plan = plan_notes(files, previous, kept, int(time.time()))
