@@ -175,3 +175,53 @@ def test_random_bytes_are_read_or_skipped_with_a_message(scratch, data):
         extract_document(read_note(NoteRef(note, "n.md", scratch)), RULES)
     except InputError as exc:
         assert str(exc).startswith("n.md") and ": error: " in str(exc)
+
+
+# Characters a card can't hold, and file names that are not text
+
+
+def test_a_field_separator_in_a_bullet_is_removed_with_a_warning_and_the_deck_imports(tmp_path):
+    from anki_helpers import collection, import_all, notes as anki_notes
+    from notecards.pipeline import build_decks
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text(PAPER.replace("完全基于", "完全\x1f基于\x07"), encoding="utf-8")
+    report = build_decks(Config(notes=(notes,), out=tmp_path / "decks"))
+    assert report.warnings == [f"{notes / 'a.md'}:3: warning: control character U+0007, U+001F removed "
+                               "(Anki cannot hold it in a card)"]
+    with collection(tmp_path / "anki") as col:
+        import_all(col, report.decks)
+        rows = anki_notes(col)
+    assert len(rows) == report.cards and any("完全基于注意力" in r.fields["Answer"] for r in rows)
+
+
+def test_a_control_character_keeps_the_line_numbers(tmp_path):
+    note = tmp_path / "n.md"
+    note.write_bytes("第一行\x1f\n- 问题：\x0c循环网络难以并行。\n".encode())
+    src = read_note(NoteRef(note, "n.md", tmp_path))
+    assert src.text == "第一行\n- 问题：循环网络难以并行。\n"
+    assert [w.split(": warning")[0] for w in src.warnings] == ["n.md:1", "n.md:2"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows file names are always Unicode")
+def test_a_file_name_that_is_not_utf8_is_skipped_alone_and_shown_escaped(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "good.md").write_text(PAPER, encoding="utf-8")
+    bad = os.fsencode(notes) + b"/\xe9t\xe9.md"
+    with open(bad, "wb") as fh:
+        fh.write(PAPER.encode())
+    run = subprocess.run([sys.executable, "-m", "notecards", "extract", "--format", "json", str(notes)],
+                         capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert run.returncode == 1
+    assert run.stderr.decode("utf-8").strip() == (f"{notes}/\\xe9t\\xe9.md: error: the file name is not UTF-8; "
+                                                 "rename the file")
+    [doc] = json.loads(run.stdout.decode("utf-8"))["documents"]
+    assert doc["path"] == str(notes / "good.md")
+    report = __import__("notecards.pipeline").pipeline.build_decks(Config(notes=(notes,), out=tmp_path / "decks"))
+    assert [p.path for p in report.problems] == [f"{notes}/\\xe9t\\xe9.md"] and len(report.decks) == 1

@@ -33,6 +33,8 @@ class SourceFile(_Record):
     encoding: str
     folder: str = ""
     """The notes folder the file was found in (media and topics are relative to it)."""
+    warnings: tuple[str, ...] = ()
+    """`path:line: warning:` lines about the reading (characters removed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,7 @@ def extract_document(src: SourceFile, rules: Rules) -> Document:
     title = parsed.front.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else Path(src.path).stem
     lang = language([b.text for p in papers for b in p.bullets] or [src.text[:2000]])
-    warnings = tuple(f"{src.path}:{line}: warning: {msg}" for line, msg in parsed.warnings)
+    warnings = src.warnings + tuple(f"{src.path}:{line}: warning: {msg}" for line, msg in parsed.warnings)
     return Document(path=src.path, title=title, papers=tuple(papers), lang=lang,
                     folder=src.folder, warnings=warnings)
 

@@ -28,6 +28,9 @@ _GB2312_COMMON = re.compile(rb"[\xa1-\xa3\xb0-\xf7]")
 """Lead bytes of GB2312 rows holding punctuation, fullwidth forms (A1-A3) and hanzi (B0-F7)."""
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{3,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_FIELD_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab and line ends: U+001F splits an Anki note's fields, and the
+others would reach a card as invisible garbage."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +56,32 @@ def find_notes(paths: Iterable[Path]) -> tuple[list[NoteRef], list[InputError]]:
         elif root.exists() or root.is_symlink():  # a broken or looping link: read_note says which
             found.setdefault(os.path.realpath(root), NoteRef(root, str(root), root.parent))
         else:
-            problems.append(InputError("no such file or folder", path=str(root)))
-    return sorted(found.values(), key=lambda r: r.display), problems
+            problems.append(InputError("no such file or folder", path=shown_path(str(root))))
+    usable = []
+    for ref in found.values():
+        if (why := _unusable_name(ref.display)) is None:
+            usable.append(ref)
+        else:
+            problems.append(InputError(why, path=shown_path(ref.display)))
+    return sorted(usable, key=lambda r: r.display), problems
+
+
+def shown_path(path: str) -> str:
+    """A path as valid UTF-8 text: the bytes of a name that is not UTF-8 shown as `\\xe9`."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _unusable_name(path: str) -> str | None:
+    """Why a file's name can't go into a deck (its Source field, the state file), or None."""
+    if shown_path(path) != path:
+        return "the file name is not UTF-8; rename the file"
+    if _FIELD_UNSAFE.search(path):
+        return "the file name has a control character; rename the file"
+    return None
 
 
 def _walk(root: Path, problems: list[InputError]) -> Iterator[Path]:
@@ -65,7 +92,7 @@ def _walk(root: Path, problems: list[InputError]) -> Iterator[Path]:
     seen: set[str] = set()
 
     def onerror(exc: OSError) -> None:
-        problems.append(InputError(f"cannot list folder: {exc.strerror}", path=exc.filename))
+        problems.append(InputError(f"cannot list folder: {exc.strerror}", path=shown_path(exc.filename)))
 
     for folder, dirs, files in os.walk(root, followlinks=True, onerror=onerror):
         real = os.path.realpath(folder)
@@ -189,4 +216,20 @@ def read_note(ref: NoteRef) -> SourceFile:
         raise InputError("binary file (NUL characters), not Markdown text", path=ref.display,
                          line=text.count("\n", 0, text.index("\x00")) + 1)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return SourceFile(path=ref.display, text=text, encoding=encoding, folder=str(ref.folder))
+    text, warnings = field_safe(text, ref.display)
+    return SourceFile(path=ref.display, text=text, encoding=encoding, folder=str(ref.folder), warnings=warnings)
+
+
+def field_safe(text: str, where: str) -> tuple[str, tuple[str, ...]]:
+    """`text` without the characters an Anki field can't hold (U+001F separates a note's fields),
+    and a `path:line: warning:` for each line that had one."""
+    if not _FIELD_UNSAFE.search(text):
+        return text, ()
+    warnings = []
+    lines = text.split("\n")
+    for n, line in enumerate(lines, 1):
+        if found := sorted(set(_FIELD_UNSAFE.findall(line))):
+            codes = ", ".join(f"U+{ord(c):04X}" for c in found)
+            warnings.append(f"{where}:{n}: warning: control character {codes} removed (Anki cannot hold it in a card)")
+            lines[n - 1] = _FIELD_UNSAFE.sub("", line)
+    return "\n".join(lines), tuple(warnings)
