@@ -225,3 +225,48 @@ def test_a_file_name_that_is_not_utf8_is_skipped_alone_and_shown_escaped(tmp_pat
     assert doc["path"] == str(notes / "good.md")
     report = __import__("notecards.pipeline").pipeline.build_decks(Config(notes=(notes,), out=tmp_path / "decks"))
     assert [p.path for p in report.problems] == [f"{notes}/\\xe9t\\xe9.md"] and len(report.decks) == 1
+
+
+# Worker processes
+
+
+_KILLED_BUILD = """
+import multiprocessing, os, signal, sys
+from notecards import workers
+
+def task(x):
+    return os.getpid()
+
+with workers.early_pool(2) as writers, workers.pool(2) as extractors:
+    pids = set(writers.map(task, range(8))) | {extractors.submit(task, 0).result()}
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # as `kill -9` on a build
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("watch", ["kernel signal", "pid watch (not Linux)"])
+def test_workers_exit_when_the_build_process_is_killed(watch):
+    import subprocess
+    import sys
+
+    fallback = "workers._parent_death_signal = lambda: False\n" if watch.startswith("pid") else ""
+    script = _KILLED_BUILD.replace("\nwith ", "\n" + fallback + "with ", 1)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pids = [int(p) for p in run.stdout.split()]
+    assert run.returncode == -9 and len(pids) >= 4
+    deadline = time.monotonic() + 10
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in pids if _alive(p)]
+    for p in left:
+        os.kill(p, 9)  # tidy up after a failure
+    assert left == []

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -56,7 +60,8 @@ def pool(workers: int, initializer=None, initargs: tuple = ()) -> Iterator[Proce
     ctx = multiprocessing.get_context("fork" if can_fork() else None)
     gc.freeze()
     try:
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer, initargs=initargs) as executor:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_start,
+                             initargs=(os.getpid(), initializer, initargs)) as executor:
             yield executor
     finally:
         gc.unfreeze()
@@ -73,7 +78,7 @@ def early_pool(workers: int) -> Iterator[Pool | None]:
     import multiprocessing
 
     gc.freeze()  # as in pool(): a collection in a child would copy what it inherited
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = multiprocessing.get_context("fork").Pool(workers, _worker_start, (os.getpid(), None, ()))
     gc.unfreeze()
     try:
         yield pool
@@ -83,3 +88,39 @@ def early_pool(workers: int) -> Iterator[Pool | None]:
         raise
     finally:
         pool.join()
+
+
+def _worker_start(parent: int, initializer, initargs: tuple) -> None:
+    """First thing in every worker: make it exit with the build process, then `initializer`."""
+    die_with_parent(parent)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def die_with_parent(parent: int) -> None:
+    """Exit when process `parent` dies (killed, say). A worker waits on a queue whose writing end
+    it inherited too, so it would never see the end of its input and sleep on forever.
+
+    Linux: the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG). Elsewhere a thread checks the
+    parent's pid once a second (a child whose parent died is handed to another one)."""
+    if not _parent_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="notecards-parent").start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
