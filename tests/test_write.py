@@ -265,3 +265,37 @@ def test_a_second_build_into_the_same_folder_says_another_build_is_running(tmp_p
             build_decks(cfg)
         assert not list(cfg.out.glob("*.apkg"))
     assert build_decks(cfg).decks == [cfg.out / "Papers - a.apkg"]  # free again once it has finished
+
+
+def _big_deck(n: int) -> list:
+    p = paper("A Paper With Many Notes", *(("method", f"step {i}: " + "a long explanation " * 60) for i in range(n)))
+    return cards_of(p)
+
+
+def test_a_big_deck_is_put_together_on_disk_with_the_same_notes(tmp_path: Path, monkeypatch):
+    import notecards.write as write
+
+    cards = _big_deck(50)
+    small = write_cards(cards, tmp_path / "memory").decks
+    monkeypatch.setattr(write, "DISK_NOTES", 10)
+    big = write_cards(cards, tmp_path / "disk").decks
+    assert read_notes(small[0]) == read_notes(big[0]) and len(read_notes(big[0])) == len(cards)
+    assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == [STATE_FILE, "Papers - notes.apkg"]
+
+
+def test_writing_a_big_deck_does_not_hold_its_collection_in_memory(tmp_path: Path):
+    import tracemalloc
+
+    import notecards.write as write
+
+    cards = _big_deck(write.DISK_NOTES + 500)
+    rows = [(write.note_fields(c), c.tags, c.guid, c.media, 1) for c in cards]
+    tracemalloc.start()
+    try:
+        write._write_deck(tmp_path / "big.apkg", "Big", rows, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    with zipfile.ZipFile(tmp_path / "big.apkg") as z:
+        collection = z.getinfo("collection.anki2").file_size
+    assert collection > 8_000_000 and peak < collection / 4  # in memory it was held twice

@@ -4,9 +4,10 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from notecards.errors import OutputError
 
@@ -15,8 +16,9 @@ TEMP_PREFIX = ".notecards-tmp-"
 LOCK_FILE = ".notecards.lock"
 
 
-def atomic_write(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
-    """`data` (or its pieces) into a temp file beside `path`, then renamed over it: never a
+def atomic_write(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO], None],
+                 durable: bool = True) -> None:
+    """`data` (its pieces, or what `data(file)` writes) into a temp file beside `path`, then renamed over it: never a
     half-written file. `durable`: on disk (fsync) before the rename, so that a power cut can't
     lose it either; a file the ledger can tell is wrong, and remake, can do without (write.py).
 
@@ -28,7 +30,10 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], durable: bool = True
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.writelines([data] if isinstance(data, bytes) else data)
+            if callable(data):
+                data(fh)
+            else:
+                fh.writelines([data] if isinstance(data, bytes) else data)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sqlite3
+import tempfile
 import time
 import unicodedata
 import zipfile
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import genanki
 from genanki.apkg_col import APKG_COL
@@ -181,23 +182,21 @@ def _empty_collection() -> bytes:
         conn.close()
 
 
-def _apkg_bytes(deck: genanki.Deck, media: list[str], timestamp: int, first_id: int) -> bytes:
-    """The package as bytes: genanki.Package.write_to_db into an in-memory database, serialised into the zip."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.deserialize(_empty_collection())
-        deck.write_to_db(conn.cursor(), timestamp, itertools.count(first_id))
-        conn.commit()
-        db = conn.serialize()
-    finally:
-        conn.close()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        _zip_entry(z, "collection.anki2", db)
+def _apkg(fh: BinaryIO, db: bytes | Path, media: list[str]) -> None:
+    """The package: the collection (bytes, or a file streamed in) and the media, zipped into `fh`."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as z:
+        if isinstance(db, bytes):
+            _zip_entry(z, "collection.anki2", db)
+        else:
+            os.chmod(db, 0o644)
+            os.utime(db, (_ZIP_MTIME, _ZIP_MTIME))  # zipfile dates an entry from the file
+            z.write(db, "collection.anki2")
         _zip_entry(z, "media", json.dumps({str(i): media_name(Path(p)) for i, p in enumerate(media)}).encode())
         for i, p in enumerate(media):
             _zip_entry(z, str(i), Path(p).read_bytes())
-    return buf.getvalue()
+
+
+_ZIP_MTIME = time.mktime((*_ZIP_TIME, 0, 0, -1))
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -433,19 +432,54 @@ def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None]:
     return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
 
 
+DISK_NOTES = 4_000
+"""A deck with more notes than this is put together in a temp file, not in memory: its collection
+(some 2 KB a note) would otherwise be held twice (the database and its serialised copy), so one
+big notes file would need far more memory than the same papers in many files."""
+
+
 def _write_deck(path: Path, name: str, notes: list[_Row], model_mtime: int) -> Path:
-    model = _model()
-    deck = genanki.Deck(deck_id(name), name)
-    media: list[str] = []
-    for fields, tags, guid, media_of, mtime in notes:
-        deck.add_note(_Note(model=model, fields=fields, tags=list(tags), guid=guid, mtime=mtime))
-        media.extend(m for m in media_of if m not in media)
-    # Note and card ids only matter for new notes (Anki matches by guid and renumbers a new note
-    # whose id is taken); from the newest mtime, so a rebuild of unchanged notes is byte-identical.
-    first_id = max([model_mtime, *(n[-1] for n in notes)]) * 1000
+    media = list(dict.fromkeys(m for n in notes for m in n[3]))
     # Not synced to disk one by one (that kept the writers waiting 1.3-3.4 s per 1,000 decks here):
     # after a power cut, a deck that did not reach the disk differs from the size and mtime the
     # ledger keeps, so the next build writes it again. The ledger itself is synced: it holds the
     # identities that keep guids.
-    atomic_write(path, _apkg_bytes(deck, media, model_mtime, first_id), durable=False)
+    if len(notes) <= DISK_NOTES:
+        conn = sqlite3.connect(":memory:")
+        try:
+            conn.deserialize(_empty_collection())
+            _fill(conn, name, notes, model_mtime)
+            db = conn.serialize()
+        finally:
+            conn.close()
+        atomic_write(path, lambda fh: _apkg(fh, db, media), durable=False)
+        return path
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".anki2")
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + APKG_SCHEMA + APKG_COL)
+            _fill(conn, name, notes, model_mtime)
+        finally:
+            conn.close()
+        atomic_write(path, lambda fh: _apkg(fh, Path(tmp), media), durable=False)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def _fill(conn: sqlite3.Connection, name: str, notes: list[_Row], model_mtime: int) -> None:
+    """genanki.Deck.write_to_db, one note object at a time (genanki's Deck holds them all)."""
+    model = _model()
+    deck = genanki.Deck(deck_id(name), name)
+    deck.add_model(model)
+    cursor = conn.cursor()
+    # Note and card ids only matter for new notes (Anki matches by guid and renumbers a new note
+    # whose id is taken); from the newest mtime, so a rebuild of unchanged notes is byte-identical.
+    ids = itertools.count(max([model_mtime, *(n[-1] for n in notes)]) * 1000)
+    deck.write_to_db(cursor, model_mtime, ids)  # the deck and the note type
+    for fields, tags, guid, _, mtime in notes:
+        _Note(model=model, fields=fields, tags=list(tags), guid=guid, mtime=mtime).write_to_db(
+            cursor, model_mtime, deck.deck_id, ids)
+    conn.commit()
