@@ -270,3 +270,39 @@ def test_workers_exit_when_the_build_process_is_killed(watch):
     for p in left:
         os.kill(p, 9)  # tidy up after a failure
     assert left == []
+
+
+# One big file is parsed a piece at a time, with the blocks of a parse in one piece
+
+
+def _whole_and_in_pieces(text: str, monkeypatch) -> tuple:
+    import notecards.parse as parse
+
+    monkeypatch.setattr(parse, "CHUNK_LINES", 10**9)
+    whole = parse_markdown(text)
+    monkeypatch.setattr(parse, "CHUNK_LINES", 3)
+    return whole, parse_markdown(text)
+
+
+@pytest.mark.parametrize("note", sorted(FORMATS.glob("*.md")) + sorted((FORMATS.parents[2] / "examples" / "notes").glob("*.md")),
+                         ids=lambda p: p.name)
+def test_a_file_parsed_in_pieces_gives_the_blocks_of_one_parse(note, monkeypatch):
+    text = note.read_text(encoding="utf-8") * 3
+    whole, pieces = _whole_and_in_pieces(text, monkeypatch)
+    assert pieces == whole and len(whole.blocks) > 5
+
+
+@pytest.mark.parametrize("tricky", ["```\n\n# in a fence\n\n```\n", "  ```\n\n# in an indented fence\n\n  ```\n",
+                                    "<pre>\n\n# in raw html\n\n</pre>\n", "- item\n\n  ```\n\n# x\n  ```\n"])
+def test_no_cut_inside_a_fence_or_raw_html(tricky, monkeypatch):
+    text = ("- a\n- b\n- c\n- d\n\n" + tricky + "\n# after\n- e\n") * 3
+    whole, pieces = _whole_and_in_pieces(text, monkeypatch)
+    assert pieces == whole
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(MARKDOWNISH)
+def test_random_markdown_parsed_in_pieces_gives_the_same_blocks(monkeypatch, text):
+    whole, pieces = _whole_and_in_pieces(text.replace("\x00", "") * 2, monkeypatch)
+    assert pieces == whole
