@@ -9,7 +9,10 @@ from typing import Any
 
 import yaml
 
-from notecards.errors import ConfigError
+from notecards.errors import ConfigError, yaml_problem
+
+TAG_PREFIXES = {"year": "year", "venue": "venue", "topic": "topic"}
+"""The default tag prefixes (`year::2023`), and the keys `tag_prefixes` allows."""
 
 DECK_BY = ("file", "topic", "year")
 LANGUAGES = ("auto", "zh", "en")
@@ -23,8 +26,7 @@ class Config:
     root_deck: str = "Papers"
     deck_by: str = "file"
     """file | topic | year: how decks are split below the root deck."""
-    tag_prefixes: dict[str, str] = field(default_factory=lambda: {
-        "year": "year", "venue": "venue", "topic": "topic"})
+    tag_prefixes: dict[str, str] = field(default_factory=lambda: dict(TAG_PREFIXES))
     card_language: str = "auto"
     reverse_cards: bool = True
     max_answer_chars: int = 280
@@ -46,7 +48,7 @@ _SCHEMA: dict[str, tuple[type | tuple[type, ...], str]] = {
     "out": (str, "a folder path"),
     "root_deck": (str, "a deck name"),
     "deck_by": (str, "one of: " + ", ".join(DECK_BY)),
-    "tag_prefixes": (dict, "a map with keys year, venue, topic"),
+    "tag_prefixes": (dict, "a map with keys " + ", ".join(TAG_PREFIXES)),
     "card_language": (str, "one of: " + ", ".join(LANGUAGES)),
     "reverse_cards": (bool, "true or false"),
     "max_answer_chars": (int, "a whole number from 60 to 5000"),
@@ -132,13 +134,13 @@ def config_from_mapping(data: Any, where: str = "config.yaml", base: Path = Path
     if "tag_prefixes" in data:
         tp = data["tag_prefixes"]
         _check_map(fail, "tag_prefixes", tp, list_values=False)
-        extra = set(tp) - {"year", "venue", "topic"}
+        extra = set(tp) - TAG_PREFIXES.keys()
         if extra:
-            raise fail(f"tag_prefixes.{sorted(map(str, extra))[0]}", "unknown key; allowed keys: year, venue, topic")
+            raise fail(f"tag_prefixes.{sorted(map(str, extra))[0]}", "unknown key; allowed keys: " + ", ".join(TAG_PREFIXES))
         bad = [k for k, v in tp.items() if any(c.isspace() for c in v)]
         if bad:
             raise fail(f"tag_prefixes.{bad[0]}", f"a tag prefix cannot contain spaces: {tp[bad[0]]!r}")
-        kw["tag_prefixes"] = {**Config().tag_prefixes, **tp}
+        kw["tag_prefixes"] = {**TAG_PREFIXES, **tp}
     if "max_answer_chars" in data:
         if not 60 <= data["max_answer_chars"] <= 5000:
             raise fail("max_answer_chars", f"expected a whole number from 60 to 5000, got {data['max_answer_chars']}")
@@ -190,10 +192,8 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8", path=str(path),
                           line=raw.count(b"\n", 0, exc.start) + 1) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        why = " ".join(str(getattr(exc, "problem", None) or exc).split())
-        raise ConfigError(f"not valid YAML: {why}", path=str(path),
-                          line=mark.line + 1 if mark else None) from None
+        line, why = yaml_problem(exc)
+        raise ConfigError(f"not valid YAML: {why}", path=str(path), line=None if line is None else line + 1) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     except RecursionError:

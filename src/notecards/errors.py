@@ -28,3 +28,9 @@ class InputError(NotecardsError):
 
 class OutputError(NotecardsError):
     """The output folder cannot be written."""
+
+
+def yaml_problem(exc: Exception) -> tuple[int | None, str]:
+    """A PyYAML error -> (0-based line of its mark, or None; its problem on one line)."""
+    mark = getattr(exc, "problem_mark", None)
+    return (mark.line if mark else None), " ".join(str(getattr(exc, "problem", None) or exc).split())

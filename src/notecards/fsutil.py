@@ -47,6 +47,13 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO]
         raise
 
 
+def resource_text(name: str) -> str:
+    """A file shipped in the package's `resources/` folder (cue tables, card templates, style sheet)."""
+    from importlib import resources
+
+    return resources.files("notecards").joinpath("resources", name).read_text(encoding="utf-8")
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -23,7 +23,6 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
     from multiprocessing.pool import Pool
 
 from notecards.errors import OutputError
-from notecards.fsutil import TEMP_PREFIX, atomic_write, prepare_folder
+from notecards.fsutil import TEMP_PREFIX, atomic_write, prepare_folder, resource_text
 from notecards.identity import Carried, PaperIdentity, carry_identity
 from notecards.ledger import DeckRecord, FileRecord, Ledger, file_record, file_stat, load_ledger, save_ledger
 from notecards.model import Card
@@ -57,8 +56,7 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f
 
 @lru_cache(maxsize=1)
 def _resources() -> tuple[str, str, str]:
-    res = resources.files("notecards") / "resources"
-    return tuple((res / n).read_text(encoding="utf-8") for n in ("card_front.html", "card_back.html", "style.css"))
+    return tuple(map(resource_text, ("card_front.html", "card_back.html", "style.css")))
 
 
 def _model() -> genanki.Model:
