@@ -180,6 +180,7 @@ def test_random_bytes_are_read_or_skipped_with_a_message(scratch, data):
 # Characters a card can't hold, and file names that are not text
 
 
+@pytest.mark.slow  # runs Anki's engine
 def test_a_field_separator_in_a_bullet_is_removed_with_a_warning_and_the_deck_imports(tmp_path):
     from anki_helpers import collection, import_all, notes as anki_notes
     from notecards.pipeline import build_decks
@@ -204,6 +205,7 @@ def test_a_control_character_keeps_the_line_numbers(tmp_path):
     assert [w.split(": warning")[0] for w in src.warnings] == ["n.md:1", "n.md:2"]
 
 
+@pytest.mark.slow  # starts subprocesses
 @pytest.mark.skipif(os.name == "nt", reason="Windows file names are always Unicode")
 def test_a_file_name_that_is_not_utf8_is_skipped_alone_and_shown_escaped(tmp_path):
     import json
@@ -252,6 +254,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # starts subprocesses
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("watch", ["kernel signal", "pid watch (not Linux)"])
 def test_workers_exit_when_the_build_process_is_killed(watch):
