@@ -10,7 +10,6 @@ content changed.
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 import os
