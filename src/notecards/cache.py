@@ -14,7 +14,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import zlib
 from dataclasses import dataclass, fields
 from importlib import resources
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from notecards.config import Config
+from notecards.fsutil import atomic_write
 from notecards.model import Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
@@ -178,14 +178,23 @@ def _load(path: Path) -> Any:
 
 
 def _atomic_dump(path: Path, value: Any) -> None:
-    # zlib level 1: cards repeat their paper's context, so entries shrink about 6x for little time
-    data = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    # zlib level 1: cards repeat their paper's context, so entries shrink about 6x for little time.
+    # Pickled straight into the compressor: a big notes file's pickle is never held whole.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: _dump_compressed(fh, value), durable=False)
+
+
+class _Compressing:
+    """A file-like `write` that deflates into `fh`."""
+
+    def __init__(self, fh):
+        self.fh, self.z = fh, zlib.compressobj(1)
+
+    def write(self, data) -> None:
+        self.fh.write(self.z.compress(data))
+
+
+def _dump_compressed(fh, value: Any) -> None:
+    out = _Compressing(fh)
+    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+    fh.write(out.z.flush())
