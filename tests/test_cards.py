@@ -9,7 +9,7 @@ import pytest
 
 from notecards.cards import build_cards, make_cards, merge_repeats, split_cue, tag
 from notecards.config import Config
-from notecards.identity import assign_slots, carry_identity
+from notecards.identity import assign_slots, carry_identity, text_slot
 from notecards.model import Bullet, Document, Paper
 from notecards.pipeline import extract_paths
 from notecards.render import media_name, render_markdown
@@ -111,7 +111,7 @@ def test_long_bullet_is_split_under_the_limit():
              if c.kind == "method"]
     assert len(cards) > 1
     assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= 80 for c in cards)
-    assert [c.slot for c in cards][:2] == ["1", "1.2"]
+    assert [c.slot.partition(".")[2] for c in cards][:2] == ["", "2"]  # one bullet's slot, then its part 2
     assert len({c.question for c in cards}) == len(cards)
 
 
@@ -169,9 +169,16 @@ def test_deck_hierarchy(deck_by, deck):
 def test_guid_does_not_depend_on_the_answer_text():
     edited = replace(ATTENTION, bullets=tuple(
         replace(b, text=b.text + " (reworded)") for b in ATTENTION.bullets))
-    before = [c.guid for c in make_cards(doc(ATTENTION), CONFIG)]
-    after = [c.guid for c in make_cards(doc(edited), CONFIG)]
-    assert before == after
+    before = make_cards(doc(ATTENTION), CONFIG)
+    after = carry_identity(make_cards(doc(edited), CONFIG), _previous(before)).cards
+    assert [c.guid for c in before] == [c.guid for c in after]
+
+
+def test_without_a_state_an_unchanged_bullet_keeps_its_guid_wherever_it_moves():
+    before = {c.answer: c.guid for c in make_cards(doc(ATTENTION), CONFIG) if c.kind != "reverse"}
+    moved = replace(ATTENTION, bullets=ATTENTION.bullets[::-1])
+    after = {c.answer: c.guid for c in make_cards(doc(moved), CONFIG) if c.kind != "reverse"}
+    assert after == before
 
 
 def test_guid_does_not_depend_on_file_or_title_case():
@@ -185,10 +192,10 @@ def test_slots_survive_reword_insert_reorder_delete():
     old = {1: "self attention only", 2: "multi head attention in parallel", 3: "positional encodings"}
     # reorder + reword #1 + delete #3 + insert a new bullet
     now = ["multi head attention in parallel", "a brand new idea", "self-attention only, no recurrence"]
-    slots, nxt = assign_slots(now, old, 4)
-    assert slots == {"multi head attention in parallel": 2, "self-attention only, no recurrence": 1,
-                     "a brand new idea": 4}
-    assert nxt == 5  # slot 3 (deleted) is never handed out again
+    slots, _ = assign_slots(now, {str(n): t for n, t in old.items()}, 4)
+    assert slots == {"multi head attention in parallel": "2", "self-attention only, no recurrence": "1",
+                     "a brand new idea": text_slot("a brand new idea")}
+    assert "3" not in slots.values()  # slot 3 (deleted) is never handed out again
 
 
 def _previous(cards):

@@ -100,27 +100,30 @@ def test_deleted_file_reports_its_papers_and_its_deck_goes(tmp_path):
     assert not (out / "Papers - c.apkg").exists() and report.files == 2
 
 
-def test_state_of_the_earlier_format_is_read_and_notes_keep_their_mtimes(tmp_path):
+def test_state_of_the_previous_format_is_read_and_notes_keep_their_mtimes(tmp_path):
     folder, out = _notes(tmp_path), tmp_path / "decks"
     first = build_decks(Config(), [folder], out)
     before = {p.name: p.read_bytes() for p in first.decks}
-    ledger = load_ledger(out)
-    v1 = {"version": 1, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
-          "decks": {d: r.file for d, r in ledger.decks.items()},
-          "notes": {g: {"hash": h, "mtime": m} for r in ledger.files.values() for g, h, m, _ in r.notes()},
-          "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
-                      "next": dict(p.next_slot), "live": p.live}
-                     for r in ledger.files.values() for p in r.identities()]}
-    # as version 1 wrote it: one paper per line
-    (out / STATE_FILE).write_text(json.dumps(v1, indent=1), encoding="utf-8")
+    # version 2: no checksum at the end of each line, numbered slots
+    lines = [ln.rpartition("\t")[0] for ln in (out / STATE_FILE).read_text(encoding="utf-8").splitlines()]
+    lines[0] = lines[0].replace('"version":3', '"version":2')
+    (out / STATE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
     second = build_decks(Config(), [folder], out)
-    assert {p.name: p.read_bytes() for p in second.decks} == before  # same guids, same mtimes
-    assert load_ledger(out).files.keys() == ledger.files.keys()
+    assert {p.name: p.read_bytes() for p in second.decks if p.name != "Papers - a.apkg"} == {
+        n: b for n, b in before.items() if n != "Papers - a.apkg"}
+    assert set(package_notes(out / "Papers - a.apkg")) > set(package_notes_bytes(before["Papers - a.apkg"], tmp_path))
+
+
+def package_notes_bytes(data: bytes, tmp_path: Path) -> dict:
+    path = tmp_path / "old.apkg"
+    path.write_bytes(data)
+    return package_notes(path)
 
 
 def test_ledger_round_trip(tmp_path):
     ident = PaperIdentity(ident="attention", key="attention", title="Attention \t\"quoted\"\u2028\x85",
-                          slots=(("method", 1, "We propose\tit\nthen\u2029this"),), next_slot=(("method", 2),))
+                          slots=(("method", "1", "We propose\tit\nthen\u2029this"), ("method", "t0a1b", "x")), next_slot=(("method", 2),))
     record = file_record(key="k", cards_key="c", media=(("/x.png", 3, 4),), papers=1, keys=("attention",),
                          warnings=("a.md:1: warning: x",), reusable=False,
                          notes=[("g1", "h1", 5, "Papers::a"), ("g2", "h2", 6, "Papers::b")], identities=[ident])
@@ -171,5 +174,5 @@ def test_a_damaged_record_in_the_state_is_an_output_error(tmp_path):
     state = out / STATE_FILE
     state.write_text(state.read_text(encoding="utf-8").replace('{"notes":', '{"nots":', 1), encoding="utf-8")
     _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
-    with pytest.raises(OutputError, match="state is unreadable"):
+    with pytest.raises(OutputError, match="state is damaged: line 2"):
         build_decks(Config(), [folder], out)

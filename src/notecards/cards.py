@@ -12,13 +12,13 @@ cues and context):
 - A reverse card asks which paper addresses the (first sentence of the) problem.
 
 Guid = hash(paper identity, kind, slot), never the answer, so editing a bullet updates the
-note in Anki. make_cards() numbers slots in note order; identity.carry_identity() (run by write.py
+note in Anki. make_cards() makes each bullet's slot from its text (identity.text_slot), so a fresh
+build keeps an unchanged bullet's card wherever it moves; identity.carry_identity() (run by write.py
 with the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
 and deletion, and a paper's identity through a retitle.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from collections.abc import Iterable
@@ -29,12 +29,11 @@ from urllib.parse import quote_plus
 
 from notecards.config import Config
 from notecards.extract import paper_key
-from notecards.model import Bullet, Card, Document, Paper
+from notecards.identity import card_guid, text_slot
+from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens
 
-ASKED = ("problem", "method", "finding")
-"""Labels that become questions, in the order their cards are studied."""
 CONTEXT = ("background", "other", "opinion")
 """Labels shown on the back of a paper's cards."""
 
@@ -209,11 +208,6 @@ def deck_name(config: Config, doc: Document, paper: Paper, topics: tuple[str, ..
     return f"{config.root_deck}::{leaf}"
 
 
-def card_guid(ident: str, kind: str, slot: str) -> str:
-    """What identifies a card: the paper, the kind, the slot. Never the answer text."""
-    return hashlib.sha256(f"notecards\x1f{ident}\x1f{kind}\x1f{slot}".encode()).hexdigest()[:20]
-
-
 # --- one paper's cards -----------------------------------------------------------------------
 
 
@@ -225,7 +219,7 @@ class _Unit(NamedTuple):
     text: str
     part: int
     parts: int
-    slot: int
+    slot: str
 
 
 def split_cue(text: str) -> tuple[str | None, str]:
@@ -269,7 +263,8 @@ def _fits(text: str, limit: int, memo: Memo | None) -> bool:
 
 def _units(bullets: list[Bullet], kind: str, limit: int, memo: Memo | None = None) -> list[_Unit]:
     units = []
-    for slot, b in enumerate(bullets, 1):
+    for b in bullets:
+        slot = text_slot(_norm(b.text))  # the slot identity.assign_slots gives a bullet new to the state
         cue, body = split_cue(b.text) if kind != "problem" else (None, b.text)
         pieces = split_long(body, limit, memo)
         units += [_Unit(b, cue, piece, k, len(pieces), slot) for k, piece in enumerate(pieces, 1)]

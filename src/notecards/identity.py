@@ -6,13 +6,13 @@ or moved. So each asked bullet owns a slot number, kept in the output's state fi
 """
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from notecards.cards import ASKED, card_guid
-from notecards.model import Card
+from notecards.model import ASKED, Card
 
 SIMILAR = 0.5
 """A reworded bullet keeps its card when it is at least this similar (difflib ratio) to the old text."""
@@ -29,7 +29,7 @@ class PaperIdentity:
     key: str
     """paper_key of the title it had in that build."""
     title: str
-    slots: tuple[tuple[str, int, str], ...] = ()
+    slots: tuple[tuple[str, str, str], ...] = ()
     """(kind, slot, bullet text) for every asked bullet."""
     next_slot: tuple[tuple[str, int], ...] = ()
     """Per kind, the first slot never used: a deleted bullet's slot is never given to a new one."""
@@ -56,8 +56,8 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
     bullet's words breaks when it is reworded, an index breaks when a bullet is inserted, deleted
     or moved. So each asked bullet owns a slot number, kept in the output's state file: an
     unchanged bullet keeps its slot, a reworded one takes the slot of the most similar old
-    bullet (ratio >= SIMILAR), a new one gets a never-used number. With no previous build the
-    slots are 1..n in note order, as make_cards() numbers them. A retitled paper (typo fixed,
+    bullet (ratio >= SIMILAR), a new one a slot made from its text (text_slot), as make_cards()
+    gives it. A retitled paper (typo fixed,
     a word changed) keeps its identity when its title key is close or most bullets are unchanged.
     Cards that end up with the same guid (the same paper in two notes files) are kept once.
     Papers that left are reported once and remembered (live=False).
@@ -128,7 +128,7 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
     return matched
 
 
-def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], str], dict[str, int]]:
     """(kind, bullet text) -> slot for every asked bullet, and the next free slot per kind."""
     slots: dict[tuple[str, str], int] = {}
     next_slot: dict[str, int] = dict(prev.next_slot) if prev else {}
@@ -140,17 +140,35 @@ def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tu
     return slots, {k: n for k, n in next_slot.items() if n > 1}
 
 
-def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) -> tuple[dict[str, int], int]:
-    """Bullet texts now + {slot: text} before -> {text: slot}, next free slot.
+def card_guid(ident: str, kind: str, slot: str) -> str:
+    """What identifies a card: the paper, the kind, the slot. Never the answer text."""
+    return hashlib.sha256(f"notecards\x1f{ident}\x1f{kind}\x1f{slot}".encode()).hexdigest()[:20]
 
-    >>> assign_slots(["b", "a2", "c"], {1: "a", 2: "b"}, 3)
-    ({'b': 2, 'a2': 1, 'c': 3}, 4)
+
+def text_slot(text: str) -> str:
+    """The slot a bullet gets when no earlier bullet is like it: made from its text, so that
+    without a state file (a fresh output folder) an unchanged bullet keeps its card wherever it moves."""
+    return "t" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def assign_slots(new: list[str], old: Mapping[str, str], first_free: int = 1) -> tuple[dict[str, str], int]:
+    """Bullet texts now + {slot: text} before -> {text: slot}, next free numbered slot.
+
+    An unchanged bullet keeps its slot wherever it moved; a reworded one takes the slot of the
+    most similar old bullet; a new one gets text_slot(text) (a number never used before when an
+    old bullet holds that slot under other words).
+
+    >>> assign_slots(["b", "a2"], {"1": "a", "2": "b"}, 3)
+    ({'b': '2', 'a2': '1'}, 3)
     """
     free = dict(old)
-    out: dict[str, int] = {}
+    out: dict[str, str] = {}
+    by_text = {}
+    for n, t in free.items():
+        by_text.setdefault(t, n)
     for text in new:  # unchanged bullets, wherever they moved
-        n = next((n for n, t in free.items() if t == text), None)
-        if n is not None:
+        n = by_text.get(text)
+        if n is not None and n in free:
             out[text] = n
             del free[n]
     pairs = sorted(((SequenceMatcher(None, text, t, autojunk=False).ratio(), i, n)
@@ -160,9 +178,13 @@ def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) ->
         if score >= SIMILAR and new[i] not in out and n in free:
             out[new[i]] = n
             del free[n]
-    nxt = max([first_free, *(n + 1 for n in old)])
+    nxt = max([first_free, *(int(n) + 1 for n in old if n.isdigit())])
+    taken = set(old) | set(out.values())
     for text in new:  # new bullets: a slot no earlier bullet ever had
         if text not in out:
-            out[text] = nxt
-            nxt += 1
+            slot = text_slot(text)
+            if slot in taken:
+                slot, nxt = str(nxt), nxt + 1
+            out[text] = slot
+            taken.add(slot)
     return {t: out[t] for t in new}, nxt

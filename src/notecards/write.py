@@ -266,14 +266,14 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
     kept_keys = {k for r in kept.values() for k in r.keys}
     ids = [f for f, fc in files.items() for _ in fc.cards]
     hashes = [h for fc in files.values() for h in (fc.hashes or map(note_hash, fc.cards))]
-    read_again = [r for f, r in previous.files.items() if f not in kept]
+    read_again = [(f, r) for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
-                             {p.ident: p for r in read_again for p in r.identities()} | {p.ident: p for p in previous.gone},
+                             {p.ident: p for f, r in read_again for p in r.identities(f)} | {p.ident: p for p in previous.gone},
                              {i for r in kept.values() for i in r.idents})
     now = int(time.time())
     model = model_hash()
     model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
-    old_notes = {g: (h, m) for r in read_again for g, h, m, _ in r.notes()}
+    old_notes = {g: (h, m) for f, r in read_again for g, h, m, _ in r.notes(f)}
 
     notes: dict[str, list[tuple[str, str, int, str]]] = {f: [] for f in files}  # guid, content, mtime, deck
     content_of: dict[str, str] = {}
