@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from notecards.segment import language
 
 if TYPE_CHECKING:
     from notecards.cards import CardBatch
-    from notecards.ledger import FileRecord, Ledger
+    from notecards.ledger import Ledger
 
 
 @dataclass(slots=True)
@@ -98,106 +98,90 @@ class _Outcome:
     warnings: tuple[str, ...] = ()
     hashes: tuple[str, ...] = ()
     """write.note_hash of each card, made in the worker."""
+    key: str = ""
+    """Cache key of the text these cards were made from (a file saved during the build is keyed
+    on what was read, never on an earlier reading)."""
 
 
-def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...]) -> _Outcome:
+def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
     from notecards.write import note_hash  # genanki is imported by then: build_decks imports write
 
-    return _Outcome(batch=batch, papers=papers, warnings=warnings, hashes=tuple(map(note_hash, batch.cards)))
+    return _Outcome(batch=batch, papers=papers, warnings=warnings, hashes=tuple(map(note_hash, batch.cards)), key=key)
 
 
-def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None) -> _Outcome:
-    """Read, extract (and make the cards of) one file; store the result in the cache."""
+Source = NoteRef | SourceFile
+"""A file to extract: found on disk, or already read (to key it) and not to be read again."""
+
+
+def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
+    """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
+    text read, and (`store`) keep them in the cache."""
     try:
-        src = read_note(ref)
+        src = item if isinstance(item, SourceFile) else read_note(item)
         doc = extract_document(src, rules_for(config))
     except InputError as exc:
         return _Outcome(problem=exc)
     except RecursionError:
-        return _Outcome(problem=InputError("nesting too deep to read", path=ref.display))
-    batch = None
-    if cards:
-        from notecards.cards import build_cards
+        return _Outcome(problem=InputError("nesting too deep to read", path=item.display if isinstance(item, NoteRef) else item.path))
+    if keyer is None:
+        return _Outcome(doc)
+    from notecards.cards import build_cards
 
-        batch = build_cards(doc, config)
-    if cache is not None:
-        cache.put(src, doc, batch)
-    return _built(batch, len(doc.papers), doc.warnings) if batch is not None else _Outcome(doc)
-
-
-_WORKER: tuple[Config, bool, Cache | None] | None = None
+    batch = build_cards(doc, config)
+    key = keyer.key(src)
+    if store:
+        keyer.put(src, doc, batch, key)
+    return _built(batch, len(doc.papers), doc.warnings, key)
 
 
-def _worker_init(config: Config, cards: bool, cache: Cache | None) -> None:
+_WORKER: tuple[Config, Cache | None, bool] | None = None
+
+
+def _worker_init(config: Config, keyer: Cache | None, store: bool) -> None:
     global _WORKER
-    _WORKER = (config, cards, cache)
+    _WORKER = (config, keyer, store)
 
 
-def _worker_task(ref: NoteRef) -> _Outcome:
+def _worker_task(item: Source) -> _Outcome:
     assert _WORKER is not None
-    return _extract_one(ref, *_WORKER)
+    return _extract_one(item, *_WORKER)
 
 
-def _run_parallel(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None) -> Iterator[_Outcome]:
-    """Outcomes in the order of `refs`, from worker processes (jieba and the rules load once in each)."""
-    n = max(1, min(workers.cpus(), 8, len(refs) // 10))  # 10 files or more for each worker
+def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool) -> Iterator[_Outcome]:
+    """Outcomes in the order of `items`, from worker processes (jieba and the rules load once in each)."""
+    n = max(1, min(workers.cpus(), 8, len(items) // 10))  # 10 files or more for each worker
     window = n * 4  # in flight at once: results are consumed in order, memory stays bounded
-    with workers.pool(n, _worker_init, (config, cards, cache)) as pool:
-        pending = deque(pool.submit(_worker_task, r) for r in refs[:window])
-        for r in refs[window:]:
+    with workers.pool(n, _worker_init, (config, keyer, store)) as pool:
+        pending = deque(pool.submit(_worker_task, r) for r in items[:window])
+        for r in items[window:]:
             yield pending.popleft().result()
             pending.append(pool.submit(_worker_task, r))
         while pending:
             yield pending.popleft().result()
 
 
-def _read_keys(refs: list[NoteRef], cache: Cache) -> list[str | InputError]:
-    """Each file's cache key (its text under the rules in effect), or the problem reading it."""
-    keys: list[str | InputError] = []
-    for ref in refs:
-        try:
-            keys.append(cache.key(read_note(ref)))
-        except InputError as exc:
-            keys.append(exc)
-    return keys
-
-
-def _cached(ref: NoteRef, key: str | InputError, cache: Cache, cards: bool) -> _Outcome | None:
-    """The outcome stored for a file whose text and rules are unchanged; None means extract it."""
-    if isinstance(key, InputError):
-        return _Outcome(problem=key)
-    entry = cache.get(ref.display, str(ref.folder), key)
-    if entry is None:
-        return None
-    if not cards:
-        return _Outcome(entry.doc) if entry.doc is not None else None
-    batch = cache.usable_cards(entry)
-    return _built(batch, entry.papers, entry.warnings) if batch is not None else None
-
-
-def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None,
-                 keys: list[str | InputError] | None, progress: Progress | None) -> list[_Outcome]:
-    """Every file's outcome, in the order of `refs`: from the cache where it is current, else extracted."""
-    outcomes: list[_Outcome | None] = [None] * len(refs)
-    if cache is not None:
-        keys = keys if keys is not None else _read_keys(refs, cache)
-        for i, ref in enumerate(refs):
-            outcomes[i] = _cached(ref, keys[i], cache, cards)
-    todo = [i for i, o in enumerate(outcomes) if o is None]
-    done = len(refs) - len(todo)
-    if progress:
-        progress("extract", done, len(refs))
-    todo_refs = [refs[i] for i in todo]
-    if len(todo) >= PARALLEL_MIN and workers.cpus() > 1:
-        results: Iterable[_Outcome] = _run_parallel(todo_refs, config, cards, cache)
+def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
+                 progress: Progress | None, done: int = 0, total: int | None = None) -> list[_Outcome]:
+    """Every file's outcome, in the order of `items`, extracted in workers when there are enough."""
+    total = len(items) if total is None else total
+    if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
+        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
     else:
-        results = (_extract_one(r, config, cards, cache) for r in todo_refs)
-    for i, outcome in zip(todo, results):
-        outcomes[i] = outcome
+        results = (_extract_one(r, config, keyer, store) for r in items)
+    outcomes = []
+    for outcome in results:
+        outcomes.append(outcome)
         done += 1
         if progress:
-            progress("extract", done, len(refs))
-    return outcomes  # type: ignore[return-value]
+            progress("extract", done, total)
+    return outcomes
+
+
+def _cached(ref: NoteRef, key: str, cache: Cache) -> _Outcome | None:
+    """The cards stored for a file whose text and rules are unchanged; None means extract it."""
+    entry = cache.get(ref.display, str(ref.folder), key)
+    batch = cache.usable_cards(entry) if entry is not None else None
+    return _built(batch, entry.papers, entry.warnings, key) if batch is not None else None
 
 
 def _collect(outcomes: list[_Outcome], report: Report) -> None:
@@ -211,19 +195,16 @@ def _collect(outcomes: list[_Outcome], report: Report) -> None:
         report.papers += len(o.doc.papers)
 
 
-def extract_paths(paths: Iterable[Path], config: Config, cache_in: Path | None = None,
-                  progress: Progress | None = None) -> Report:
-    """`notecards extract`: find, read and extract every notes file; problems are collected, not raised.
-
-    With `cache_in` (an output folder) and `config.cache`, unchanged files come from the cache there.
-    """
+def extract_paths(paths: Iterable[Path], config: Config, progress: Progress | None = None) -> Report:
+    """`notecards extract`: find, read and extract every notes file; problems are collected, not raised."""
     report = Report()
     refs, problems = find_notes(paths)
     report.problems.extend(problems)
     rules_for(config)  # a bad cue table is a ConfigError before any file is read
-    cache = Cache(cache_in, config) if cache_in is not None and config.cache else None
     with workers.collector_off():
-        _collect(_extract_all(refs, config, False, cache, None, progress), report)
+        if progress:
+            progress("extract", 0, len(refs))
+        _collect(_extract_all(list(refs), config, None, False, progress), report)
     return report
 
 
@@ -240,6 +221,101 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
         return _build_decks(config, paths, out, progress)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a build does with each notes file (indices into the files found)."""
+
+    read: tuple[int, ...]
+    """Files whose cards are made (from the cache where it is current, else extracted): those that
+    changed, and those sharing a deck or a paper with one of them, then or now."""
+    carried: tuple[int, ...]
+    """Files carried over unread: their ledger records stand as they are."""
+    gone: tuple[str, ...]
+    """Ledger records of files no longer among the notes (deleted, renamed)."""
+    decks: frozenset[str]
+    """Decks that hold a file read or gone: written again (unless what they hold is unchanged)."""
+
+
+def plan_build(ledger: Ledger, ids: list[str], keys: list[str | InputError | None], *, cards_key: str,
+               reuse: bool, broken: Collection[str] = (),
+               made: Mapping[int, tuple[Collection[str], Collection[str]]] | None = None) -> Plan:
+    """The plan from the last build's ledger and each file's cache key (None: not read yet).
+
+    A file is carried over when its record holds: same key (or the file can't be read now: its
+    last cards stand until it can), same card settings, images and deck files as written. `made`:
+    (paper keys, decks) of the files whose cards this build made so far; a file sharing either
+    with them is read too. Call again with more `made` until `read` holds no new file.
+    """
+    made = made or {}
+    present = set(ids)
+    gone = tuple(f for f in ledger.files if f not in present)
+
+    def current(i: int) -> bool:
+        r = ledger.files.get(ids[i])
+        return (reuse and r is not None and r.reusable and (r.key == keys[i] or isinstance(keys[i], InputError))
+                and r.cards_key == cards_key and not any(d in broken for d in r.decks)
+                and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
+
+    same = {i for i in range(len(ids)) if current(i)}
+    read = set(range(len(ids))) - same
+    hit_keys = {k for f in gone for k in ledger.files[f].keys}
+    hit_decks = {d for f in gone for d in ledger.files[f].decks}
+    todo = sorted(read)
+    while todo:
+        for i in todo:
+            if (prior := ledger.files.get(ids[i])) is not None:
+                hit_keys.update(prior.keys)
+                hit_decks.update(prior.decks)
+            papers, decks = made.get(i, ((), ()))
+            hit_keys.update(papers)
+            hit_decks.update(decks)
+        todo = sorted(i for i in same - read if not (hit_decks.isdisjoint(ledger.files[ids[i]].decks)
+                                                     and hit_keys.isdisjoint(ledger.files[ids[i]].keys)))
+        read.update(todo)
+    return Plan(tuple(sorted(read)), tuple(sorted(same - read)), gone, frozenset(hit_decks))
+
+
+def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> tuple[list[str | InputError | None], dict[int, SourceFile]]:
+    """Each file's cache key, or the problem reading it, or None for a file the last build did not
+    have (and the cache holds nothing for): it is read once, when it is extracted. The files whose
+    key changed are kept as read, so they are never read twice."""
+    keys: list[str | InputError | None] = []
+    held: dict[int, SourceFile] = {}
+    for i, ref in enumerate(refs):
+        record = ledger.files.get(ref.display)
+        if record is None and not cache.has(ref.display, str(ref.folder)):
+            keys.append(None)
+            continue
+        try:
+            src = read_note(ref)
+        except InputError as exc:
+            keys.append(exc)
+            continue
+        keys.append(cache.key(src))
+        if record is None or record.key != keys[-1]:
+            held[i] = src
+    return keys, held
+
+
+def _make_cards(todo: list[int], refs: list[NoteRef], keys: list[str | InputError | None], held: dict[int, SourceFile],
+                config: Config, keyer: Cache, progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
+    """The cards of these files: from the cache where it is current, else extracted (and cached)."""
+    out: dict[int, _Outcome] = {}
+    for i in todo:
+        key = keys[i]
+        if isinstance(key, InputError):
+            out[i] = _Outcome(problem=key)
+        elif key is not None and config.cache and (o := _cached(refs[i], key, keyer)) is not None:
+            out[i] = o
+    rest = [i for i in todo if i not in out]
+    done += len(out)
+    if progress:
+        progress("extract", done, total)
+    out.update(zip(rest, _extract_all([held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
+                                      progress, done, total)))
+    return out
+
+
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
     from notecards.ledger import file_stat, load_ledger
     from notecards.write import FileCards, model_hash, write_decks
@@ -250,85 +326,56 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
     report.problems.extend(problems)
     rules_for(config)
     keyer = Cache(out, config)  # keys files even when config.cache is off
-    cache = keyer if config.cache else None
-    keys = _read_keys(refs, keyer)
     ledger = load_ledger(out)
+    keys, held = _key_files(refs, ledger, keyer)
     ids = [r.display for r in refs]
     broken = {d for d, rec in ledger.decks.items() if file_stat(out / rec.file) != (rec.size, rec.mtime_ns)}
+    reuse = config.cache and ledger.model[0] == model_hash()
 
-    def unchanged(i: int) -> bool:
-        """Its record holds: same text and settings, or the file can't be read now (its last
-        cards stand until it can: a file saved in a broken encoding must not empty its deck)."""
-        r = ledger.files.get(ids[i])
-        return (cache is not None and r is not None and r.reusable
-                and (r.key == keys[i] or isinstance(keys[i], InputError))
-                and r.cards_key == keyer.cards_key
-                and broken.isdisjoint(r.decks) and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
+    def plan(made: dict[int, _Outcome]) -> Plan:
+        return plan_build(ledger, ids, keys, cards_key=keyer.cards_key, reuse=reuse, broken=broken, made={
+            i: ({c.paper_key for c in o.batch.cards}, {c.deck for c in o.batch.cards})
+            for i, o in made.items() if o.batch is not None})
 
-    same = {i for i in range(len(refs)) if unchanged(i)} if ledger.model[0] == model_hash() else set()
-    present = set(ids)
-    gone = [r for f, r in ledger.files.items() if f not in present]  # deleted, renamed, or the old state
-    touched = set(range(len(refs))) - same
+    first = plan({})
     # forked now, while this process is small: they write the decks at the end (write._writing)
-    with workers.early_pool(min(workers.cpus(), 8) if len(touched) >= PARALLEL_MIN else 1) as writers:
-        built = _build_touched(refs, keys, touched, same, ids, ledger, gone, config, cache, progress)
+    with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
+        made: dict[int, _Outcome] = {}
+        current = first
+        while todo := [i for i in current.read if i not in made]:
+            made.update(_make_cards(todo, refs, keys, held, config, keyer, progress, len(made), len(refs)))
+            current = plan(made)
+        held.clear()
         files: dict[str, FileCards] = {}
-        for i, ref in enumerate(refs):
-            if i in built:
-                o = built[i]
+        for i in range(len(refs)):
+            if i in made:
+                o = made[i]
                 if o.problem is not None:
                     report.problems.append(o.problem)
                     continue
                 warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
-                files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=str(keys[i]), cards_key=keyer.cards_key,
+                files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=o.key, cards_key=keyer.cards_key,
                                           media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
                                           papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
                 report.warnings.extend(warnings)
                 report.papers += o.papers
             elif isinstance(keys[i], InputError):
-                report.problems.append(keys[i])  # skipped; its last cards stand (see unchanged)
+                report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
                 continue
             else:
                 record = ledger.files[ids[i]]
                 report.warnings.extend(record.warnings)
                 report.papers += record.papers
             report.files += 1
-        kept = [ids[i] for i in sorted(same - built.keys())]  # carried over unread
-        del built  # the cards live on in `files` only
-        if files or gone:
-            written = write_decks(files, out, config, kept,
+        del made  # the cards live on in `files` only
+        if files or current.gone:
+            written = write_decks(files, out, config, [ids[i] for i in current.carried],
                                   (lambda done, total: progress("write", done, total)) if progress else None,
                                   ledger, writers)
             ledger = written.ledger
             report.removed = written.removed
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
-    if cache is not None and (files or gone):
-        cache.prune([(r.display, str(r.folder)) for r in refs])
+    if config.cache and (files or current.gone):
+        keyer.prune([(r.display, str(r.folder)) for r in refs])
     return report
-
-
-def _build_touched(refs: list[NoteRef], keys: list[str | InputError], touched: set[int], same: set[int],
-                   ids: list[str], ledger: Ledger, gone: list[FileRecord], config: Config, cache: Cache | None,
-                   progress: Progress | None) -> dict[int, _Outcome]:
-    """Outcomes (cards made) of the files that changed, and of every unchanged file that shares a
-    deck or a paper key with one of them, then or now: such a deck is rewritten from all its files."""
-    touched = set(touched)
-    keys_hit = {k for r in gone for k in r.keys}
-    decks_hit = {d for r in gone for d in r.decks}
-    built: dict[int, _Outcome] = {}
-    while todo := sorted(touched - built.keys()):
-        for i in todo:
-            if (prior := ledger.files.get(ids[i])) is not None:
-                keys_hit.update(prior.keys)
-                decks_hit.update(prior.decks)
-        outcomes = _extract_all([refs[i] for i in todo], config, True, cache, [keys[i] for i in todo], progress)
-        for i, o in zip(todo, outcomes):
-            built[i] = o
-            if o.batch is not None:
-                keys_hit.update(c.paper_key for c in o.batch.cards)
-                decks_hit.update(c.deck for c in o.batch.cards)
-        touched |= {i for i in same - touched
-                    if not (decks_hit.isdisjoint(ledger.files[ids[i]].decks)
-                            and keys_hit.isdisjoint(ledger.files[ids[i]].keys))}
-    return built
