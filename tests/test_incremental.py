@@ -176,3 +176,125 @@ def test_a_damaged_record_in_the_state_is_an_output_error(tmp_path):
     _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
     with pytest.raises(OutputError, match="state is damaged: line 2"):
         build_decks(Config(), [folder], out)
+
+
+# --- what a rebuild reads ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The name of every notes file the pipeline reads from disk (to key it or to extract it)."""
+    from notecards import pipeline
+
+    calls: list[str] = []
+    real = pipeline.read_note
+
+    def counting(ref):
+        calls.append(Path(ref.display).name)
+        return real(ref)
+
+    monkeypatch.setattr(pipeline, "read_note", counting)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**6)  # in this process, where the counting is
+    return calls
+
+
+def _shared_folder(tmp_path: Path, files: int = 30) -> Path:
+    """Files that share papers: each lists three of twelve papers, with notes of its own."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    titles = [f"Sparse Mixture Number {i} Of Experts" for i in range(12)]
+    for f in range(files):
+        (folder / f"f{f:02d}.md").write_text("".join(
+            _paper(titles[(f * 5 + k * 7) % 12], 2020, f"We propose routing scheme {f}.{k}.",
+                   f"It improves accuracy by {f}.{k} points.") for k in range(3)), encoding="utf-8")
+    return folder
+
+
+def _age(folder: Path) -> None:
+    """Files last saved a minute ago (a file saved just now is always read again: pipeline.RACY_NS)."""
+    import os
+    import time
+
+    for p in folder.rglob("*.md"):
+        os.utime(p, ns=(time.time_ns() - 60 * 10**9,) * 2)
+
+
+def test_a_rebuild_with_nothing_changed_reads_no_notes_file(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    _age(folder)
+    build_decks(Config(), [folder], out)
+    assert len(reads) == 30  # a first build reads each file once
+    reads.clear(), extracted.clear()
+    build_decks(Config(), [folder], out)
+    assert (reads, extracted) == ([], [])
+
+
+def test_a_file_saved_just_now_is_read_again_to_key_it(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path, 3), tmp_path / "decks"
+    build_decks(Config(), [folder], out)  # saved just now: their stat can't be trusted yet
+    reads.clear()
+    build_decks(Config(), [folder], out)
+    assert sorted(reads) == ["f00.md", "f01.md", "f02.md"] and extracted == ["f00.md", "f01.md", "f02.md"]
+
+
+def test_one_changed_file_is_read_and_extracted_alone_among_files_sharing_papers(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    _age(folder)
+    build_decks(Config(), [folder], out)
+    _append(folder / "f07.md", "- Ablations show the router matters.\n")
+    reads.clear(), extracted.clear()
+    report = build_decks(Config(), [folder], out)
+    assert (reads, extracted) == (["f07.md"], ["f07.md"])  # files sharing its papers: from the cache
+    with collection(tmp_path / "col") as col:
+        import_all(col, report.decks)
+        rows = notes(col)
+    assert len({r.guid for r in rows}) == len(rows) == report.cards
+
+
+def test_a_file_saved_while_the_build_reads_it_is_keyed_on_what_was_extracted(tmp_path, monkeypatch):
+    from notecards import pipeline
+
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    build_decks(Config(), [folder], out)
+    old = (folder / "a.md").read_text(encoding="utf-8")
+    _append(folder / "a.md", "- First edit: the decoder masks future tokens.\n")
+    real = pipeline.read_note
+
+    def saved_meanwhile(ref):  # the user saves a second edit just after the file is read
+        src = real(ref)
+        if ref.display.endswith("a.md"):
+            _append(ref.path, "- Second edit: never kept.\n")
+        return src
+
+    monkeypatch.setattr(pipeline, "read_note", saved_meanwhile)
+    build_decks(Config(), [folder], out)
+    monkeypatch.setattr(pipeline, "read_note", real)
+    (folder / "a.md").write_text(old + "- First edit: the decoder masks future tokens.\n", encoding="utf-8")
+    build_decks(Config(), [folder], out)  # the second edit undone: the deck holds what the file says
+    answers = " ".join(" ".join(f) for f in package_notes(out / "Papers - a.apkg").values())
+    assert "decoder masks" in answers and "never kept" not in answers
+
+
+def test_files_that_are_gone_cost_only_their_report(tmp_path, reads, extracted, monkeypatch):
+    from difflib import SequenceMatcher
+
+    from notecards import identity
+
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    build_decks(Config(), [folder], out)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "new.md").write_text(_paper("A Paper Nobody Listed Before", 2021, "We propose a thing."), encoding="utf-8")
+    compared = []
+
+    class Counting(SequenceMatcher):
+        def ratio(self):
+            compared.append(1)
+            return super().ratio()
+
+    monkeypatch.setattr(identity, "SequenceMatcher", Counting)
+    reads.clear(), extracted.clear()
+    report = build_decks(Config(), [other], out)  # every earlier file is gone from this build
+    assert (reads, extracted) == (["new.md"], ["new.md"])
+    assert len(report.removed) == 12 and report.files == 1
+    assert len(compared) <= 12  # no title compared with every paper that left

@@ -124,6 +124,11 @@ class Cache:
     def key(self, src: SourceFile) -> str:
         return digest(self.fingerprint, src.path, src.folder, src.encoding, src.text.encode("utf-8", "surrogatepass"))
 
+    def seen(self, display: str, folder: str, stat: tuple[int, ...]) -> str:
+        """The file as last seen on disk (its stat: size, times, inode) under these rules; '' for a
+        file not there. A file whose `seen` is as recorded has the recorded key, without reading it."""
+        return digest(self.fingerprint, display, folder, stat) if stat else ""
+
     def _path(self, src_path: str, folder: str) -> Path:
         return self.folder / (digest(src_path, folder)[:32] + ".pickle")
 

@@ -45,6 +45,10 @@ class FileRecord:
     warnings: tuple[str, ...] = ()
     reusable: bool = True
     """False when its cards carried a warning (an image missing, say): they are made again every build."""
+    seen: str = ""
+    """cache.Cache.seen of the file (its size and mtime before it was read, under the rules then in
+    effect): the same, and the file is not read again to key it (a file saved while a build reads it
+    has a newer mtime)."""
     body: str = '{"notes":[],"papers":[]}'
     """JSON {"notes": [[guid, content hash, mtime, deck index], ...], "papers": [identity, ...]}: read
     only for a file that changed, written back as it is for one that did not."""
@@ -229,7 +233,7 @@ def _json(line: str, n: int, summed: bool | None) -> dict:
 
 
 _TUPLES = ("keys", "idents", "decks", "warnings")
-_FIELDS = {"file", "key", "cards_key", "media", "papers", "cards", "reusable", *_TUPLES}
+_FIELDS = {"file", "key", "cards_key", "media", "papers", "cards", "reusable", "seen", *_TUPLES}
 
 
 def _file_record(line: str, n: int, summed: bool) -> tuple[str, FileRecord]:
@@ -244,19 +248,21 @@ def _file_record(line: str, n: int, summed: bool) -> tuple[str, FileRecord]:
         raise _bad(f"line {n}", f"not JSON ({exc})") from None
     name = _str(r.get("file"), f"line {n}: file")
     at = f"line {n} (the record of {name!r})"
-    if set(r) != _FIELDS:
+    if set(r) != _FIELDS and (summed or set(r) != _FIELDS - {"seen"}):
         raise _bad(at, f"expected the fields {', '.join(sorted(_FIELDS))}")
     media = []
     for i, m in enumerate(_list(r["media"], f"{at}: media")):
         if not (isinstance(m, list) and len(m) == 3):
             raise _bad(f"{at}: media[{i}]", "expected [path, size, mtime]")
         media.append((_str(m[0], f"{at}: media[{i}]"), _int(m[1], f"{at}: media[{i}]"), _int(m[2], f"{at}: media[{i}]")))
+    seen = _str(r.get("seen", "") if not summed else r["seen"], f"{at}: seen")
     if not isinstance(r["reusable"], bool):
         raise _bad(f"{at}: reusable", f"expected true or false, got {r['reusable']!r}")
     tuples = {k: _strs(r[k], f"{at}: {k}") for k in _TUPLES}
     return name, FileRecord(key=_str(r["key"], f"{at}: key"), cards_key=_str(r["cards_key"], f"{at}: cards_key"),
                             media=tuple(media), papers=_int(r["papers"], f"{at}: papers"),
-                            cards=_int(r["cards"], f"{at}: cards"), reusable=r["reusable"], body=body, **tuples)
+                            cards=_int(r["cards"], f"{at}: cards"), reusable=r["reusable"], body=body,
+                            seen=seen, **tuples)
 
 
 def _paper(p: object, where: str) -> PaperIdentity:
@@ -292,7 +298,7 @@ def ledger_lines(ledger: Ledger) -> Iterator[str]:
                                    for k, d in sorted(ledger.decks.items())}}))
     for name, r in sorted(ledger.files.items()):
         record = {"file": name, "key": r.key, "cards_key": r.cards_key, "media": [list(m) for m in r.media],
-                  "papers": r.papers, "cards": r.cards, "reusable": r.reusable, **{k: list(getattr(r, k)) for k in _TUPLES}}
+                  "papers": r.papers, "cards": r.cards, "reusable": r.reusable, "seen": r.seen, **{k: list(getattr(r, k)) for k in _TUPLES}}
         yield summed(_dumps(record) + "\t" + r.body)
     yield summed(_dumps({"gone": [_paper_json(p) for p in ledger.gone]}))
 

@@ -1,6 +1,8 @@
 """The only module that knows the order of the stages: read -> parse -> extract -> classify -> cards -> write."""
 from __future__ import annotations
 
+import os
+import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -101,6 +103,8 @@ class _Outcome:
     key: str = ""
     """Cache key of the text these cards were made from (a file saved during the build is keyed
     on what was read, never on an earlier reading)."""
+    stat: tuple[int, ...] = ()
+    """_stat() of the file just before it was read."""
 
 
 def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
@@ -116,6 +120,7 @@ Source = NoteRef | SourceFile
 def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
     """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
     text read, and (`store`) keep them in the cache."""
+    stat = () if isinstance(item, SourceFile) else _stat(item.path)
     try:
         src = item if isinstance(item, SourceFile) else read_note(item)
         doc = extract_document(src, rules_for(config))
@@ -131,7 +136,7 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
     key = keyer.key(src)
     if store:
         keyer.put(src, doc, batch, key)
-    return _built(batch, len(doc.papers), doc.warnings, key)
+    return replace(_built(batch, len(doc.papers), doc.warnings, key), stat=stat)
 
 
 _WORKER: tuple[Config, Cache | None, bool] | None = None
@@ -275,34 +280,67 @@ def plan_build(ledger: Ledger, ids: list[str], keys: list[str | InputError | Non
     return Plan(tuple(sorted(read)), tuple(sorted(same - read)), gone, frozenset(hit_decks))
 
 
-def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> tuple[list[str | InputError | None], dict[int, SourceFile]]:
-    """Each file's cache key, or the problem reading it, or None for a file the last build did not
-    have (and the cache holds nothing for): it is read once, when it is extracted. The files whose
-    key changed are kept as read, so they are never read twice."""
-    keys: list[str | InputError | None] = []
-    held: dict[int, SourceFile] = {}
+RACY_NS = 2_000_000_000
+"""A file modified this recently (ns) may be modified again within its mtime's tick, unseen: it is
+read again on the next build rather than trusted by its stat (git's "racy" entries)."""
+
+
+def _stat(path: Path) -> tuple[int, ...]:
+    """What tells a file changed without reading it: size, mtime and ctime (a chmod moves ctime),
+    inode; () when it can't be trusted (missing, or modified just now)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return ()
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+@dataclass(slots=True)
+class _Keys:
+    """Each file's cache key, as far as the build knows it before extracting."""
+
+    keys: list[str | InputError | None]
+    """The key, or the problem reading the file, or None: not read yet (see _key_files)."""
+    stats: dict[int, tuple[int, ...]]
+    """_stat() of the files read to key them, taken before reading."""
+    held: dict[int, SourceFile]
+    """Files read to key them whose key changed: extracted from this reading, never read twice."""
+
+
+def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
+    """Key each file. A file whose size and mtime are as its record says has the record's key, unread;
+    one the last build did not have (and the cache holds nothing for) is read once, when extracted."""
+    found = _Keys([], {}, {})
     for i, ref in enumerate(refs):
         record = ledger.files.get(ref.display)
         if record is None and not cache.has(ref.display, str(ref.folder)):
-            keys.append(None)
+            found.keys.append(None)
+            continue
+        stat = _stat(ref.path)
+        if record is not None and record.seen and cache.seen(ref.display, str(ref.folder), stat) == record.seen:
+            found.keys.append(record.key)
+            found.stats[i] = stat
             continue
         try:
             src = read_note(ref)
         except InputError as exc:
-            keys.append(exc)
+            found.keys.append(exc)
             continue
-        keys.append(cache.key(src))
-        if record is None or record.key != keys[-1]:
-            held[i] = src
-    return keys, held
+        found.keys.append(cache.key(src))
+        found.stats[i] = stat
+        if record is None or record.key != found.keys[-1]:
+            found.held[i] = src
+    return found
 
 
-def _make_cards(todo: list[int], refs: list[NoteRef], keys: list[str | InputError | None], held: dict[int, SourceFile],
-                config: Config, keyer: Cache, progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
+def _make_cards(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
+                progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
     """The cards of these files: from the cache where it is current, else extracted (and cached)."""
     out: dict[int, _Outcome] = {}
     for i in todo:
-        key = keys[i]
+        key = known.keys[i]
         if isinstance(key, InputError):
             out[i] = _Outcome(problem=key)
         elif key is not None and config.cache and (o := _cached(refs[i], key, keyer)) is not None:
@@ -311,9 +349,9 @@ def _make_cards(todo: list[int], refs: list[NoteRef], keys: list[str | InputErro
     done += len(out)
     if progress:
         progress("extract", done, total)
-    out.update(zip(rest, _extract_all([held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
+    out.update(zip(rest, _extract_all([known.held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
                                       progress, done, total)))
-    return out
+    return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
@@ -327,7 +365,8 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
     rules_for(config)
     keyer = Cache(out, config)  # keys files even when config.cache is off
     ledger = load_ledger(out)
-    keys, held = _key_files(refs, ledger, keyer)
+    known = _key_files(refs, ledger, keyer)
+    keys = known.keys
     ids = [r.display for r in refs]
     broken = {d for d, rec in ledger.decks.items() if file_stat(out / rec.file) != (rec.size, rec.mtime_ns)}
     reuse = config.cache and ledger.model[0] == model_hash()
@@ -343,9 +382,9 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
         made: dict[int, _Outcome] = {}
         current = first
         while todo := [i for i in current.read if i not in made]:
-            made.update(_make_cards(todo, refs, keys, held, config, keyer, progress, len(made), len(refs)))
+            made.update(_make_cards(todo, refs, known, config, keyer, progress, len(made), len(refs)))
             current = plan(made)
-        held.clear()
+        known.held.clear()
         files: dict[str, FileCards] = {}
         for i in range(len(refs)):
             if i in made:
@@ -356,7 +395,8 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                 warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
                 files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=o.key, cards_key=keyer.cards_key,
                                           media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
-                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
+                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
+                                          seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
                 report.warnings.extend(warnings)
                 report.papers += o.papers
             elif isinstance(keys[i], InputError):

@@ -234,6 +234,8 @@ class FileCards:
     papers: int = 0
     warnings: tuple[str, ...] = ()
     reusable: bool = True
+    seen: str = ""
+    """cache.Cache.seen of the notes file, before it was read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +314,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
         records = dict(kept)
         records.update((f, file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
                                        keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
-                                       warnings=fc.warnings, reusable=fc.reusable, notes=notes[f], identities=idents[f]))
+                                       warnings=fc.warnings, reusable=fc.reusable, seen=fc.seen, notes=notes[f], identities=idents[f]))
                        for f, fc in files.items())
         for done, _ in enumerate(written, 1):
             progress(done, len(jobs))
