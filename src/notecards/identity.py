@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from notecards.model import ASKED, Card
 
@@ -111,12 +113,14 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
     matched = {k: by_key[k] for k in groups if k in by_key}
     taken = {p.ident for p in matched.values()}  # a set: comparing whole identities is quadratic
     left_old = [p for p in previous.values() if p.ident not in taken]
+    new_keys = [k for k in groups if k not in matched]
+    candidates = _candidates(new_keys, groups, left_old)
     scored = []
-    for k in (k for k in groups if k not in matched):
+    for k in new_keys:
         new = _bases(groups[k])
-        for p in left_old:
+        for p in candidates[k]:
             old = {b for _, _, b in p.slots}
-            title = SequenceMatcher(None, k, p.key, autojunk=False).ratio()
+            title = _title_ratio(k, p.key)
             shared = len(new & old) / min(len(new), len(old)) if new and old else 0.0
             score = max(title, shared)
             if score >= SAME_PAPER:
@@ -126,6 +130,59 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
             matched[k] = p
             taken.add(p.ident)
     return matched
+
+
+def _title_ratio(a: str, b: str) -> float:
+    """difflib's ratio of two title keys; 0.0 as soon as an upper bound of it (their lengths, then
+    their letters as multisets: difflib's real_quick_ratio and quick_ratio) is below SAME_PAPER."""
+    total = len(a) + len(b)
+    if not total or 2 * min(len(a), len(b)) < SAME_PAPER * total:
+        return 0.0
+    if 2 * sum((_letters(a) & _letters(b)).values()) < SAME_PAPER * total:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@lru_cache(maxsize=4096)
+def _letters(key: str) -> Counter:
+    return Counter(key)
+
+
+_GRAMS = 3
+CANDIDATES = 16
+"""A new title is compared with the old papers holding its rarest character 3-grams, taken rarest
+first while they hold at most this many papers."""
+
+
+def _grams(key: str) -> set[str]:
+    return {key[i:i + _GRAMS] for i in range(max(1, len(key) - _GRAMS + 1))}
+
+
+def _candidates(new_keys: list[str], groups: Mapping[str, list[Card]],
+                old: list[PaperIdentity]) -> dict[str, list[PaperIdentity]]:
+    """For each new paper key, the old papers worth comparing: those sharing a bullet, and those
+    holding its rarest title 3-grams (see CANDIDATES). Titles 0.8 alike share most 3-grams, so a
+    retitle is still found; comparing every new title with every paper that left (say, all the
+    papers of a folder built before into the same output) would cost their product."""
+    if not new_keys or not old:
+        return {k: [] for k in new_keys}
+    by_gram: dict[str, list[int]] = {}
+    by_bullet: dict[str, list[int]] = {}
+    for i, p in enumerate(old):
+        for g in _grams(p.key):
+            by_gram.setdefault(g, []).append(i)
+        for b in {b for _, _, b in p.slots}:
+            by_bullet.setdefault(b, []).append(i)
+    out = {}
+    for k in new_keys:
+        hits = {i for b in _bases(groups[k]) for i in by_bullet.get(b, ())}
+        titled: set[int] = set()
+        for g in sorted((g for g in _grams(k) if g in by_gram), key=lambda g: (len(by_gram[g]), g)):
+            if len(titled) + len(by_gram[g]) > CANDIDATES:  # rarest first: the rest are as common or more
+                break
+            titled.update(by_gram[g])
+        out[k] = [old[i] for i in sorted(hits | titled)]
+    return out
 
 
 def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], str], dict[str, int]]:
