@@ -28,8 +28,7 @@ from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from notecards.config import Config
-from notecards.extract import paper_key
-from notecards.identity import card_guid, text_slot
+from notecards.identity import card_guid, paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens

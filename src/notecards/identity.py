@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from notecards.meta import clean_inline
 from notecards.model import ASKED, Card
 
 SIMILAR = 0.5
@@ -195,6 +197,14 @@ def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tu
         assigned, next_slot[kind] = assign_slots(new, old, next_slot.get(kind, 1))
         slots.update(((kind, b), n) for b, n in assigned.items())
     return slots, {k: n for k, n in next_slot.items() if n > 1}
+
+
+_NON_KEY = re.compile(r"[\W_]+")
+
+
+def paper_key(title: str) -> str:
+    """What identifies a paper across edits: its title without case, spaces or punctuation."""
+    return _NON_KEY.sub("", clean_inline(title).casefold())
 
 
 def card_guid(ident: str, kind: str, slot: str) -> str:
