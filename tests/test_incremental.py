@@ -64,19 +64,26 @@ def test_unchanged_deck_file_is_not_touched_by_a_change_elsewhere(tmp_path):
     assert [n for n in after if after[n] != stamps[n]] == ["Papers - a.apkg"]
 
 
-def test_same_paper_in_an_unchanged_file_is_read_again_and_kept_once(tmp_path, extracted):
+def test_same_paper_in_two_files_gives_one_set_of_cards_from_the_first_file(tmp_path, extracted):
     folder, out = _notes(tmp_path), tmp_path / "decks"
-    shutil.copy(folder / "b.md", folder / "b-copy.md")
-    build_decks(Config(), [folder], out)
+    shutil.copy(folder / "b.md", folder / "a-copy.md")  # "a-copy.md" comes first: its cards stand
     _append(folder / "b.md", "- It works for RNNs too.\n")
+    first = build_decks(Config(), [folder], out)
+    assert any("'Layer Normalization' is also in" in w and "a-copy.md" in w for w in first.warnings)
+    _append(folder / "a-copy.md", "- It needs no batch statistics.\n")
     extracted.clear()
     report = build_decks(Config(), [folder], out)
-    assert extracted == ["b.md"]  # b-copy.md, sharing the paper, comes from the cache
+    assert extracted == ["a-copy.md"]  # b.md, sharing the paper, comes from the cache
     with collection(tmp_path / "col") as col:
         import_all(col, report.decks)
         rows = notes(col)
     assert len({r.guid for r in rows}) == len(rows) == report.cards
-    assert sum("RNNs" in r.fields["Answer"] for r in rows) == 1
+    questions = [r.fields["Question"] for r in rows]
+    assert len(set(questions)) == len(questions)
+    layer = [r for r in rows if r.fields["Title"] == "Layer Normalization"]
+    assert {r.fields["Source"].split(":")[0].rsplit("/", 1)[1] for r in layer} == {"a-copy.md"}
+    assert sum("batch statistics" in r.fields["Answer"] for r in layer) == 1
+    assert not any("RNNs" in r.fields["Answer"] for r in rows)
 
 
 def test_a_paper_moved_between_files_keeps_its_cards(tmp_path):

@@ -1,6 +1,7 @@
 """The only module that knows the order of the stages: read -> parse -> extract -> classify -> cards -> write."""
 from __future__ import annotations
 
+import html
 import os
 import time
 from collections import deque
@@ -354,6 +355,33 @@ def _make_cards(todo: list[int], refs: list[NoteRef], known: _Keys, config: Conf
     return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
+def _owners(made: Mapping[int, _Outcome]) -> dict[str, int]:
+    """Paper key -> the file its cards come from: the first, in file order, that has the paper.
+
+    A paper in two notes files gets one set of cards (one question per collection). The plan reads
+    every file that shares a paper with a file read, so all of a paper's files are here."""
+    owner: dict[str, int] = {}
+    for i in sorted(made):
+        if made[i].batch is not None:
+            for c in made[i].batch.cards:
+                owner.setdefault(c.paper_key, i)
+    return owner
+
+
+def _owned(o: _Outcome, i: int, owners: Mapping[str, int], ids: list[str]) -> tuple[tuple, tuple, tuple[str, ...]]:
+    """The file's cards (and their hashes) of the papers it owns, and a warning for each paper whose
+    cards come from another file."""
+    cards, hashes, warned = [], [], {}
+    for c, h in zip(o.batch.cards, o.hashes):
+        if owners[c.paper_key] == i:
+            cards.append(c)
+            hashes.append(h)
+        elif c.paper_key not in warned or c.kind in ("reverse", "summary"):  # their Source is the paper's line
+            warned[c.paper_key] = (f"{html.unescape(c.source)}: warning: '{html.unescape(c.title)}' is also in "
+                                   f"{ids[owners[c.paper_key]]}; its cards are made from there")
+    return tuple(cards), tuple(hashes), tuple(warned.values())
+
+
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
     from notecards.ledger import file_stat, load_ledger
     from notecards.write import FileCards, model_hash, write_decks
@@ -385,6 +413,7 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             made.update(_make_cards(todo, refs, known, config, keyer, progress, len(made), len(refs)))
             current = plan(made)
         known.held.clear()
+        owners = _owners(made)
         files: dict[str, FileCards] = {}
         for i in range(len(refs)):
             if i in made:
@@ -392,9 +421,11 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                 if o.problem is not None:
                     report.problems.append(o.problem)
                     continue
-                warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
-                files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=o.key, cards_key=keyer.cards_key,
-                                          media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
+                cards, hashes, elsewhere = _owned(o, i, owners, ids)
+                warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
+                files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
+                                          keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
+                                          media=media_stats([m for c in cards for m in c.media]) or (),
                                           papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
                                           seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
                 report.warnings.extend(warnings)

@@ -230,6 +230,8 @@ class FileCards:
     """note_hash of each card, if the caller made them (extraction workers do, in parallel)."""
     key: str = ""
     cards_key: str = ""
+    keys: tuple[str, ...] = ()
+    """paper_key of every paper the file has (its cards may come from another file), if not those of `cards`."""
     media: tuple[tuple[str, int, int], ...] = ()
     papers: int = 0
     warnings: tuple[str, ...] = ()
@@ -313,7 +315,7 @@ def write_decks(files: Mapping[str, FileCards] | Iterable[Card], out: Path, conf
                 idents[owner[p.key]].append(p)
         records = dict(kept)
         records.update((f, file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
-                                       keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
+                                       keys=fc.keys or tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
                                        warnings=fc.warnings, reusable=fc.reusable, seen=fc.seen, notes=notes[f], identities=idents[f]))
                        for f, fc in files.items())
         for done, _ in enumerate(written, 1):
