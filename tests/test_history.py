@@ -48,6 +48,8 @@ class Notes:
     files: dict[str, list[Paper]]
     words: int = 0
     bullets: int = 0
+    relative: bool = False
+    """Build from the folder above the notes, naming them `notes`, instead of by their absolute path."""
     heirs: dict[int, set[int]] = field(default_factory=dict)
     """Bullet id -> the ids its text went to (itself after a reword, the pieces of a split, a merge)."""
 
@@ -173,7 +175,23 @@ def move_file(n: Notes, rnd) -> str:
     return f"move {name} to {new}"
 
 
-EDITS = [reword, add, delete, reorder, split, merge, retitle, move_paper, move_file]
+def build_elsewhere(n: Notes, rnd) -> str:
+    n.relative = not n.relative
+    return "build from " + ("the folder above" if n.relative else "anywhere, by absolute path")
+
+
+EDITS = [reword, add, delete, reorder, split, merge, retitle, move_paper, move_file, build_elsewhere]
+
+
+def _build(n: Notes, folder: Path, out: Path):
+    if not n.relative:
+        return build_decks(CONFIG, [folder], out)
+    cwd = os.getcwd()
+    os.chdir(folder.parent)
+    try:
+        return build_decks(CONFIG, [Path(folder.name)], out)
+    finally:
+        os.chdir(cwd)
 
 bullet_shape = st.tuples(st.sampled_from(list(LABELS)), st.sampled_from([1, 1, 2, 4]))
 paper_shape = st.lists(bullet_shape, min_size=1, max_size=4)
@@ -226,8 +244,9 @@ def test_history_follows_content_through_random_edits(tmp_path_factory, shape, e
         for edit in edits:
             done.append(edit(n, rnd))
             n.write(folder)
-            report = build_decks(CONFIG, [folder], out)
+            report = _build(n, folder, out)
             assert not report.problems, done
+            before = {r.nid: r.mod for r in notes(col)}
             import_all(col, report.decks)
             rows = {r.nid: r for r in notes(col)}
             built = {g: f for deck in report.decks for g, f in package_notes(deck).items()}
@@ -249,5 +268,7 @@ def test_history_follows_content_through_random_edits(tmp_path_factory, shape, e
                     assert bid not in alive or _heirs(n, bid) != {bid}, (done, bid)
             # one reverse note per paper (no edit here deletes a paper): none is left behind beside a new one
             assert sum(r.fields["Kind"] == "reverse" for r in rows.values()) == len(n.papers()), done
+            if done[-1].startswith("build from"):  # the same notes from elsewhere: no note changes
+                assert all(r.mod == before[r.nid] for r in rows.values()), done
             answer_new()
             history = {cid: revlog(col, cid) for cid in answered}

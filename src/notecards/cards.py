@@ -160,6 +160,16 @@ def paper_topics(paper: Paper, doc: Document, config: Config, folders: tuple[str
     return tuple(unique.values())
 
 
+def source_path(doc: Document) -> str:
+    """`/home/me/notes/nlp/a.md` in the notes folder `/home/me/notes` -> `notes/nlp/a.md`: the same
+    whatever folder the build runs from, so a note's Source (and so the note) does not change."""
+    try:
+        rel = PurePath(doc.path).relative_to(PurePath(doc.folder).parent)
+    except ValueError:
+        rel = PurePath(doc.path)
+    return rel.as_posix()
+
+
 def _folder_topics(doc: Document) -> tuple[str, ...]:
     """`notes/nlp/attention.md` under the notes folder `notes` -> ('nlp',)."""
     try:
@@ -332,7 +342,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
     if not bullets:
         return [], [f"{doc.path}:{paper.line}: warning: '{title}' has no notes under it; no cards made"]
     key = paper_key(title) or f"line{paper.line}"
-    path = html.escape(doc.path.replace("\\", "/"))  # a file name is text, not markup
+    path = html.escape(source_path(doc))  # a file name is text, not markup
     where = html.escape(f"{path}:")  # + a line number, which needs no escaping
     by_label = {label: [b for b in bullets if b.label == label] for label in ASKED + CONTEXT}
     topics = paper_topics(paper, doc, config, folders)
