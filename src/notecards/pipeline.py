@@ -17,7 +17,7 @@ from notecards.classify import (Context, base_names, children_label, classify_bu
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_papers
-from notecards.model import Document, Paper, SourceFile
+from notecards.model import Card, Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
@@ -355,31 +355,48 @@ def _make_cards(todo: list[int], refs: list[NoteRef], known: _Keys, config: Conf
     return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
-def _owners(made: Mapping[int, _Outcome]) -> dict[str, int]:
+def _owners(files: Iterable[tuple[int, Iterable[Card]]]) -> dict[str, int]:
     """Paper key -> the file its cards come from: the first, in file order, that has the paper.
 
     A paper in two notes files gets one set of cards (one question per collection). The plan reads
     every file that shares a paper with a file read, so all of a paper's files are here."""
     owner: dict[str, int] = {}
-    for i in sorted(made):
-        if made[i].batch is not None:
-            for c in made[i].batch.cards:
-                owner.setdefault(c.paper_key, i)
+    for i, cards in sorted(files, key=lambda f: f[0]):
+        for c in cards:
+            owner.setdefault(c.paper_key, i)
     return owner
 
 
-def _owned(o: _Outcome, i: int, owners: Mapping[str, int], ids: list[str]) -> tuple[tuple, tuple, tuple[str, ...]]:
-    """The file's cards (and their hashes) of the papers it owns, and a warning for each paper whose
-    cards come from another file."""
-    cards, hashes, warned = [], [], {}
-    for c, h in zip(o.batch.cards, o.hashes):
+def _owned(cards: Iterable[Card], i: int, owners: Mapping[str, int], ids: list[str]) -> tuple[list[int], tuple[str, ...]]:
+    """Which of a file's cards it owns (their positions), and a warning for each paper whose cards
+    come from another file."""
+    keep, warned = [], {}
+    for n, c in enumerate(cards):
         if owners[c.paper_key] == i:
-            cards.append(c)
-            hashes.append(h)
+            keep.append(n)
         elif c.paper_key not in warned or c.kind in ("reverse", "summary"):  # their Source is the paper's line
             warned[c.paper_key] = (f"{html.unescape(c.source)}: warning: '{html.unescape(c.title)}' is also in "
                                    f"{ids[owners[c.paper_key]]}; its cards are made from there")
-    return tuple(cards), tuple(hashes), tuple(warned.values())
+    return keep, tuple(warned.values())
+
+
+def preview_cards(config: Config, paths: Iterable[Path] | None = None,
+                  progress: Progress | None = None) -> tuple[list[Card], Report]:
+    """`notecards preview`: the cards a build would write, with their guids (as a build into a new
+    folder gives them), and the report of reading the notes."""
+    from notecards.cards import build_cards
+    from notecards.identity import carry_identity
+
+    report = extract_paths(list(paths or config.notes), config, progress)
+    batches = [build_cards(doc, config) for doc in report.documents]
+    owners = _owners(enumerate(b.cards for b in batches))
+    ids = [doc.path for doc in report.documents]
+    cards = []
+    for i, batch in enumerate(batches):
+        keep, elsewhere = _owned(batch.cards, i, owners, ids)
+        cards += [batch.cards[n] for n in keep]
+        report.warnings.extend(batch.warnings + elsewhere)  # images left out, papers without cards
+    return list(carry_identity(cards, {}).cards), report
 
 
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
@@ -413,7 +430,7 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             made.update(_make_cards(todo, refs, known, config, keyer, progress, len(made), len(refs)))
             current = plan(made)
         known.held.clear()
-        owners = _owners(made)
+        owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
         files: dict[str, FileCards] = {}
         for i in range(len(refs)):
             if i in made:
@@ -421,7 +438,8 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                 if o.problem is not None:
                     report.problems.append(o.problem)
                     continue
-                cards, hashes, elsewhere = _owned(o, i, owners, ids)
+                keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
+                cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
                 warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
                 files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
                                           keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
