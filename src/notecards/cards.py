@@ -11,9 +11,10 @@ cues and context):
   questions; so is the paper's problem on its method/finding cards (the why helps recall).
 - A reverse card asks which paper addresses the (first sentence of the) problem.
 
-Guid = hash(paper identity, kind, slot), never the answer, so editing a bullet updates the
-note in Anki. make_cards() makes each bullet's slot from its text (identity.text_slot), so a fresh
-build keeps an unchanged bullet's card wherever it moves; identity.carry_identity() (run by write.py
+Cards are drafts without a guid: identity.carry_identity() gives each its guid, a hash of (paper
+identity, kind, slot), never the answer, so editing a bullet updates the note in Anki.
+make_cards() makes each bullet's slot from its text (identity.text_slot), so a fresh build keeps
+an unchanged bullet's card wherever it moves; carry_identity() (run by write.py
 with the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
 and deletion, and a paper's identity through a retitle.
 """
@@ -28,7 +29,7 @@ from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from notecards.config import Config
-from notecards.identity import card_guid, paper_key, text_slot
+from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens
@@ -370,13 +371,13 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
             question = _question(w, kind, q_title, u, i, len(units), asked)
             asked.add(question)
             slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
-            cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer.html,
+            cards.append(Card(guid="", kind=kind, question=question, answer=answer.html,
                               context=ctx.html, source=f"{where}{u.bullet.line}", slot=slot, basis=_norm(u.bullet.text),
                               media=_join([answer, ctx], "").media if answer.media else ctx.media, **common))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
         answer = _bullet_list([_render(doc, b, memo) for b in bullets])
         warnings += answer.warnings
-        cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
+        cards.append(Card(guid="", kind="summary",
                           question=w["summary"].format(title=q_title), answer=answer.html,
                           context=f'<div class="nc-none">{w["no_context"]}</div>',
                           source=f"{where}{paper.line}", media=answer.media, **common))
@@ -384,7 +385,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
         cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), memo))
         if cue:
-            cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
+            cards.append(Card(guid="", kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
                               answer=q_title, context=ctx_with_problem.html, source=f"{where}{paper.line}",
                               media=ctx_with_problem.media, **common))

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
+from operator import attrgetter
 
 from notecards.meta import clean_inline
 from notecards.model import ASKED, Card
@@ -90,10 +91,10 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
             if c.kind in ASKED:
                 part = c.slot.partition(".")[2]
                 slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
-            guid = c.guid if (ident, slot) == (c.paper_key, c.slot) else card_guid(ident, c.kind, slot)
+            guid = card_guid(ident, c.kind, slot)
             if guid not in seen_guids:
                 seen_guids.add(guid)
-                out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))
+                out.append(_keyed(c, guid, slot))
                 index.append(i)
         papers.append(PaperIdentity(
             ident=ident, key=key, title=html.unescape(group[0][1].title),
@@ -103,6 +104,22 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
     gone = [p for p in previous.values() if p.ident not in kept]
     removed = tuple(sorted(p.title for p in gone if p.live))
     return Carried(tuple(out), tuple(papers) + tuple(replace(p, live=False) for p in gone), removed, tuple(index))
+
+
+def give_guids(cards: Iterable[Card]) -> tuple[Card, ...]:
+    """Cards with the guids a build into a new output folder gives them (duplicates once)."""
+    return carry_identity(cards, {}).cards
+
+
+_CARD_FIELDS = attrgetter(*Card.__slots__)
+_GUID, _SLOT = Card.__slots__.index("guid"), Card.__slots__.index("slot")
+
+
+def _keyed(card: Card, guid: str, slot: str) -> Card:
+    """The card with its guid and slot (dataclasses.replace costs several times more, per card)."""
+    values = list(_CARD_FIELDS(card))
+    values[_GUID], values[_SLOT] = guid, slot
+    return Card(*values)
 
 
 def _bases(group: Iterable[Card]) -> set[str]:
