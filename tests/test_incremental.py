@@ -236,12 +236,17 @@ def test_a_rebuild_with_nothing_changed_reads_no_notes_file(tmp_path, reads, ext
     assert (reads, extracted) == ([], [])
 
 
-def test_a_file_saved_just_now_is_read_again_to_key_it(tmp_path, reads, extracted):
+def test_a_file_saved_just_now_is_read_again_to_key_it_once(tmp_path, reads, extracted):
     folder, out = _shared_folder(tmp_path, 3), tmp_path / "decks"
     build_decks(Config(), [folder], out)  # saved just now: their stat can't be trusted yet
     reads.clear()
     build_decks(Config(), [folder], out)
     assert sorted(reads) == ["f00.md", "f01.md", "f02.md"] and extracted == ["f00.md", "f01.md", "f02.md"]
+    _age(folder)  # (a new stat: read once more, to see they are unchanged)
+    build_decks(Config(), [folder], out)
+    reads.clear()
+    build_decks(Config(), [folder], out)  # nothing changed, nothing read
+    assert reads == [] and extracted == ["f00.md", "f01.md", "f02.md"]
 
 
 def test_one_changed_file_is_read_and_extracted_alone_among_files_sharing_papers(tmp_path, reads, extracted):

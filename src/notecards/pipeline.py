@@ -308,12 +308,16 @@ class _Keys:
     """_stat() of the files read to key them, taken before reading."""
     held: dict[int, SourceFile]
     """Files read to key them whose key changed: extracted from this reading, never read twice."""
+    reseen: dict[str, str]
+    """Files read to key them whose key is as recorded but not their stat (saved again unchanged, or
+    saved just before the last build): their records take the new Cache.seen, so the next build
+    need not read them."""
 
 
 def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
     """Key each file. A file whose size and mtime are as its record says has the record's key, unread;
     one the last build did not have (and the cache holds nothing for) is read once, when extracted."""
-    found = _Keys([], {}, {})
+    found = _Keys([], {}, {}, {})
     for i, ref in enumerate(refs):
         record = ledger.files.get(ref.display)
         if record is None and not cache.has(ref.display, str(ref.folder)):
@@ -333,6 +337,8 @@ def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
         found.stats[i] = stat
         if record is None or record.key != found.keys[-1]:
             found.held[i] = src
+        elif (seen := cache.seen(ref.display, str(ref.folder), stat)) and seen != record.seen:
+            found.reseen[ref.display] = seen
     return found
 
 
@@ -400,7 +406,7 @@ def preview_cards(config: Config, paths: Iterable[Path] | None = None,
 
 
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
-    from notecards.ledger import file_stat, load_ledger
+    from notecards.ledger import file_stat, load_ledger, save_ledger
     from notecards.write import FileCards, model_hash, write_decks
 
     out = Path(out or config.out)
@@ -457,12 +463,17 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                 report.papers += record.papers
             report.files += 1
         del made  # the cards live on in `files` only
+        if known.reseen:
+            ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
+                                            for f, r in ledger.files.items()})
         if files or current.gone:
             written = write_decks(files, out, config, [ids[i] for i in current.carried],
                                   (lambda done, total: progress("write", done, total)) if progress else None,
                                   ledger, writers)
             ledger = written.ledger
             report.removed = written.removed
+        elif known.reseen:
+            save_ledger(out, ledger)
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
     if config.cache and (files or current.gone):
