@@ -125,13 +125,6 @@ def test_cache_false_keeps_no_cache_and_extracts_every_time(notes, tmp_path, ext
     assert not (tmp_path / "decks" / CACHE_DIR).exists()
 
 
-def test_cached_documents_equal_freshly_extracted_ones(notes, tmp_path):
-    fresh = extract_paths([notes], Config(cache=False)).documents
-    extract_paths([notes], Config(), cache_in=tmp_path / "decks")
-    cached = extract_paths([notes], Config(), cache_in=tmp_path / "decks").documents
-    assert cached == fresh
-
-
 def test_nothing_changed_leaves_the_decks_alone_and_reports_the_same(notes, tmp_path, extracted):
     first = _build(notes, tmp_path / "decks")
     stamps = {p: p.stat().st_mtime_ns for p in first.decks}

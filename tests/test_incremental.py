@@ -64,19 +64,26 @@ def test_unchanged_deck_file_is_not_touched_by_a_change_elsewhere(tmp_path):
     assert [n for n in after if after[n] != stamps[n]] == ["Papers - a.apkg"]
 
 
-def test_same_paper_in_an_unchanged_file_is_read_again_and_kept_once(tmp_path, extracted):
+def test_same_paper_in_two_files_gives_one_set_of_cards_from_the_first_file(tmp_path, extracted):
     folder, out = _notes(tmp_path), tmp_path / "decks"
-    shutil.copy(folder / "b.md", folder / "b-copy.md")
-    build_decks(Config(), [folder], out)
+    shutil.copy(folder / "b.md", folder / "a-copy.md")  # "a-copy.md" comes first: its cards stand
     _append(folder / "b.md", "- It works for RNNs too.\n")
+    first = build_decks(Config(), [folder], out)
+    assert any("'Layer Normalization' is also in" in w and "a-copy.md" in w for w in first.warnings)
+    _append(folder / "a-copy.md", "- It needs no batch statistics.\n")
     extracted.clear()
     report = build_decks(Config(), [folder], out)
-    assert extracted == ["b.md"]  # b-copy.md, sharing the paper, comes from the cache
+    assert extracted == ["a-copy.md"]  # b.md, sharing the paper, comes from the cache
     with collection(tmp_path / "col") as col:
         import_all(col, report.decks)
         rows = notes(col)
     assert len({r.guid for r in rows}) == len(rows) == report.cards
-    assert sum("RNNs" in r.fields["Answer"] for r in rows) == 1
+    questions = [r.fields["Question"] for r in rows]
+    assert len(set(questions)) == len(questions)
+    layer = [r for r in rows if r.fields["Title"] == "Layer Normalization"]
+    assert {r.fields["Source"].split(":")[0].rsplit("/", 1)[1] for r in layer} == {"a-copy.md"}
+    assert sum("batch statistics" in r.fields["Answer"] for r in layer) == 1
+    assert not any("RNNs" in r.fields["Answer"] for r in rows)
 
 
 def test_a_paper_moved_between_files_keeps_its_cards(tmp_path):
@@ -100,27 +107,30 @@ def test_deleted_file_reports_its_papers_and_its_deck_goes(tmp_path):
     assert not (out / "Papers - c.apkg").exists() and report.files == 2
 
 
-def test_state_of_the_earlier_format_is_read_and_notes_keep_their_mtimes(tmp_path):
+def test_state_of_the_previous_format_is_read_and_notes_keep_their_mtimes(tmp_path):
     folder, out = _notes(tmp_path), tmp_path / "decks"
     first = build_decks(Config(), [folder], out)
     before = {p.name: p.read_bytes() for p in first.decks}
-    ledger = load_ledger(out)
-    v1 = {"version": 1, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
-          "decks": {d: r.file for d, r in ledger.decks.items()},
-          "notes": {g: {"hash": h, "mtime": m} for r in ledger.files.values() for g, h, m, _ in r.notes()},
-          "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
-                      "next": dict(p.next_slot), "live": p.live}
-                     for r in ledger.files.values() for p in r.identities()]}
-    # as version 1 wrote it: one paper per line
-    (out / STATE_FILE).write_text(json.dumps(v1, indent=1), encoding="utf-8")
+    # version 2: no checksum at the end of each line, numbered slots
+    lines = [ln.rpartition("\t")[0] for ln in (out / STATE_FILE).read_text(encoding="utf-8").splitlines()]
+    lines[0] = lines[0].replace('"version":3', '"version":2')
+    (out / STATE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
     second = build_decks(Config(), [folder], out)
-    assert {p.name: p.read_bytes() for p in second.decks} == before  # same guids, same mtimes
-    assert load_ledger(out).files.keys() == ledger.files.keys()
+    assert {p.name: p.read_bytes() for p in second.decks if p.name != "Papers - a.apkg"} == {
+        n: b for n, b in before.items() if n != "Papers - a.apkg"}
+    assert set(package_notes(out / "Papers - a.apkg")) > set(package_notes_bytes(before["Papers - a.apkg"], tmp_path))
+
+
+def package_notes_bytes(data: bytes, tmp_path: Path) -> dict:
+    path = tmp_path / "old.apkg"
+    path.write_bytes(data)
+    return package_notes(path)
 
 
 def test_ledger_round_trip(tmp_path):
     ident = PaperIdentity(ident="attention", key="attention", title="Attention \t\"quoted\"\u2028\x85",
-                          slots=(("method", 1, "We propose\tit\nthen\u2029this"),), next_slot=(("method", 2),))
+                          slots=(("method", "1", "We propose\tit\nthen\u2029this"), ("method", "t0a1b", "x")), next_slot=(("method", 2),))
     record = file_record(key="k", cards_key="c", media=(("/x.png", 3, 4),), papers=1, keys=("attention",),
                          warnings=("a.md:1: warning: x",), reusable=False,
                          notes=[("g1", "h1", 5, "Papers::a"), ("g2", "h2", 6, "Papers::b")], identities=[ident])
@@ -171,5 +181,134 @@ def test_a_damaged_record_in_the_state_is_an_output_error(tmp_path):
     state = out / STATE_FILE
     state.write_text(state.read_text(encoding="utf-8").replace('{"notes":', '{"nots":', 1), encoding="utf-8")
     _append(folder / "a.md", "- Ablations show multi-head attention matters.\n")
-    with pytest.raises(OutputError, match="state is unreadable"):
+    with pytest.raises(OutputError, match="state is damaged: line 2"):
         build_decks(Config(), [folder], out)
+
+
+# --- what a rebuild reads ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The name of every notes file the pipeline reads from disk (to key it or to extract it)."""
+    from notecards import pipeline
+
+    calls: list[str] = []
+    real = pipeline.read_note
+
+    def counting(ref):
+        calls.append(Path(ref.display).name)
+        return real(ref)
+
+    monkeypatch.setattr(pipeline, "read_note", counting)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 10**6)  # in this process, where the counting is
+    return calls
+
+
+def _shared_folder(tmp_path: Path, files: int = 30) -> Path:
+    """Files that share papers: each lists three of twelve papers, with notes of its own."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    titles = [f"Sparse Mixture Number {i} Of Experts" for i in range(12)]
+    for f in range(files):
+        (folder / f"f{f:02d}.md").write_text("".join(
+            _paper(titles[(f * 5 + k * 7) % 12], 2020, f"We propose routing scheme {f}.{k}.",
+                   f"It improves accuracy by {f}.{k} points.") for k in range(3)), encoding="utf-8")
+    return folder
+
+
+def _age(folder: Path) -> None:
+    """Files last saved a minute ago (a file saved just now is always read again: pipeline.RACY_NS)."""
+    import os
+    import time
+
+    for p in folder.rglob("*.md"):
+        os.utime(p, ns=(time.time_ns() - 60 * 10**9,) * 2)
+
+
+def test_a_rebuild_with_nothing_changed_reads_no_notes_file(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    _age(folder)
+    build_decks(Config(), [folder], out)
+    assert len(reads) == 30  # a first build reads each file once
+    reads.clear(), extracted.clear()
+    build_decks(Config(), [folder], out)
+    assert (reads, extracted) == ([], [])
+
+
+def test_a_file_saved_just_now_is_read_again_to_key_it_once(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path, 3), tmp_path / "decks"
+    build_decks(Config(), [folder], out)  # saved just now: their stat can't be trusted yet
+    reads.clear()
+    build_decks(Config(), [folder], out)
+    assert sorted(reads) == ["f00.md", "f01.md", "f02.md"] and extracted == ["f00.md", "f01.md", "f02.md"]
+    _age(folder)  # (a new stat: read once more, to see they are unchanged)
+    build_decks(Config(), [folder], out)
+    reads.clear()
+    build_decks(Config(), [folder], out)  # nothing changed, nothing read
+    assert reads == [] and extracted == ["f00.md", "f01.md", "f02.md"]
+
+
+def test_one_changed_file_is_read_and_extracted_alone_among_files_sharing_papers(tmp_path, reads, extracted):
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    _age(folder)
+    build_decks(Config(), [folder], out)
+    _append(folder / "f07.md", "- Ablations show the router matters.\n")
+    reads.clear(), extracted.clear()
+    report = build_decks(Config(), [folder], out)
+    assert (reads, extracted) == (["f07.md"], ["f07.md"])  # files sharing its papers: from the cache
+    with collection(tmp_path / "col") as col:
+        import_all(col, report.decks)
+        rows = notes(col)
+    assert len({r.guid for r in rows}) == len(rows) == report.cards
+
+
+def test_a_file_saved_while_the_build_reads_it_is_keyed_on_what_was_extracted(tmp_path, monkeypatch):
+    from notecards import pipeline
+
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    build_decks(Config(), [folder], out)
+    old = (folder / "a.md").read_text(encoding="utf-8")
+    _append(folder / "a.md", "- First edit: the decoder masks future tokens.\n")
+    real = pipeline.read_note
+
+    def saved_meanwhile(ref):  # the user saves a second edit just after the file is read
+        src = real(ref)
+        if ref.display.endswith("a.md"):
+            _append(ref.path, "- Second edit: never kept.\n")
+        return src
+
+    monkeypatch.setattr(pipeline, "read_note", saved_meanwhile)
+    build_decks(Config(), [folder], out)
+    monkeypatch.setattr(pipeline, "read_note", real)
+    (folder / "a.md").write_text(old + "- First edit: the decoder masks future tokens.\n", encoding="utf-8")
+    build_decks(Config(), [folder], out)  # the second edit undone: the deck holds what the file says
+    answers = " ".join(" ".join(f) for f in package_notes(out / "Papers - a.apkg").values())
+    assert "decoder masks" in answers and "never kept" not in answers
+
+
+def test_files_that_are_gone_cost_only_their_report(tmp_path, reads, extracted, monkeypatch):
+    from difflib import SequenceMatcher
+
+    from notecards import identity
+
+    folder, out = _shared_folder(tmp_path), tmp_path / "decks"
+    build_decks(Config(), [folder], out)
+    other = tmp_path / "other"
+    other.mkdir()
+    topics = ["speech", "vision", "graphs", "robots", "proteins", "weather", "music", "code", "maths", "games"]
+    (other / "new.md").write_text("".join(_paper(f"Learning {t.title()} From {n} Examples", 2021, f"We propose {t} {n}.")
+                                          for t in topics for n in ("Few", "Many")), encoding="utf-8")
+    compared = []
+
+    class Counting(SequenceMatcher):
+        def ratio(self):
+            compared.append(1)
+            return super().ratio()
+
+    monkeypatch.setattr(identity, "SequenceMatcher", Counting)
+    reads.clear(), extracted.clear()
+    report = build_decks(Config(), [other], out)  # every earlier file is gone from this build
+    assert (reads, extracted) == (["new.md"], ["new.md"])
+    assert len(report.removed) == 12 and report.files == 1
+    assert len(compared) < 20  # 20 new papers, 12 that left: not 240 comparisons

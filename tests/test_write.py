@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from notecards.cards import make_cards
+from notecards.identity import give_guids
 from notecards.config import Config
 from notecards.errors import OutputError
 from notecards.model import Bullet, Document, Paper
@@ -41,7 +42,7 @@ def paper(title: str, *bullets: tuple[str, str], year=2017) -> Paper:
 
 
 def cards_of(*papers: Paper, title="notes", path="notes/a.md", folder="notes"):
-    return make_cards(Document(path=path, title=title, papers=papers, lang="en", folder=folder), CONFIG)
+    return list(give_guids(make_cards(Document(path=path, title=title, papers=papers, lang="en", folder=folder), CONFIG)))
 
 
 P1 = paper("Paper One", ("problem", "why one"), ("method", "how one"), ("method", "and also this"))

@@ -1,4 +1,5 @@
-"""Extraction cache: a notes file's text + the rules in effect -> its cards (build) or Document (extract).
+"""Extraction cache: a notes file's text + the rules in effect -> its cards (a build keeps only the
+cards and what it reports: pickling the Document too cost a build a third of its cache's time).
 
 One small compressed pickle per notes file in `<out>/.notecards-cache/`, written atomically. An
 entry is used only when its key matches: the file's decoded text and display path, and a
@@ -25,10 +26,11 @@ from notecards.fsutil import atomic_write
 from notecards.model import Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
-_FORMAT = 2
+_FORMAT = 3
 _TEMP_PREFIX = ".tmp-"
-_NOT_FOR_CARDS = ("notes", "out", "cache")
-"""Config keys that never change what a Document's cards are."""
+_NOT_FOR_CARDS = ("notes", "out", "cache", "base")
+"""Config keys that never change what a Document's cards are (`base`, the config file's folder, is
+read only to resolve paths: moving config.yaml keeps the cache)."""
 
 
 def digest(*parts: Any) -> str:
@@ -89,9 +91,6 @@ class Entry:
 
     key: str
     """Digest of the fingerprint, the display path, folder, encoding and text."""
-    doc: Document | None
-    """The Document, kept by `extract` runs; a build keeps only the cards and what it reports
-    (pickling the Document too cost a build a third of its cache's time)."""
     papers: int = 0
     warnings: tuple[str, ...] = ()
     cards_key: str = ""
@@ -125,8 +124,17 @@ class Cache:
     def key(self, src: SourceFile) -> str:
         return digest(self.fingerprint, src.path, src.folder, src.encoding, src.text.encode("utf-8", "surrogatepass"))
 
+    def seen(self, display: str, folder: str, stat: tuple[int, ...]) -> str:
+        """The file as last seen on disk (its stat: size, times, inode) under these rules; '' for a
+        file not there. A file whose `seen` is as recorded has the recorded key, without reading it."""
+        return digest(self.fingerprint, display, folder, stat) if stat else ""
+
     def _path(self, src_path: str, folder: str) -> Path:
         return self.folder / (digest(src_path, folder)[:32] + ".pickle")
+
+    def has(self, path: str, folder: str) -> bool:
+        """Whether an entry is stored for this file (under any key)."""
+        return self._path(path, folder).exists()
 
     def get(self, path: str, folder: str, key: str) -> Entry | None:
         """The entry stored for this file under this key, or None (missing, stale or unreadable)."""
@@ -142,14 +150,11 @@ class Cache:
             return None
         return entry.cards
 
-    def put(self, src: SourceFile, doc: Document, cards: Any = None) -> None:
-        """Store a result: the Document, or with `cards` the cards and the Document's counts. A
-        cache that can't be written costs speed, never the build."""
-        if cards is None:
-            entry = Entry(self.key(src), doc)
-        else:
-            media = media_stats([m for c in cards.cards for m in c.media]) or ()
-            entry = Entry(self.key(src), None, len(doc.papers), doc.warnings, self.cards_key, cards, media)
+    def put(self, src: SourceFile, doc: Document, cards: Any, key: str) -> None:
+        """Store the cards made from `src` (whose key is `key`) and the Document's counts. A cache
+        that can't be written costs speed, never the build."""
+        media = media_stats([m for c in cards.cards for m in c.media]) or ()
+        entry = Entry(key, len(doc.papers), doc.warnings, self.cards_key, cards, media)
         try:
             _atomic_dump(self._path(src.path, src.folder), entry)
         except (OSError, pickle.PicklingError, RecursionError):

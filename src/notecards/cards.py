@@ -11,14 +11,15 @@ cues and context):
   questions; so is the paper's problem on its method/finding cards (the why helps recall).
 - A reverse card asks which paper addresses the (first sentence of the) problem.
 
-Guid = hash(paper identity, kind, slot), never the answer, so editing a bullet updates the
-note in Anki. make_cards() numbers slots in note order; identity.carry_identity() (run by write.py
+Cards are drafts without a guid: identity.carry_identity() gives each its guid, a hash of (paper
+identity, kind, slot), never the answer, so editing a bullet updates the note in Anki.
+make_cards() makes each bullet's slot from its text (identity.text_slot), so a fresh build keeps
+an unchanged bullet's card wherever it moves; carry_identity() (run by write.py
 with the previous build's state) keeps each bullet's slot through rewording, insertion, reordering
 and deletion, and a paper's identity through a retitle.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from collections.abc import Iterable
@@ -28,13 +29,11 @@ from typing import NamedTuple
 from urllib.parse import quote_plus
 
 from notecards.config import Config
-from notecards.extract import paper_key
-from notecards.model import Bullet, Card, Document, Paper
+from notecards.identity import paper_key, text_slot
+from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
 from notecards.segment import has_cjk, tokens
 
-ASKED = ("problem", "method", "finding")
-"""Labels that become questions, in the order their cards are studied."""
 CONTEXT = ("background", "other", "opinion")
 """Labels shown on the back of a paper's cards."""
 
@@ -162,6 +161,16 @@ def paper_topics(paper: Paper, doc: Document, config: Config, folders: tuple[str
     return tuple(unique.values())
 
 
+def source_path(doc: Document) -> str:
+    """`/home/me/notes/nlp/a.md` in the notes folder `/home/me/notes` -> `notes/nlp/a.md`: the same
+    whatever folder the build runs from, so a note's Source (and so the note) does not change."""
+    try:
+        rel = PurePath(doc.path).relative_to(PurePath(doc.folder).parent)
+    except ValueError:
+        rel = PurePath(doc.path)
+    return rel.as_posix()
+
+
 def _folder_topics(doc: Document) -> tuple[str, ...]:
     """`notes/nlp/attention.md` under the notes folder `notes` -> ('nlp',)."""
     try:
@@ -209,11 +218,6 @@ def deck_name(config: Config, doc: Document, paper: Paper, topics: tuple[str, ..
     return f"{config.root_deck}::{leaf}"
 
 
-def card_guid(ident: str, kind: str, slot: str) -> str:
-    """What identifies a card: the paper, the kind, the slot. Never the answer text."""
-    return hashlib.sha256(f"notecards\x1f{ident}\x1f{kind}\x1f{slot}".encode()).hexdigest()[:20]
-
-
 # --- one paper's cards -----------------------------------------------------------------------
 
 
@@ -225,7 +229,7 @@ class _Unit(NamedTuple):
     text: str
     part: int
     parts: int
-    slot: int
+    slot: str
 
 
 def split_cue(text: str) -> tuple[str | None, str]:
@@ -269,7 +273,8 @@ def _fits(text: str, limit: int, memo: Memo | None) -> bool:
 
 def _units(bullets: list[Bullet], kind: str, limit: int, memo: Memo | None = None) -> list[_Unit]:
     units = []
-    for slot, b in enumerate(bullets, 1):
+    for b in bullets:
+        slot = text_slot(_norm(b.text))  # the slot identity.assign_slots gives a bullet new to the state
         cue, body = split_cue(b.text) if kind != "problem" else (None, b.text)
         pieces = split_long(body, limit, memo)
         units += [_Unit(b, cue, piece, k, len(pieces), slot) for k, piece in enumerate(pieces, 1)]
@@ -338,7 +343,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
     if not bullets:
         return [], [f"{doc.path}:{paper.line}: warning: '{title}' has no notes under it; no cards made"]
     key = paper_key(title) or f"line{paper.line}"
-    path = html.escape(doc.path.replace("\\", "/"))  # a file name is text, not markup
+    path = html.escape(source_path(doc))  # a file name is text, not markup
     where = html.escape(f"{path}:")  # + a line number, which needs no escaping
     by_label = {label: [b for b in bullets if b.label == label] for label in ASKED + CONTEXT}
     topics = paper_topics(paper, doc, config, folders)
@@ -366,13 +371,13 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
             question = _question(w, kind, q_title, u, i, len(units), asked)
             asked.add(question)
             slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
-            cards.append(Card(guid=card_guid(key, kind, slot), kind=kind, question=question, answer=answer.html,
+            cards.append(Card(guid="", kind=kind, question=question, answer=answer.html,
                               context=ctx.html, source=f"{where}{u.bullet.line}", slot=slot, basis=_norm(u.bullet.text),
                               media=_join([answer, ctx], "").media if answer.media else ctx.media, **common))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
         answer = _bullet_list([_render(doc, b, memo) for b in bullets])
         warnings += answer.warnings
-        cards.append(Card(guid=card_guid(key, "summary", "1"), kind="summary",
+        cards.append(Card(guid="", kind="summary",
                           question=w["summary"].format(title=q_title), answer=answer.html,
                           context=f'<div class="nc-none">{w["no_context"]}</div>',
                           source=f"{where}{paper.line}", media=answer.media, **common))
@@ -380,7 +385,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str],
         cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
         cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), memo))
         if cue:
-            cards.append(Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
+            cards.append(Card(guid="", kind="reverse",
                               question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
                               answer=q_title, context=ctx_with_problem.html, source=f"{where}{paper.line}",
                               media=ctx_with_problem.media, **common))

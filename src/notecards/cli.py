@@ -114,15 +114,11 @@ def preview(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ):
     """Write one HTML page showing every card as Anki will, to look at before importing."""
-    from notecards.cards import build_cards
-    from notecards.pipeline import extract_paths
+    from notecards.pipeline import preview_cards
     from notecards.preview import write_preview
 
     cfg = _run(lambda: _config(config), debug)
-    report = _run(lambda: extract_paths(paths or cfg.notes, cfg), debug)
-    batches = _run(lambda: [build_cards(doc, cfg) for doc in report.documents], debug)
-    cards = [c for b in batches for c in b.cards]
-    report.warnings.extend(w for b in batches for w in b.warnings)  # images left out, papers without cards
+    cards, report = _run(lambda: preview_cards(cfg, paths or None), debug)
     code = _report_problems(report)
     notes = [*report.warnings, *(str(p) for p in report.problems)]
     page = _run(lambda: write_preview(cards, out or cfg.out / "preview.html", problems=notes,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
+from notecards.identity import paper_key
 from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, forget_lines, is_date_text,
                             line_cache, looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
@@ -31,7 +32,6 @@ _TRAILING_DATE = re.compile(r"[\d\-./\s]+$")
 _ALTERNATIVES = re.compile(r"\s+[/|]\s+|[/|｜]")
 _CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
 _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
-_NON_KEY = re.compile(r"[\W_]+")
 
 
 def _strip_br(text: str) -> str:
@@ -651,8 +651,3 @@ def _earliest_years(papers: list[Paper]) -> list[Paper]:
         if p.venue:
             venues.setdefault(key, p.venue)
     return [replace(p, year=years.get(key, p.year), venue=p.venue or venues.get(key)) for p, key in zip(papers, keys)]
-
-
-def paper_key(title: str) -> str:
-    """What identifies a paper across edits: its title without case, spaces or punctuation."""
-    return _NON_KEY.sub("", clean_inline(title).casefold())

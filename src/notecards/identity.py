@@ -6,13 +6,18 @@ or moved. So each asked bullet owns a slot number, kept in the output's state fi
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from functools import lru_cache
+from operator import attrgetter
 
-from notecards.cards import ASKED, card_guid
-from notecards.model import Card
+from notecards.meta import clean_inline
+from notecards.model import ASKED, Card
 
 SIMILAR = 0.5
 """A reworded bullet keeps its card when it is at least this similar (difflib ratio) to the old text."""
@@ -29,7 +34,7 @@ class PaperIdentity:
     key: str
     """paper_key of the title it had in that build."""
     title: str
-    slots: tuple[tuple[str, int, str], ...] = ()
+    slots: tuple[tuple[str, str, str], ...] = ()
     """(kind, slot, bullet text) for every asked bullet."""
     next_slot: tuple[tuple[str, int], ...] = ()
     """Per kind, the first slot never used: a deleted bullet's slot is never given to a new one."""
@@ -56,8 +61,8 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
     bullet's words breaks when it is reworded, an index breaks when a bullet is inserted, deleted
     or moved. So each asked bullet owns a slot number, kept in the output's state file: an
     unchanged bullet keeps its slot, a reworded one takes the slot of the most similar old
-    bullet (ratio >= SIMILAR), a new one gets a never-used number. With no previous build the
-    slots are 1..n in note order, as make_cards() numbers them. A retitled paper (typo fixed,
+    bullet (ratio >= SIMILAR), a new one a slot made from its text (text_slot), as make_cards()
+    gives it. A retitled paper (typo fixed,
     a word changed) keeps its identity when its title key is close or most bullets are unchanged.
     Cards that end up with the same guid (the same paper in two notes files) are kept once.
     Papers that left are reported once and remembered (live=False).
@@ -86,10 +91,10 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
             if c.kind in ASKED:
                 part = c.slot.partition(".")[2]
                 slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
-            guid = c.guid if (ident, slot) == (c.paper_key, c.slot) else card_guid(ident, c.kind, slot)
+            guid = card_guid(ident, c.kind, slot)
             if guid not in seen_guids:
                 seen_guids.add(guid)
-                out.append(c if (c.slot, c.guid) == (slot, guid) else replace(c, slot=slot, guid=guid))
+                out.append(_keyed(c, guid, slot))
                 index.append(i)
         papers.append(PaperIdentity(
             ident=ident, key=key, title=html.unescape(group[0][1].title),
@@ -99,6 +104,22 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
     gone = [p for p in previous.values() if p.ident not in kept]
     removed = tuple(sorted(p.title for p in gone if p.live))
     return Carried(tuple(out), tuple(papers) + tuple(replace(p, live=False) for p in gone), removed, tuple(index))
+
+
+def give_guids(cards: Iterable[Card]) -> tuple[Card, ...]:
+    """Cards with the guids a build into a new output folder gives them (duplicates once)."""
+    return carry_identity(cards, {}).cards
+
+
+_CARD_FIELDS = attrgetter(*Card.__slots__)
+_GUID, _SLOT = Card.__slots__.index("guid"), Card.__slots__.index("slot")
+
+
+def _keyed(card: Card, guid: str, slot: str) -> Card:
+    """The card with its guid and slot (dataclasses.replace costs several times more, per card)."""
+    values = list(_CARD_FIELDS(card))
+    values[_GUID], values[_SLOT] = guid, slot
+    return Card(*values)
 
 
 def _bases(group: Iterable[Card]) -> set[str]:
@@ -111,12 +132,14 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
     matched = {k: by_key[k] for k in groups if k in by_key}
     taken = {p.ident for p in matched.values()}  # a set: comparing whole identities is quadratic
     left_old = [p for p in previous.values() if p.ident not in taken]
+    new_keys = [k for k in groups if k not in matched]
+    candidates = _candidates(new_keys, groups, left_old)
     scored = []
-    for k in (k for k in groups if k not in matched):
+    for k in new_keys:
         new = _bases(groups[k])
-        for p in left_old:
+        for p in candidates[k]:
             old = {b for _, _, b in p.slots}
-            title = SequenceMatcher(None, k, p.key, autojunk=False).ratio()
+            title = _title_ratio(k, p.key)
             shared = len(new & old) / min(len(new), len(old)) if new and old else 0.0
             score = max(title, shared)
             if score >= SAME_PAPER:
@@ -128,7 +151,60 @@ def _match_papers(groups: Mapping[str, list[Card]], previous: Mapping[str, Paper
     return matched
 
 
-def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+def _title_ratio(a: str, b: str) -> float:
+    """difflib's ratio of two title keys; 0.0 as soon as an upper bound of it (their lengths, then
+    their letters as multisets: difflib's real_quick_ratio and quick_ratio) is below SAME_PAPER."""
+    total = len(a) + len(b)
+    if not total or 2 * min(len(a), len(b)) < SAME_PAPER * total:
+        return 0.0
+    if 2 * sum((_letters(a) & _letters(b)).values()) < SAME_PAPER * total:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@lru_cache(maxsize=4096)
+def _letters(key: str) -> Counter:
+    return Counter(key)
+
+
+_GRAMS = 3
+CANDIDATES = 16
+"""A new title is compared with the old papers holding its rarest character 3-grams, taken rarest
+first while they hold at most this many papers."""
+
+
+def _grams(key: str) -> set[str]:
+    return {key[i:i + _GRAMS] for i in range(max(1, len(key) - _GRAMS + 1))}
+
+
+def _candidates(new_keys: list[str], groups: Mapping[str, list[Card]],
+                old: list[PaperIdentity]) -> dict[str, list[PaperIdentity]]:
+    """For each new paper key, the old papers worth comparing: those sharing a bullet, and those
+    holding its rarest title 3-grams (see CANDIDATES). Titles 0.8 alike share most 3-grams, so a
+    retitle is still found; comparing every new title with every paper that left (say, all the
+    papers of a folder built before into the same output) would cost their product."""
+    if not new_keys or not old:
+        return {k: [] for k in new_keys}
+    by_gram: dict[str, list[int]] = {}
+    by_bullet: dict[str, list[int]] = {}
+    for i, p in enumerate(old):
+        for g in _grams(p.key):
+            by_gram.setdefault(g, []).append(i)
+        for b in {b for _, _, b in p.slots}:
+            by_bullet.setdefault(b, []).append(i)
+    out = {}
+    for k in new_keys:
+        hits = {i for b in _bases(groups[k]) for i in by_bullet.get(b, ())}
+        titled: set[int] = set()
+        for g in sorted((g for g in _grams(k) if g in by_gram), key=lambda g: (len(by_gram[g]), g)):
+            if len(titled) + len(by_gram[g]) > CANDIDATES:  # rarest first: the rest are as common or more
+                break
+            titled.update(by_gram[g])
+        out[k] = [old[i] for i in sorted(hits | titled)]
+    return out
+
+
+def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tuple[str, str], str], dict[str, int]]:
     """(kind, bullet text) -> slot for every asked bullet, and the next free slot per kind."""
     slots: dict[tuple[str, str], int] = {}
     next_slot: dict[str, int] = dict(prev.next_slot) if prev else {}
@@ -140,17 +216,43 @@ def _match_slots(group: list[Card], prev: PaperIdentity | None) -> tuple[dict[tu
     return slots, {k: n for k, n in next_slot.items() if n > 1}
 
 
-def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) -> tuple[dict[str, int], int]:
-    """Bullet texts now + {slot: text} before -> {text: slot}, next free slot.
+_NON_KEY = re.compile(r"[\W_]+")
 
-    >>> assign_slots(["b", "a2", "c"], {1: "a", 2: "b"}, 3)
-    ({'b': 2, 'a2': 1, 'c': 3}, 4)
+
+def paper_key(title: str) -> str:
+    """What identifies a paper across edits: its title without case, spaces or punctuation."""
+    return _NON_KEY.sub("", clean_inline(title).casefold())
+
+
+def card_guid(ident: str, kind: str, slot: str) -> str:
+    """What identifies a card: the paper, the kind, the slot. Never the answer text."""
+    return hashlib.sha256(f"notecards\x1f{ident}\x1f{kind}\x1f{slot}".encode()).hexdigest()[:20]
+
+
+def text_slot(text: str) -> str:
+    """The slot a bullet gets when no earlier bullet is like it: made from its text, so that
+    without a state file (a fresh output folder) an unchanged bullet keeps its card wherever it moves."""
+    return "t" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def assign_slots(new: list[str], old: Mapping[str, str], first_free: int = 1) -> tuple[dict[str, str], int]:
+    """Bullet texts now + {slot: text} before -> {text: slot}, next free numbered slot.
+
+    An unchanged bullet keeps its slot wherever it moved; a reworded one takes the slot of the
+    most similar old bullet; a new one gets text_slot(text) (a number never used before when an
+    old bullet holds that slot under other words).
+
+    >>> assign_slots(["b", "a2"], {"1": "a", "2": "b"}, 3)
+    ({'b': '2', 'a2': '1'}, 3)
     """
     free = dict(old)
-    out: dict[str, int] = {}
+    out: dict[str, str] = {}
+    by_text = {}
+    for n, t in free.items():
+        by_text.setdefault(t, n)
     for text in new:  # unchanged bullets, wherever they moved
-        n = next((n for n, t in free.items() if t == text), None)
-        if n is not None:
+        n = by_text.get(text)
+        if n is not None and n in free:
             out[text] = n
             del free[n]
     pairs = sorted(((SequenceMatcher(None, text, t, autojunk=False).ratio(), i, n)
@@ -160,9 +262,13 @@ def assign_slots(new: list[str], old: Mapping[int, str], first_free: int = 1) ->
         if score >= SIMILAR and new[i] not in out and n in free:
             out[new[i]] = n
             del free[n]
-    nxt = max([first_free, *(n + 1 for n in old)])
+    nxt = max([first_free, *(int(n) + 1 for n in old if n.isdigit())])
+    taken = set(old) | set(out.values())
     for text in new:  # new bullets: a slot no earlier bullet ever had
         if text not in out:
-            out[text] = nxt
-            nxt += 1
+            slot = text_slot(text)
+            if slot in taken:
+                slot, nxt = str(nxt), nxt + 1
+            out[text] = slot
+            taken.add(slot)
     return {t: out[t] for t in new}, nxt

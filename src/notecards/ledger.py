@@ -8,6 +8,7 @@ reading its cards (pipeline.py). Every paper's identity (identity.PaperIdentity)
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -19,7 +20,7 @@ from notecards.identity import PaperIdentity
 from notecards.errors import OutputError
 
 STATE_FILE = ".notecards-state.json"
-VERSION = 2
+VERSION = 3
 TEMP_PREFIX = ".notecards-tmp-"
 
 
@@ -44,29 +45,77 @@ class FileRecord:
     warnings: tuple[str, ...] = ()
     reusable: bool = True
     """False when its cards carried a warning (an image missing, say): they are made again every build."""
+    seen: str = ""
+    """cache.Cache.seen of the file (its size and mtime before it was read, under the rules then in
+    effect): the same, and the file is not read again to key it (a file saved while a build reads it
+    has a newer mtime)."""
     body: str = '{"notes":[],"papers":[]}'
     """JSON {"notes": [[guid, content hash, mtime, deck index], ...], "papers": [identity, ...]}: read
     only for a file that changed, written back as it is for one that did not."""
 
-    def notes(self) -> list[tuple[str, str, int, str]]:
-        """(guid, content hash, mtime, deck) of every note it made."""
-        return _unpacked(lambda: [(g, h, int(m), self.decks[d]) for g, h, m, d in json.loads(self.body)["notes"]])
+    def notes(self, name: str = "") -> list[tuple[str, str, int, str]]:
+        """(guid, content hash, mtime, deck) of every note it made; `name`: the record's, for errors."""
+        where = f"the record of {name!r}"
+        body = _body(self.body, where)
+        notes = _list(body.get("notes"), f"{where}: notes")
+        out = []
+        for i, n in enumerate(notes):
+            at = f"{where}: notes[{i}]"
+            if not (isinstance(n, list) and len(n) == 4):
+                raise _bad(at, "expected [guid, hash, mtime, deck]")
+            g, h, m, d = n
+            if not (isinstance(d, int) and not isinstance(d, bool) and 0 <= d < len(self.decks)):
+                raise _bad(at, f"deck index {d!r} is not one of its {len(self.decks)} decks")
+            out.append((_str(g, at), _str(h, at), _int(m, at), self.decks[d]))
+        return out
 
-    def identities(self) -> list[PaperIdentity]:
-        return _unpacked(lambda: [_paper(p) for p in json.loads(self.body)["papers"]])
+    def identities(self, name: str = "") -> list[PaperIdentity]:
+        where = f"the record of {name!r}"
+        papers = _list(_body(self.body, where).get("papers"), f"{where}: papers")
+        return [_paper(p, f"{where}: papers[{i}]") for i, p in enumerate(papers)]
 
 
-def _unpacked(read):
-    """A record's body, read when a file changed: a damaged one is the same error as a damaged file."""
+def _body(text: str, where: str) -> dict:
     try:
-        return read()
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise _unreadable(STATE_FILE, exc) from None
+        body = json.loads(text)
+    except ValueError as exc:
+        raise _bad(where, f"not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise _bad(where, "expected a JSON object")
+    return body
 
 
-def _unreadable(path: str, exc: Exception) -> OutputError:
-    return OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
-                       "(cards of edited bullets may then be added again in Anki)", path=path)
+def _bad(where: str, what: str) -> OutputError:
+    return OutputError(f"the build state is damaged: {where}: {what}; delete the file to start afresh "
+                       "(cards of edited bullets may then be added again in Anki)", path=STATE_FILE)
+
+
+def _str(v: object, where: str) -> str:
+    if not isinstance(v, str):
+        raise _bad(where, f"expected text, got {v!r}")
+    return v
+
+
+def _int(v: object, where: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _bad(where, f"expected a whole number, got {v!r}")
+    return v
+
+
+def _list(v: object, where: str) -> list:
+    if not isinstance(v, list):
+        raise _bad(where, f"expected a list, got {v!r}")
+    return v
+
+
+def _dict(v: object, where: str) -> dict:
+    if not isinstance(v, dict):
+        raise _bad(where, f"expected an object, got {v!r}")
+    return v
+
+
+def _strs(v: object, where: str) -> tuple[str, ...]:
+    return tuple(_str(x, f"{where}[{i}]") for i, x in enumerate(_list(v, where)))
 
 
 def file_record(*, notes: list[tuple[str, str, int, str]], identities: list[PaperIdentity],
@@ -101,49 +150,137 @@ class Ledger:
 
 # The file: JSON lines. The first holds the model and the decks; then one line per notes file,
 # `{record head}<TAB>{record body}` (JSON text never holds a raw tab), then the papers gone.
+# Every line ends in `<TAB>sum`, a digest of the rest of it: a record edited by hand or damaged on
+# disk is an error that names it, never a note given a new guid (which would lose its history).
+# Version 2 (no sums) is read too, each field checked for its type.
 
 
 def load_ledger(out: Path) -> Ledger:
-    """The last build's ledger, an empty one for a new folder; OutputError when it can't be read."""
+    """The last build's ledger, an empty one for a new folder; OutputError naming the record that
+    is damaged, when one is."""
     path = Path(out) / STATE_FILE
     if not path.exists():
         return Ledger()
     try:
         text = path.read_text(encoding="utf-8")
-        # "\n" only: JSON escapes it inside strings, but not U+2028 or U+0085, which splitlines() splits at
-        first, *lines = text.rstrip("\n").split("\n")
-        try:
-            head = json.loads(first)
-        except ValueError:  # version 1 was one JSON document over many lines
-            head = json.loads(text)
-        version = head.get("version")
-        if version == 1:
-            return _from_v1(head)
-        if version != VERSION:
-            raise ValueError(f"version {version!r}, expected {VERSION}")
-        files = {}
-        for line in lines[:-1]:
-            record, body = line.split("\t", 1)
-            r = json.loads(record)
-            r.update({k: tuple(r[k]) for k in _TUPLES}, media=tuple((p, int(z), int(m)) for p, z, m in r["media"]))
-            name = r.pop("file")
-            files[name] = FileRecord(**r, body=body)
-        return Ledger(
-            model=(head["model"]["hash"], int(head["model"]["mtime"])), files=files,
-            decks={k: DeckRecord(v["file"], v["digest"], int(v["size"]), int(v["mtime_ns"]))
-                   for k, v in head["decks"].items()},
-            gone=tuple(_paper(p) for p in json.loads(lines[-1])["gone"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (OSError, ValueError) as exc:
         raise _unreadable(str(path), exc) from None
+    try:
+        return _parse(text)
+    except OutputError as exc:
+        raise OutputError(exc.message, path=str(path)) from None
+
+
+def _unreadable(path: str, exc: Exception) -> OutputError:
+    return OutputError(f"the build state is unreadable ({exc}); delete it to start afresh "
+                       "(cards of edited bullets may then be added again in Anki)", path=path)
+
+
+def _parse(text: str) -> Ledger:
+    # "\n" only: JSON escapes it inside strings, but not U+2028 or U+0085, which splitlines() splits at
+    lines = text.rstrip("\n").split("\n")
+    if len(lines) < 2:
+        raise _bad("line 1", "expected a head line and a line of papers gone")
+    first = _json(lines[0], 1, summed=None)
+    version = first.get("version")
+    if version not in (2, VERSION):
+        raise _bad("line 1", f"version {version!r}, expected {VERSION}")
+    summed = version == VERSION
+    if summed:
+        first = _json(lines[0], 1, summed)
+    model = _dict(first.get("model"), "line 1: model")
+    decks = {}
+    for name, d in _dict(first.get("decks"), "line 1: decks").items():
+        at = f"line 1: decks[{name!r}]"
+        d = _dict(d, at)
+        decks[name] = DeckRecord(_str(d.get("file"), f"{at}.file"), _str(d.get("digest"), f"{at}.digest"),
+                                 _int(d.get("size"), f"{at}.size"), _int(d.get("mtime_ns"), f"{at}.mtime_ns"))
+    files = {}
+    for n, line in enumerate(lines[1:-1], 2):
+        name, record = _file_record(line, n, summed)
+        if name in files:
+            raise _bad(f"line {n}", f"a second record of {name!r}")
+        files[name] = record
+    last = _json(lines[-1], len(lines), summed)
+    gone = tuple(_paper(p, f"line {len(lines)}: gone[{i}]")
+                 for i, p in enumerate(_list(last.get("gone"), f"line {len(lines)}: gone")))
+    return Ledger(model=(_str(model.get("hash"), "line 1: model.hash"), _int(model.get("mtime"), "line 1: model.mtime")),
+                  files=files, decks=decks, gone=gone)
+
+
+def _split_sum(line: str, n: int) -> str:
+    text, tab, given = line.rpartition("\t")
+    if not tab or _line_sum(text) != given:
+        raise _bad(f"line {n}", "changed since notecards wrote it (its checksum does not match)")
+    return text
+
+
+def _line_sum(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
+
+
+def _json(line: str, n: int, summed: bool | None) -> dict:
+    """One line's JSON object; `summed`: check its checksum first (None: take the object before it, if any)."""
+    if summed:
+        line = _split_sum(line, n)
+    elif summed is None and "\t" in line:
+        line = line.rpartition("\t")[0]
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise _bad(f"line {n}", f"not JSON ({exc})") from None
+    return _dict(value, f"line {n}")
 
 
 _TUPLES = ("keys", "idents", "decks", "warnings")
+_FIELDS = {"file", "key", "cards_key", "media", "papers", "cards", "reusable", "seen", *_TUPLES}
 
 
-def _paper(p: dict) -> PaperIdentity:
-    return PaperIdentity(ident=p["ident"], key=p["key"], title=p["title"],
-                         slots=tuple((k, int(n), b) for k, n, b in p["slots"]),
-                         next_slot=tuple((k, int(n)) for k, n in p["next"].items()), live=bool(p.get("live", True)))
+def _file_record(line: str, n: int, summed: bool) -> tuple[str, FileRecord]:
+    if summed:
+        line = _split_sum(line, n)
+    head, tab, body = line.partition("\t")
+    if not tab:
+        raise _bad(f"line {n}", "expected a record and its body")
+    try:
+        r = _dict(json.loads(head), f"line {n}")
+    except ValueError as exc:
+        raise _bad(f"line {n}", f"not JSON ({exc})") from None
+    name = _str(r.get("file"), f"line {n}: file")
+    at = f"line {n} (the record of {name!r})"
+    if set(r) != _FIELDS and (summed or set(r) != _FIELDS - {"seen"}):
+        raise _bad(at, f"expected the fields {', '.join(sorted(_FIELDS))}")
+    media = []
+    for i, m in enumerate(_list(r["media"], f"{at}: media")):
+        if not (isinstance(m, list) and len(m) == 3):
+            raise _bad(f"{at}: media[{i}]", "expected [path, size, mtime]")
+        media.append((_str(m[0], f"{at}: media[{i}]"), _int(m[1], f"{at}: media[{i}]"), _int(m[2], f"{at}: media[{i}]")))
+    seen = _str(r.get("seen", "") if not summed else r["seen"], f"{at}: seen")
+    if not isinstance(r["reusable"], bool):
+        raise _bad(f"{at}: reusable", f"expected true or false, got {r['reusable']!r}")
+    tuples = {k: _strs(r[k], f"{at}: {k}") for k in _TUPLES}
+    return name, FileRecord(key=_str(r["key"], f"{at}: key"), cards_key=_str(r["cards_key"], f"{at}: cards_key"),
+                            media=tuple(media), papers=_int(r["papers"], f"{at}: papers"),
+                            cards=_int(r["cards"], f"{at}: cards"), reusable=r["reusable"], body=body,
+                            seen=seen, **tuples)
+
+
+def _paper(p: object, where: str) -> PaperIdentity:
+    p = _dict(p, where)
+    slots = []
+    for i, s in enumerate(_list(p.get("slots"), f"{where}.slots")):
+        at = f"{where}.slots[{i}]"
+        if not (isinstance(s, list) and len(s) == 3):
+            raise _bad(at, "expected [kind, slot, bullet text]")
+        slot = str(_int(s[1], at)) if isinstance(s[1], int) else _str(s[1], at)  # version 2 numbered them
+        slots.append((_str(s[0], at), slot, _str(s[2], at)))
+    nxt = tuple((_str(k, f"{where}.next"), _int(v, f"{where}.next[{k!r}]"))
+                for k, v in _dict(p.get("next"), f"{where}.next").items())
+    live = p.get("live", True)
+    if not isinstance(live, bool):
+        raise _bad(f"{where}.live", f"expected true or false, got {live!r}")
+    return PaperIdentity(ident=_str(p.get("ident"), f"{where}.ident"), key=_str(p.get("key"), f"{where}.key"),
+                         title=_str(p.get("title"), f"{where}.title"), slots=tuple(slots), next_slot=nxt, live=live)
 
 
 def _paper_json(p: PaperIdentity) -> dict:
@@ -151,27 +288,19 @@ def _paper_json(p: PaperIdentity) -> dict:
             "next": dict(p.next_slot), "live": p.live}
 
 
-def _from_v1(data: dict) -> Ledger:
-    """A state file from notecards before per-file records: its notes and papers become one record
-    of a file no build has, so every file is built and every note and paper keeps what it had."""
-    notes = [(g, n["hash"], int(n["mtime"]), "") for g, n in data["notes"].items()]
-    papers = [_paper(p) for p in data["papers"]]
-    return Ledger(model=(data["model"]["hash"], int(data["model"]["mtime"])),
-                  files={"": file_record(key="", reusable=False, notes=notes, identities=[p for p in papers if p.live])},
-                  decks={k: DeckRecord(v) for k, v in data["decks"].items()},
-                  gone=tuple(p for p in papers if not p.live))
-
-
 def ledger_lines(ledger: Ledger) -> Iterator[str]:
     """The file's lines, one at a time: the whole text of a large build is tens of MB."""
-    yield _dumps({"version": VERSION, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
-                  "decks": {k: {"file": d.file, "digest": d.digest, "size": d.size, "mtime_ns": d.mtime_ns}
-                            for k, d in sorted(ledger.decks.items())}}) + "\n"
+    def summed(text: str) -> str:
+        return f"{text}\t{_line_sum(text)}\n"
+
+    yield summed(_dumps({"version": VERSION, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
+                         "decks": {k: {"file": d.file, "digest": d.digest, "size": d.size, "mtime_ns": d.mtime_ns}
+                                   for k, d in sorted(ledger.decks.items())}}))
     for name, r in sorted(ledger.files.items()):
         record = {"file": name, "key": r.key, "cards_key": r.cards_key, "media": [list(m) for m in r.media],
-                  "papers": r.papers, "cards": r.cards, "reusable": r.reusable, **{k: list(getattr(r, k)) for k in _TUPLES}}
-        yield _dumps(record) + "\t" + r.body + "\n"
-    yield _dumps({"gone": [_paper_json(p) for p in ledger.gone]}) + "\n"
+                  "papers": r.papers, "cards": r.cards, "reusable": r.reusable, "seen": r.seen, **{k: list(getattr(r, k)) for k in _TUPLES}}
+        yield summed(_dumps(record) + "\t" + r.body)
+    yield summed(_dumps({"gone": [_paper_json(p) for p in ledger.gone]}))
 
 
 def _dumps(value: object) -> str:

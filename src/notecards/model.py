@@ -6,6 +6,8 @@ from operator import attrgetter
 from typing import ClassVar
 
 LABELS = ("problem", "method", "finding", "background", "opinion", "other")
+ASKED = ("problem", "method", "finding")
+"""Labels that become questions, in the order their cards are studied."""
 
 
 class _Record:

@@ -1,8 +1,11 @@
 """The only module that knows the order of the stages: read -> parse -> extract -> classify -> cards -> write."""
 from __future__ import annotations
 
+import html
+import os
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +17,7 @@ from notecards.classify import (Context, base_names, children_label, classify_bu
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_papers
-from notecards.model import Document, Paper, SourceFile
+from notecards.model import Card, Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
@@ -22,7 +25,7 @@ from notecards.segment import language
 
 if TYPE_CHECKING:
     from notecards.cards import CardBatch
-    from notecards.ledger import FileRecord, Ledger
+    from notecards.ledger import Ledger
 
 
 @dataclass(slots=True)
@@ -98,106 +101,93 @@ class _Outcome:
     warnings: tuple[str, ...] = ()
     hashes: tuple[str, ...] = ()
     """write.note_hash of each card, made in the worker."""
+    key: str = ""
+    """Cache key of the text these cards were made from (a file saved during the build is keyed
+    on what was read, never on an earlier reading)."""
+    stat: tuple[int, ...] = ()
+    """_stat() of the file just before it was read."""
 
 
-def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...]) -> _Outcome:
+def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
     from notecards.write import note_hash  # genanki is imported by then: build_decks imports write
 
-    return _Outcome(batch=batch, papers=papers, warnings=warnings, hashes=tuple(map(note_hash, batch.cards)))
+    return _Outcome(batch=batch, papers=papers, warnings=warnings, hashes=tuple(map(note_hash, batch.cards)), key=key)
 
 
-def _extract_one(ref: NoteRef, config: Config, cards: bool, cache: Cache | None) -> _Outcome:
-    """Read, extract (and make the cards of) one file; store the result in the cache."""
+Source = NoteRef | SourceFile
+"""A file to extract: found on disk, or already read (to key it) and not to be read again."""
+
+
+def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
+    """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
+    text read, and (`store`) keep them in the cache."""
+    stat = () if isinstance(item, SourceFile) else _stat(item.path)
     try:
-        src = read_note(ref)
+        src = item if isinstance(item, SourceFile) else read_note(item)
         doc = extract_document(src, rules_for(config))
     except InputError as exc:
         return _Outcome(problem=exc)
     except RecursionError:
-        return _Outcome(problem=InputError("nesting too deep to read", path=ref.display))
-    batch = None
-    if cards:
-        from notecards.cards import build_cards
+        return _Outcome(problem=InputError("nesting too deep to read", path=item.display if isinstance(item, NoteRef) else item.path))
+    if keyer is None:
+        return _Outcome(doc)
+    from notecards.cards import build_cards
 
-        batch = build_cards(doc, config)
-    if cache is not None:
-        cache.put(src, doc, batch)
-    return _built(batch, len(doc.papers), doc.warnings) if batch is not None else _Outcome(doc)
-
-
-_WORKER: tuple[Config, bool, Cache | None] | None = None
+    batch = build_cards(doc, config)
+    key = keyer.key(src)
+    if store:
+        keyer.put(src, doc, batch, key)
+    return replace(_built(batch, len(doc.papers), doc.warnings, key), stat=stat)
 
 
-def _worker_init(config: Config, cards: bool, cache: Cache | None) -> None:
+_WORKER: tuple[Config, Cache | None, bool] | None = None
+
+
+def _worker_init(config: Config, keyer: Cache | None, store: bool) -> None:
     global _WORKER
-    _WORKER = (config, cards, cache)
+    _WORKER = (config, keyer, store)
 
 
-def _worker_task(ref: NoteRef) -> _Outcome:
+def _worker_task(item: Source) -> _Outcome:
     assert _WORKER is not None
-    return _extract_one(ref, *_WORKER)
+    return _extract_one(item, *_WORKER)
 
 
-def _run_parallel(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None) -> Iterator[_Outcome]:
-    """Outcomes in the order of `refs`, from worker processes (jieba and the rules load once in each)."""
-    n = max(1, min(workers.cpus(), 8, len(refs) // 10))  # 10 files or more for each worker
+def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool) -> Iterator[_Outcome]:
+    """Outcomes in the order of `items`, from worker processes (jieba and the rules load once in each)."""
+    n = max(1, min(workers.cpus(), 8, len(items) // 10))  # 10 files or more for each worker
     window = n * 4  # in flight at once: results are consumed in order, memory stays bounded
-    with workers.pool(n, _worker_init, (config, cards, cache)) as pool:
-        pending = deque(pool.submit(_worker_task, r) for r in refs[:window])
-        for r in refs[window:]:
+    with workers.pool(n, _worker_init, (config, keyer, store)) as pool:
+        pending = deque(pool.submit(_worker_task, r) for r in items[:window])
+        for r in items[window:]:
             yield pending.popleft().result()
             pending.append(pool.submit(_worker_task, r))
         while pending:
             yield pending.popleft().result()
 
 
-def _read_keys(refs: list[NoteRef], cache: Cache) -> list[str | InputError]:
-    """Each file's cache key (its text under the rules in effect), or the problem reading it."""
-    keys: list[str | InputError] = []
-    for ref in refs:
-        try:
-            keys.append(cache.key(read_note(ref)))
-        except InputError as exc:
-            keys.append(exc)
-    return keys
-
-
-def _cached(ref: NoteRef, key: str | InputError, cache: Cache, cards: bool) -> _Outcome | None:
-    """The outcome stored for a file whose text and rules are unchanged; None means extract it."""
-    if isinstance(key, InputError):
-        return _Outcome(problem=key)
-    entry = cache.get(ref.display, str(ref.folder), key)
-    if entry is None:
-        return None
-    if not cards:
-        return _Outcome(entry.doc) if entry.doc is not None else None
-    batch = cache.usable_cards(entry)
-    return _built(batch, entry.papers, entry.warnings) if batch is not None else None
-
-
-def _extract_all(refs: list[NoteRef], config: Config, cards: bool, cache: Cache | None,
-                 keys: list[str | InputError] | None, progress: Progress | None) -> list[_Outcome]:
-    """Every file's outcome, in the order of `refs`: from the cache where it is current, else extracted."""
-    outcomes: list[_Outcome | None] = [None] * len(refs)
-    if cache is not None:
-        keys = keys if keys is not None else _read_keys(refs, cache)
-        for i, ref in enumerate(refs):
-            outcomes[i] = _cached(ref, keys[i], cache, cards)
-    todo = [i for i, o in enumerate(outcomes) if o is None]
-    done = len(refs) - len(todo)
-    if progress:
-        progress("extract", done, len(refs))
-    todo_refs = [refs[i] for i in todo]
-    if len(todo) >= PARALLEL_MIN and workers.cpus() > 1:
-        results: Iterable[_Outcome] = _run_parallel(todo_refs, config, cards, cache)
+def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
+                 progress: Progress | None, done: int = 0, total: int | None = None) -> list[_Outcome]:
+    """Every file's outcome, in the order of `items`, extracted in workers when there are enough."""
+    total = len(items) if total is None else total
+    if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
+        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
     else:
-        results = (_extract_one(r, config, cards, cache) for r in todo_refs)
-    for i, outcome in zip(todo, results):
-        outcomes[i] = outcome
+        results = (_extract_one(r, config, keyer, store) for r in items)
+    outcomes = []
+    for outcome in results:
+        outcomes.append(outcome)
         done += 1
         if progress:
-            progress("extract", done, len(refs))
-    return outcomes  # type: ignore[return-value]
+            progress("extract", done, total)
+    return outcomes
+
+
+def _cached(ref: NoteRef, key: str, cache: Cache) -> _Outcome | None:
+    """The cards stored for a file whose text and rules are unchanged; None means extract it."""
+    entry = cache.get(ref.display, str(ref.folder), key)
+    batch = cache.usable_cards(entry) if entry is not None else None
+    return _built(batch, entry.papers, entry.warnings, key) if batch is not None else None
 
 
 def _collect(outcomes: list[_Outcome], report: Report) -> None:
@@ -211,19 +201,16 @@ def _collect(outcomes: list[_Outcome], report: Report) -> None:
         report.papers += len(o.doc.papers)
 
 
-def extract_paths(paths: Iterable[Path], config: Config, cache_in: Path | None = None,
-                  progress: Progress | None = None) -> Report:
-    """`notecards extract`: find, read and extract every notes file; problems are collected, not raised.
-
-    With `cache_in` (an output folder) and `config.cache`, unchanged files come from the cache there.
-    """
+def extract_paths(paths: Iterable[Path], config: Config, progress: Progress | None = None) -> Report:
+    """`notecards extract`: find, read and extract every notes file; problems are collected, not raised."""
     report = Report()
     refs, problems = find_notes(paths)
     report.problems.extend(problems)
     rules_for(config)  # a bad cue table is a ConfigError before any file is read
-    cache = Cache(cache_in, config) if cache_in is not None and config.cache else None
     with workers.collector_off():
-        _collect(_extract_all(refs, config, False, cache, None, progress), report)
+        if progress:
+            progress("extract", 0, len(refs))
+        _collect(_extract_all(list(refs), config, None, False, progress), report)
     return report
 
 
@@ -242,8 +229,186 @@ def build_decks(config: Config, paths: Iterable[Path] | None = None, out: Path |
         return _build_decks(config, paths, out, progress)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a build does with each notes file (indices into the files found)."""
+
+    read: tuple[int, ...]
+    """Files whose cards are made (from the cache where it is current, else extracted): those that
+    changed, and those sharing a deck or a paper with one of them, then or now."""
+    carried: tuple[int, ...]
+    """Files carried over unread: their ledger records stand as they are."""
+    gone: tuple[str, ...]
+    """Ledger records of files no longer among the notes (deleted, renamed)."""
+    decks: frozenset[str]
+    """Decks that hold a file read or gone: written again (unless what they hold is unchanged)."""
+
+
+def plan_build(ledger: Ledger, ids: list[str], keys: list[str | InputError | None], *, cards_key: str,
+               reuse: bool, broken: Collection[str] = (),
+               made: Mapping[int, tuple[Collection[str], Collection[str]]] | None = None) -> Plan:
+    """The plan from the last build's ledger and each file's cache key (None: not read yet).
+
+    A file is carried over when its record holds: same key (or the file can't be read now: its
+    last cards stand until it can), same card settings, images and deck files as written. `made`:
+    (paper keys, decks) of the files whose cards this build made so far; a file sharing either
+    with them is read too. Call again with more `made` until `read` holds no new file.
+    """
+    made = made or {}
+    present = set(ids)
+    gone = tuple(f for f in ledger.files if f not in present)
+
+    def current(i: int) -> bool:
+        r = ledger.files.get(ids[i])
+        return (reuse and r is not None and r.reusable and (r.key == keys[i] or isinstance(keys[i], InputError))
+                and r.cards_key == cards_key and not any(d in broken for d in r.decks)
+                and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
+
+    same = {i for i in range(len(ids)) if current(i)}
+    read = set(range(len(ids))) - same
+    hit_keys = {k for f in gone for k in ledger.files[f].keys}
+    hit_decks = {d for f in gone for d in ledger.files[f].decks}
+    todo = sorted(read)
+    while todo:
+        for i in todo:
+            if (prior := ledger.files.get(ids[i])) is not None:
+                hit_keys.update(prior.keys)
+                hit_decks.update(prior.decks)
+            papers, decks = made.get(i, ((), ()))
+            hit_keys.update(papers)
+            hit_decks.update(decks)
+        todo = sorted(i for i in same - read if not (hit_decks.isdisjoint(ledger.files[ids[i]].decks)
+                                                     and hit_keys.isdisjoint(ledger.files[ids[i]].keys)))
+        read.update(todo)
+    return Plan(tuple(sorted(read)), tuple(sorted(same - read)), gone, frozenset(hit_decks))
+
+
+RACY_NS = 2_000_000_000
+"""A file modified this recently (ns) may be modified again within its mtime's tick, unseen: it is
+read again on the next build rather than trusted by its stat (git's "racy" entries)."""
+
+
+def _stat(path: Path) -> tuple[int, ...]:
+    """What tells a file changed without reading it: size, mtime and ctime (a chmod moves ctime),
+    inode; () when it can't be trusted (missing, or modified just now)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return ()
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+@dataclass(slots=True)
+class _Keys:
+    """Each file's cache key, as far as the build knows it before extracting."""
+
+    keys: list[str | InputError | None]
+    """The key, or the problem reading the file, or None: not read yet (see _key_files)."""
+    stats: dict[int, tuple[int, ...]]
+    """_stat() of the files read to key them, taken before reading."""
+    held: dict[int, SourceFile]
+    """Files read to key them whose key changed: extracted from this reading, never read twice."""
+    reseen: dict[str, str]
+    """Files read to key them whose key is as recorded but not their stat (saved again unchanged, or
+    saved just before the last build): their records take the new Cache.seen, so the next build
+    need not read them."""
+
+
+def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
+    """Key each file. A file whose size and mtime are as its record says has the record's key, unread;
+    one the last build did not have (and the cache holds nothing for) is read once, when extracted."""
+    found = _Keys([], {}, {}, {})
+    for i, ref in enumerate(refs):
+        record = ledger.files.get(ref.display)
+        if record is None and not cache.has(ref.display, str(ref.folder)):
+            found.keys.append(None)
+            continue
+        stat = _stat(ref.path)
+        if record is not None and record.seen and cache.seen(ref.display, str(ref.folder), stat) == record.seen:
+            found.keys.append(record.key)
+            found.stats[i] = stat
+            continue
+        try:
+            src = read_note(ref)
+        except InputError as exc:
+            found.keys.append(exc)
+            continue
+        found.keys.append(cache.key(src))
+        found.stats[i] = stat
+        if record is None or record.key != found.keys[-1]:
+            found.held[i] = src
+        elif (seen := cache.seen(ref.display, str(ref.folder), stat)) and seen != record.seen:
+            found.reseen[ref.display] = seen
+    return found
+
+
+def _make_cards(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
+                progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
+    """The cards of these files: from the cache where it is current, else extracted (and cached)."""
+    out: dict[int, _Outcome] = {}
+    for i in todo:
+        key = known.keys[i]
+        if isinstance(key, InputError):
+            out[i] = _Outcome(problem=key)
+        elif key is not None and config.cache and (o := _cached(refs[i], key, keyer)) is not None:
+            out[i] = o
+    rest = [i for i in todo if i not in out]
+    done += len(out)
+    if progress:
+        progress("extract", done, total)
+    out.update(zip(rest, _extract_all([known.held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
+                                      progress, done, total)))
+    return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
+
+
+def _owners(files: Iterable[tuple[int, Iterable[Card]]]) -> dict[str, int]:
+    """Paper key -> the file its cards come from: the first, in file order, that has the paper.
+
+    A paper in two notes files gets one set of cards (one question per collection). The plan reads
+    every file that shares a paper with a file read, so all of a paper's files are here."""
+    owner: dict[str, int] = {}
+    for i, cards in sorted(files, key=lambda f: f[0]):
+        for c in cards:
+            owner.setdefault(c.paper_key, i)
+    return owner
+
+
+def _owned(cards: Iterable[Card], i: int, owners: Mapping[str, int], ids: list[str]) -> tuple[list[int], tuple[str, ...]]:
+    """Which of a file's cards it owns (their positions), and a warning for each paper whose cards
+    come from another file."""
+    keep, warned = [], {}
+    for n, c in enumerate(cards):
+        if owners[c.paper_key] == i:
+            keep.append(n)
+        elif c.paper_key not in warned or c.kind in ("reverse", "summary"):  # their Source is the paper's line
+            warned[c.paper_key] = (f"{html.unescape(c.source)}: warning: '{html.unescape(c.title)}' is also in "
+                                   f"{ids[owners[c.paper_key]]}; its cards are made from there")
+    return keep, tuple(warned.values())
+
+
+def preview_cards(config: Config, paths: Iterable[Path] | None = None,
+                  progress: Progress | None = None) -> tuple[list[Card], Report]:
+    """`notecards preview`: the cards a build would write, with their guids (as a build into a new
+    folder gives them), and the report of reading the notes."""
+    from notecards.cards import build_cards
+    from notecards.identity import carry_identity
+
+    report = extract_paths(list(paths or config.notes), config, progress)
+    batches = [build_cards(doc, config) for doc in report.documents]
+    owners = _owners(enumerate(b.cards for b in batches))
+    ids = [doc.path for doc in report.documents]
+    cards = []
+    for i, batch in enumerate(batches):
+        keep, elsewhere = _owned(batch.cards, i, owners, ids)
+        cards += [batch.cards[n] for n in keep]
+        report.warnings.extend(batch.warnings + elsewhere)  # images left out, papers without cards
+    return list(carry_identity(cards, {}).cards), report
+
+
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
-    from notecards.ledger import file_stat, load_ledger
+    from notecards.ledger import file_stat, load_ledger, save_ledger
     from notecards.write import FileCards, model_hash, write_decks
 
     out = Path(out or config.out)
@@ -252,84 +417,66 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
     report.problems.extend(problems)
     rules_for(config)
     keyer = Cache(out, config)  # keys files even when config.cache is off
-    cache = keyer if config.cache else None
-    keys = _read_keys(refs, keyer)
     ledger = load_ledger(out)
+    known = _key_files(refs, ledger, keyer)
+    keys = known.keys
     ids = [r.display for r in refs]
     broken = {d for d, rec in ledger.decks.items() if file_stat(out / rec.file) != (rec.size, rec.mtime_ns)}
+    reuse = config.cache and ledger.model[0] == model_hash()
 
-    def unchanged(i: int) -> bool:
-        """Its record holds: same text and settings, or the file can't be read now (its last
-        cards stand until it can: a file saved in a broken encoding must not empty its deck)."""
-        r = ledger.files.get(ids[i])
-        return (cache is not None and r is not None and r.reusable
-                and (r.key == keys[i] or isinstance(keys[i], InputError))
-                and r.cards_key == keyer.cards_key
-                and broken.isdisjoint(r.decks) and (not r.media or media_stats([m for m, _, _ in r.media]) == r.media))
+    def plan(made: dict[int, _Outcome]) -> Plan:
+        return plan_build(ledger, ids, keys, cards_key=keyer.cards_key, reuse=reuse, broken=broken, made={
+            i: ({c.paper_key for c in o.batch.cards}, {c.deck for c in o.batch.cards})
+            for i, o in made.items() if o.batch is not None})
 
-    same = {i for i in range(len(refs)) if unchanged(i)} if ledger.model[0] == model_hash() else set()
-    present = set(ids)
-    gone = [r for f, r in ledger.files.items() if f not in present]  # deleted, renamed, or the old state
-    touched = set(range(len(refs))) - same
+    first = plan({})
     # forked now, while this process is small: they write the decks at the end (write._writing)
-    with workers.early_pool(min(workers.cpus(), 8) if len(touched) >= PARALLEL_MIN else 1) as writers:
-        built = _build_touched(refs, keys, touched, same, ids, ledger, gone, config, cache, progress)
+    with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
+        made: dict[int, _Outcome] = {}
+        current = first
+        while todo := [i for i in current.read if i not in made]:
+            made.update(_make_cards(todo, refs, known, config, keyer, progress, len(made), len(refs)))
+            current = plan(made)
+        known.held.clear()
+        owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
         files: dict[str, FileCards] = {}
-        for i, ref in enumerate(refs):
-            if i in built:
-                o = built[i]
+        for i in range(len(refs)):
+            if i in made:
+                o = made[i]
                 if o.problem is not None:
                     report.problems.append(o.problem)
                     continue
-                warnings = o.warnings + o.batch.warnings  # images left out, papers without cards
-                files[ids[i]] = FileCards(o.batch.cards, o.hashes, key=str(keys[i]), cards_key=keyer.cards_key,
-                                          media=media_stats([m for c in o.batch.cards for m in c.media]) or (),
-                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings)
+                keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
+                cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
+                warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
+                files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
+                                          keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
+                                          media=media_stats([m for c in cards for m in c.media]) or (),
+                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
+                                          seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
                 report.warnings.extend(warnings)
                 report.papers += o.papers
             elif isinstance(keys[i], InputError):
-                report.problems.append(keys[i])  # skipped; its last cards stand (see unchanged)
+                report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
                 continue
             else:
                 record = ledger.files[ids[i]]
                 report.warnings.extend(record.warnings)
                 report.papers += record.papers
             report.files += 1
-        kept = [ids[i] for i in sorted(same - built.keys())]  # carried over unread
-        del built  # the cards live on in `files` only
-        if files or gone:
-            written = write_decks(files, out, kept, previous=ledger, pool=writers,
+        del made  # the cards live on in `files` only
+        if known.reseen:
+            ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
+                                            for f, r in ledger.files.items()})
+        if files or current.gone:
+            written = write_decks(files, out, [ids[i] for i in current.carried], previous=ledger, pool=writers,
                                   progress=(lambda done, total: progress("write", done, total)) if progress else None)
             ledger = written.ledger
             report.removed = written.removed
+        elif known.reseen:
+            save_ledger(out, ledger)
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
-    if cache is not None and (files or gone):
-        cache.prune([(r.display, str(r.folder)) for r in refs])
+    if config.cache and (files or current.gone):
+        keyer.prune([(r.display, str(r.folder)) for r in refs])
     return report
-
-
-def _build_touched(refs: list[NoteRef], keys: list[str | InputError], touched: set[int], same: set[int],
-                   ids: list[str], ledger: Ledger, gone: list[FileRecord], config: Config, cache: Cache | None,
-                   progress: Progress | None) -> dict[int, _Outcome]:
-    """Outcomes (cards made) of the files that changed, and of every unchanged file that shares a
-    deck or a paper key with one of them, then or now: such a deck is rewritten from all its files."""
-    touched = set(touched)
-    keys_hit = {k for r in gone for k in r.keys}
-    decks_hit = {d for r in gone for d in r.decks}
-    built: dict[int, _Outcome] = {}
-    while todo := sorted(touched - built.keys()):
-        for i in todo:
-            if (prior := ledger.files.get(ids[i])) is not None:
-                keys_hit.update(prior.keys)
-                decks_hit.update(prior.decks)
-        outcomes = _extract_all([refs[i] for i in todo], config, True, cache, [keys[i] for i in todo], progress)
-        for i, o in zip(todo, outcomes):
-            built[i] = o
-            if o.batch is not None:
-                keys_hit.update(c.paper_key for c in o.batch.cards)
-                decks_hit.update(c.deck for c in o.batch.cards)
-        touched |= {i for i in same - touched
-                    if not (decks_hit.isdisjoint(ledger.files[ids[i]].decks)
-                            and keys_hit.isdisjoint(ledger.files[ids[i]].keys))}
-    return built

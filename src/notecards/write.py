@@ -216,10 +216,14 @@ class FileCards:
     """note_hash of each card, if the caller made them (extraction workers do, in parallel)."""
     key: str = ""
     cards_key: str = ""
+    keys: tuple[str, ...] = ()
+    """paper_key of every paper the file has (its cards may come from another file), if not those of `cards`."""
     media: tuple[tuple[str, int, int], ...] = ()
     papers: int = 0
     warnings: tuple[str, ...] = ()
     reusable: bool = True
+    seen: str = ""
+    """cache.Cache.seen of the notes file, before it was read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,13 +299,13 @@ def plan_notes(files: Mapping[str, FileCards], previous: Ledger, kept: Mapping[s
     """Give every card its guid (kept from `previous`) and its mtime (moved only if it changed)."""
     ids = [f for f, fc in files.items() for _ in fc.cards]
     hashes = [h for fc in files.values() for h in (fc.hashes or map(note_hash, fc.cards))]
-    read_again = [r for f, r in previous.files.items() if f not in kept]
+    read_again = [(f, r) for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
-                             {p.ident: p for r in read_again for p in r.identities()} | {p.ident: p for p in previous.gone},
+                             {p.ident: p for f, r in read_again for p in r.identities(f)} | {p.ident: p for p in previous.gone},
                              {i for r in kept.values() for i in r.idents})
     model = model_hash()
     model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
-    old_notes = {g: (h, m) for r in read_again for g, h, m, _ in r.notes()}
+    old_notes = {g: (h, m) for f, r in read_again for g, h, m, _ in r.notes(f)}
     rows: dict[str, list[_NoteRow]] = {f: [] for f in files}
     content: dict[str, str] = {}
     by_deck: dict[str, list[tuple[Card, int]]] = {}
@@ -330,8 +334,9 @@ def file_records(plan: NotePlan, files: Mapping[str, FileCards]) -> dict[str, Fi
         if p.live:
             idents[owner[p.key]].append(p)
     return {f: file_record(key=fc.key, cards_key=fc.cards_key, media=fc.media, papers=fc.papers,
-                           keys=tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
-                           warnings=fc.warnings, reusable=fc.reusable, notes=plan.rows[f], identities=idents[f])
+                           keys=fc.keys or tuple(dict.fromkeys(c.paper_key for c in fc.cards)),
+                           warnings=fc.warnings, reusable=fc.reusable, seen=fc.seen, notes=plan.rows[f],
+                           identities=idents[f])
             for f, fc in files.items()}
 
 
