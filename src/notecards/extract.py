@@ -538,9 +538,13 @@ class _Reader:
                 if whole and (tl.link or _BOLD_ONLY.match(line)):
                     self.open(tl, line_no, "para", 0)
                     continue
-                if cur is not None and cur.kind == "item":
+                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def _notes_below(self, cur: _Open, b: Block) -> bool:
+        """A paragraph right under a top-level paper item (`1.《Title》` then prose) is its note."""
+        return cur.anchor == 1 and b.level == 0 and all(x.depth == 0 for x in cur.bullets)
 
     def _title_field_follows(self, i: int) -> bool:
         nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None

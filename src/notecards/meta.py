@@ -54,6 +54,15 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE_RANGE = re.compile(rf"{_DATE}(?:\s*(?:-|–|—|~|/|to)\s*{_DATE})?")
 _MONTH_DATE = re.compile(rf"(?i)(?:\d{{1,2}}\s+)?{_MONTH}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}")
 _DIGIT_DATE = re.compile(r"(?:19|20)\d{6}")
+# Obsidian syntax: `![[embed]]` is dropped, `[[Page#part|alias]]` reads as Page, `==mark==` as mark,
+# a trailing `^block-id` is an anchor, not text.
+_EMBED = re.compile(r"!\[\[[^\[\]]*\]\]")
+_WIKILINK = re.compile(r"\[\[([^\[\]|#]*)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
+_HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
+_BLOCK_ID = re.compile(r"\s\^[\w-]+\s*$")
+# `《Title》 note` / `[[Title]] note` at the start of a line: a title marked as one
+_LEAD_BOOK = re.compile(r"《([^《》]{2,300})》")
+_LEAD_WIKI = re.compile(r"\[\[([^\[\]|#]+)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
 _YEAR_HEADING = re.compile(r"(?i)(?:year\s*)?((?:19|20)\d{2})\s*年?(?:\s*(?:papers|论文))?")
 
 
@@ -85,6 +94,12 @@ def clean_inline(text: str) -> str:
 
     Each substitution runs only when the characters it needs are there: most lines have no markup.
     """
+    if "[[" in text:
+        text = _WIKILINK.sub(r"\1", _EMBED.sub("", text))
+    if "==" in text:
+        text = _HIGHLIGHT.sub(r"\1", text)
+    if "^" in text:
+        text = _BLOCK_ID.sub("", text)
     if "<" in text or "![" in text:
         text = _IMAGE.sub("", text)
     if "](" in text:
@@ -297,13 +312,17 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             venue, year, strong = v, y, True
             s = s[m.end():]
     title, link, rest, prefix = "", "", "", ""
+    mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
+    if mark and looks_like_title(mark.group(1), rules, min_words=1, marked=True):
+        title, rest, strong = mark.group(1), s[mark.end():], True
+        links = False
     checked = None  # a title _strip_title_venue found no venue in
     lead, s = _take_venue_prefix(s, rules)
     if lead:
         v, y = parse_venue(lead, rules)
         venue, year, strong = venue or v, year or y or find_year(lead), True
         links = "](" in s
-    for lm in _LINK.finditer(s) if links else ():
+    for lm in _LINK.finditer(s) if links and not title else ():
         label = lm.group(1)
         if norm_key(label) in rules.generic_link_texts or not clean_inline(label) or _is_venue_label(label, rules):
             continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper

@@ -146,6 +146,8 @@ def parse_markdown(text: str) -> Parsed:
     return Parsed(front=front, blocks=tuple(blocks), warnings=tuple(warnings))
 
 
+_TASK = re.compile(r"\[[ xX]\]\s+")
+"""`- [x] Title`: a task-list checkbox, not part of the item's text."""
 _LAZY_HEADER = re.compile(r"^[^\s:：>#*+\-][^:：]{0,30}[:：]\s*$")
 
 
@@ -190,6 +192,8 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
             item = items[-1] if items else None
             if item is not None and item.index is None:
                 quoted = pending_quote_in_item
+                if text[:1] == "[" and (task := _TASK.match(text)):
+                    text = text[task.end():]
                 if quoted:
                     text = "> " + text
                 item.index = len(out)
