@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
@@ -269,7 +270,102 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
             out[i] = replace(h, kind="paper?")
         else:
             out[i] = replace(h, kind="topic")
-    return _settle_weak_headings(blocks, heads, out, rules)
+    out = _settle_weak_headings(blocks, heads, out, rules)
+    shape = _heading_shape(blocks, heads, out, items, rules)
+    return _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
+
+
+_LABEL_END = ("-", "–", "—", ":", "：")
+
+
+def _names_a_part(text: str, rules: Rules) -> bool:
+    """A year, a date, a non-paper section or a section of one paper's notes: never a paper."""
+    return (text.rstrip().endswith(_LABEL_END) or year_heading(text) is not None or is_date_text(text)
+            or is_non_paper_section(text, rules) or is_section_name(text, rules))
+
+
+def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> float:
+    """How strongly one heading reads as a paper's title, from what it says and what is under it."""
+    w = rules.shapes
+    text = blocks[i].text
+    if _names_a_part(text, rules):
+        return w.get("label_heading", -1.0)
+    tl = split_title_line(text, rules)
+    if looks_like_title(tl.title, rules, min_words=3):
+        score = w.get("title_words", 2.0)
+    elif looks_like_title(tl.title, rules, min_words=2):
+        score = w.get("short_title", 1.0)
+    else:
+        return w.get("label_heading", -1.0)
+    if tl.venue or tl.year:
+        score += w.get("venue_year", 1.5)
+    if tl.link and not tl.link.startswith("#"):
+        score += w.get("link", 1.0)
+    if any(blocks[k].kind in ("para", "item", "row") for k in range(i + 1, nxt)):
+        score += w.get("notes_below", 0.5)
+    return score
+
+
+def _heading_shape(blocks, heads, out, items, rules) -> tuple[int, frozenset[int], str] | None:
+    """The heading level that opens papers in this file, if one does: (level, its openers, explanation).
+
+    Every level is scored over the whole file; a level whose headings hold lists of paper items is a
+    level of topics, not papers.
+    """
+    w = rules.shapes
+    nexts = [j for j, _ in heads[1:]] + [len(blocks)]
+    by_level: dict[int, list[tuple[int, float]]] = {}
+    for (i, b), nxt in zip(heads, nexts):
+        by_level.setdefault(b.level, []).append((i, heading_evidence(blocks, i, nxt, rules)))
+    item_at = sorted(items)
+    scored = []
+    for level, rows in by_level.items():
+        titled = [(i, e) for i, e in rows if e > 0]
+        if len(titled) < w.get("min_repeat", 2) or len(titled) < w.get("min_share", 0.6) * len(rows):
+            continue
+        if _holds_paper_items(blocks, heads, level, titled, item_at):
+            continue
+        scored.append((sum(e for _, e in titled) * len(titled) / len(rows), level, frozenset(i for i, _ in titled)))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    (score, level, openers), rest = scored[0], scored[1:]
+    runner = f"; runner-up heading level {rest[0][1]} ({rest[0][0]:.1f})" if rest else ""
+    return level, openers, f"heading level {level} ({score:.1f}){runner}"
+
+
+def _holds_paper_items(blocks, heads, level, titled, item_at) -> bool:
+    """Most of these headings have marked paper items under them: they are topics over a list."""
+    ends = {}
+    for n, (i, b) in enumerate(heads):
+        if b.level == level:
+            ends[i] = next((j for j, c in heads[n + 1:] if c.level <= level), len(blocks))
+    holding = 0
+    for i, _ in titled:
+        k = bisect_right(item_at, i)
+        holding += k < len(item_at) and item_at[k] < ends[i]
+    return holding * 2 > len(titled)
+
+
+def _apply_heading_shape(heads, out, level: int, openers: frozenset[int]) -> dict[int, _Heading]:
+    """Headings of the paper level open papers; deeper ones are sections of the paper above them."""
+    result = dict(out)
+    in_paper = False
+    for i, b in heads:
+        h = out[i]
+        if b.level < level:
+            in_paper = False
+            if h.kind == "paper":
+                result[i] = replace(h, kind="topic")
+        elif b.level == level:
+            in_paper = i in openers
+            if in_paper:
+                result[i] = replace(h, kind="paper")
+            elif h.kind == "paper":
+                result[i] = replace(h, kind="section")
+        elif in_paper and h.kind not in ("skip",):
+            result[i] = replace(h, kind="section")
+    return result
 
 
 def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
