@@ -728,7 +728,24 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
         opened = [single]
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
-    return _earliest_years(papers)
+    return _earliest_years(_with_toc_meta(papers, blocks, rules))
+
+
+def _with_toc_meta(papers: list[Paper], blocks: list[Block], rules: Rules) -> list[Paper]:
+    """A table of contents (`1. [Title, ICLR 2023](#title)`) states venue and year its headings leave out."""
+    toc: dict[str, tuple[str | None, int | None]] = {}
+    for b in blocks:
+        if b.kind == "item" and "](#" in b.text:
+            tl = split_title_line(b.text, rules)
+            if tl.link.startswith("#") and (tl.venue or tl.year):
+                toc.setdefault(paper_key(tl.title), (tl.venue, tl.year))
+    if not toc:
+        return papers
+    out = []
+    for p in papers:
+        venue, year = toc.get(paper_key(p.title), (None, None))
+        out.append(replace(p, venue=p.venue or venue, year=p.year or year) if venue or year else p)
+    return out
 
 
 def _finish(o: _Open) -> Paper:

@@ -37,6 +37,8 @@ _TAIL_COMMA = re.compile(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b")
 _TAIL_LINK = re.compile(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)")
 _END_PARENS = re.compile(r"\s*[(（]([^()（）]{2,60})[)）]\s*$")
 _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
+_END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
+
 _ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
@@ -51,6 +53,8 @@ _NOTE_LEAD = re.compile(r"^[\s:：\-–—,，.。|]+")
 _WORD_CHAR = re.compile(r"\w")
 _DATE = r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2}\s*日?)?\s*月?"
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_WHEN = re.compile(rf"(?i)\s*(?:{_MONTH}\s*)?(?:19|20)\d{{2}}\s*")
+"""A date and nothing else: 'Jan 2023', '2022' after a title dates the paper."""
 _DATE_RANGE = re.compile(rf"{_DATE}(?:\s*(?:-|–|—|~|/|to)\s*{_DATE})?")
 _MONTH_DATE = re.compile(rf"(?i)(?:\d{{1,2}}\s+)?{_MONTH}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}")
 _DIGIT_DATE = re.compile(r"(?:19|20)\d{6}")
@@ -288,9 +292,12 @@ def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int |
     if m is None:
         at = max(title.rfind("-"), title.rfind("–"), title.rfind("—"))
         m = _END_DASH.match(title, at - 1) if at > 0 and title[at - 1].isspace() else None
+    if m is None and "," in title:
+        m = _END_COMMA_YEAR.search(title)
+        at = m.start() if m else at
     if m:
         venue, year = parse_venue(m.group(1), rules)
-        if venue:
+        if venue or (year and _WHEN.fullmatch(m.group(1))):
             return title[:at].rstrip(), venue, year  # the spaces before `at` are part of the match
     return title, None, None
 
@@ -344,7 +351,7 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             v, y, _ = _venue_from_tail(rest, rules)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, rules)
-        if bare[1]:
+        if bare[1] or bare[2]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
         else:
             checked = title  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'
