@@ -35,6 +35,14 @@ _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
 _NON_KEY = re.compile(r"[\W_]+")
 
 
+_LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
+
+
+def _is_link_only(text: str) -> bool:
+    """Nothing but links: `[Paper](…), [Tweet](…)`, `[[Page]]`, a bare URL."""
+    return ("](" in text or "[[" in text or "://" in text) and _LINKS_ONLY.match(text) is not None
+
+
 def _strip_br(text: str) -> str:
     """Trailing `<br>`s removed; most lines have no `<` at all, and the regex scans every position."""
     return _BR.sub("", text) if "<" in text else text
@@ -203,7 +211,7 @@ def _children(blocks: list[Block], i: int):
     depth = blocks[i].level
     for j in range(i + 1, len(blocks)):  # not blocks[i + 1:]: a copy per item is quadratic
         b = blocks[j]
-        if b.kind in ("code", "html", "table"):
+        if b.kind in ("code", "html", "table", "row"):
             continue
         if b.kind != "item" or b.level <= depth:
             return
@@ -229,7 +237,8 @@ def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
     return titled * 2 <= len(kids)
 
 
-def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine]) -> dict[int, _Heading]:
+def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine],
+                       rows: frozenset[int] = frozenset()) -> dict[int, _Heading]:
     """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
     heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
     out: dict[int, _Heading] = {}
@@ -271,8 +280,22 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
         else:
             out[i] = replace(h, kind="topic")
     out = _settle_weak_headings(blocks, heads, out, rules)
-    shape = _heading_shape(blocks, heads, out, items, rules)
-    return _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
+    openers = sorted({*items, *rows})
+    shape = _heading_shape(blocks, heads, openers, rules)
+    out = _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
+    return _over_rows(blocks, heads, out, rows) if rows else out
+
+
+def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
+    """A heading over a table of papers is a topic ('Top papers of the week'), not a paper."""
+    result = dict(out)
+    at = sorted(rows)
+    for n, (i, b) in enumerate(heads):
+        end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
+        k = bisect_right(at, i)
+        if out[i].kind == "paper" and k < len(at) and at[k] < end:
+            result[i] = replace(out[i], kind="topic")
+    return result
 
 
 _LABEL_END = ("-", "–", "—", ":", "：")
@@ -306,7 +329,7 @@ def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> flo
     return score
 
 
-def _heading_shape(blocks, heads, out, items, rules) -> tuple[int, frozenset[int], str] | None:
+def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, frozenset[int], str] | None:
     """The heading level that opens papers in this file, if one does: (level, its openers, explanation).
 
     Every level is scored over the whole file; a level whose headings hold lists of paper items is a
@@ -317,7 +340,6 @@ def _heading_shape(blocks, heads, out, items, rules) -> tuple[int, frozenset[int
     by_level: dict[int, list[tuple[int, float]]] = {}
     for (i, b), nxt in zip(heads, nexts):
         by_level.setdefault(b.level, []).append((i, heading_evidence(blocks, i, nxt, rules)))
-    item_at = sorted(items)
     scored = []
     for level, rows in by_level.items():
         titled = [(i, e) for i, e in rows if e > 0]
@@ -422,6 +444,68 @@ def _front_list(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[,，;；]", str(value)) if p.strip()]
 
 
+_CELL_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)
+_SEGMENT_NUMBER = re.compile(r"^\s*(?:\d{1,3}[.、．)]?\s+|\d{1,3}[.、．)]|[-*+]\s*)")
+_EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"})
+
+
+def _cell_title(cell: str, rules: Rules) -> TitleLine | None:
+    """A table cell that names a paper: a marked title (bold, link, 《》, venue)."""
+    tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], rules)
+    if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, rules, min_words=2, marked=True):
+        return tl
+    return None
+
+
+def paper_rows(blocks: list[Block], rules: Rules) -> dict[int, tuple[TitleLine, int]]:
+    """Every table row that names a paper -> (its title, the title column).
+
+    Per table, the title column is the one with the most marked titles; the table is a table of
+    papers when they repeat (`shapes.min_repeat`). A row whose short cells name a blog post,
+    talk or course ('Blog2023', '[Blog](…)') is not a paper.
+    """
+    found: dict[int, tuple[TitleLine, int]] = {}
+    tables: list[list[int]] = []
+    for i, b in enumerate(blocks):
+        if b.kind == "table":
+            tables.append([])
+        elif b.kind == "row" and b.level == 1 and tables:
+            tables[-1].append(i)
+    for rows in tables:
+        titled: dict[int, dict[int, TitleLine]] = {}
+        for i in rows:
+            for col, cell in enumerate(blocks[i].cells):
+                tl = _cell_title(cell, rules)
+                if tl is not None:
+                    titled.setdefault(col, {})[i] = tl
+        if not titled:
+            continue
+        col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        if len(hits) < rules.shapes.get("min_repeat", 2):
+            continue
+        for i, tl in hits.items():
+            if not _names_other_work(blocks[i].cells, col, rules):
+                found[i] = (tl, col)
+    return found
+
+
+def _names_other_work(cells: tuple[str, ...], col: int, rules: Rules) -> bool:
+    for k, cell in enumerate(cells):
+        plain = clean_inline(cell)
+        if k != col and len(plain) <= 40 and not rules.non_paper_title_words.isdisjoint(
+                _TITLE_WORDS.findall(plain.casefold())):
+            return True
+    return False
+
+
+def _cell_segments(cell: str) -> list[str]:
+    """A cell's `<br/>`-separated lines; a lead line over numbered ones names them (a gloss)."""
+    segs = [x.strip() for x in _CELL_BREAK.split(cell) if x.strip()]
+    if len(segs) >= 2 and not _SEGMENT_NUMBER.match(segs[0]) and _SEGMENT_NUMBER.match(segs[1]):
+        segs = segs[1:]
+    return [_SEGMENT_NUMBER.sub("", x, count=1) for x in segs]
+
+
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
@@ -429,7 +513,8 @@ class _Reader:
         self.blocks = blocks
         self.rules = rules
         self.items = paper_items(blocks, rules)
-        self.headings = _classify_headings(blocks, rules, self.items)
+        self.rows = paper_rows(blocks, rules)
+        self.headings = _classify_headings(blocks, rules, self.items, frozenset(self.rows))
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
         self.cur: _Open | None = None
@@ -638,6 +723,35 @@ class _Reader:
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
 
+    def row(self, i: int, b: Block) -> None:
+        """A table row: a paper of its own (its other cells are its notes and metadata), or notes."""
+        found = self.rows.get(i)
+        if found is None:
+            if self.cur is not None and self.cur.kind == "row":
+                self.close()
+            return
+        tl, col = found
+        self.open(tl, b.line, "row", 0)
+        for k, cell in enumerate(b.cells):
+            if k == col:
+                continue
+            for seg in _cell_segments(cell):
+                plain = clean_inline(seg)
+                if plain.casefold() in _EMPTY_CELL or not plain or _is_link_only(seg):
+                    continue
+                if len(plain) <= 30 and self._cell_meta(plain):
+                    continue
+                self.add_bullet(seg, b.line, 1)
+
+    def _cell_meta(self, plain: str) -> bool:
+        """'arxiv2023', 'ICLR 2023', '2022': a cell that only says where and when."""
+        venue, year = parse_venue(plain, self.rules)
+        if not (venue or year) or len(_VENUE_SPLIT.split(_YEARS.sub(" ", plain).strip())) > 3:
+            return False
+        self.cur.venue = self.cur.venue or venue
+        self.cur.year = self.cur.year or year or find_year(plain)
+        return True
+
     def _notes_below(self, cur: _Open, b: Block) -> bool:
         """A paragraph right under a top-level paper item (`1.《Title》` then prose) is its note."""
         return cur.anchor == 1 and b.level == 0 and all(x.depth == 0 for x in cur.bullets)
@@ -662,6 +776,10 @@ class _Reader:
                 self.item(i, b)
             elif b.kind == "para":
                 self.para(i, b)
+            elif b.kind == "row":
+                self.row(i, b)
+            elif b.kind == "table" and self.cur is not None and self.cur.kind == "row":
+                self.close()
         self.close()
         return self.papers
 
