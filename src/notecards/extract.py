@@ -238,7 +238,7 @@ def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
 
 
 def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine],
-                       rows: frozenset[int] = frozenset()) -> dict[int, _Heading]:
+                       rows: frozenset[int] = frozenset()) -> tuple[dict[int, _Heading], tuple[str, int]]:
     """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
     heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
     out: dict[int, _Heading] = {}
@@ -283,7 +283,7 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
     openers = sorted({*items, *rows})
     shape = _heading_shape(blocks, heads, openers, rules)
     out = _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
-    return _over_rows(blocks, heads, out, rows) if rows else out
+    return (_over_rows(blocks, heads, out, rows) if rows else out), (shape[2:] if shape else ("", 0))
 
 
 def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
@@ -329,8 +329,9 @@ def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> flo
     return score
 
 
-def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, frozenset[int], str] | None:
-    """The heading level that opens papers in this file, if one does: (level, its openers, explanation).
+def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, frozenset[int], str, int] | None:
+    """The heading level that opens papers in this file, if one does:
+    (level, its openers, explanation, how many of them carry a venue, year or link).
 
     Every level is scored over the whole file; a level whose headings hold lists of paper items is a
     level of topics, not papers.
@@ -347,13 +348,15 @@ def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, froze
             continue
         if _holds_paper_items(blocks, heads, level, titled, item_at):
             continue
-        scored.append((sum(e for _, e in titled) * len(titled) / len(rows), level, frozenset(i for i, _ in titled)))
+        marked = sum(e > w.get("title_words", 2.0) + w.get("notes_below", 0.5) for _, e in titled)
+        scored.append((sum(e for _, e in titled) * len(titled) / len(rows), level, frozenset(i for i, _ in titled),
+                       marked))
     if not scored:
         return None
     scored.sort(reverse=True)
-    (score, level, openers), rest = scored[0], scored[1:]
+    (score, level, openers, marked), rest = scored[0], scored[1:]
     runner = f"; runner-up heading level {rest[0][1]} ({rest[0][0]:.1f})" if rest else ""
-    return level, openers, f"heading level {level} ({score:.1f}){runner}"
+    return level, openers, f"heading level {level} ({score:.1f}, {marked} with venue, year or link){runner}", marked
 
 
 def _holds_paper_items(blocks, heads, level, titled, item_at) -> bool:
@@ -509,12 +512,19 @@ def _cell_segments(cell: str) -> list[str]:
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
-    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any]):
+    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any], single: bool = False):
         self.blocks = blocks
         self.rules = rules
-        self.items = paper_items(blocks, rules)
-        self.rows = paper_rows(blocks, rules)
-        self.headings = _classify_headings(blocks, rules, self.items, frozenset(self.rows))
+        self.single = single
+        """One paper per file: nothing opens a paper, every heading is a section of it."""
+        self.items = {} if single else paper_items(blocks, rules)
+        self.rows = {} if single else paper_rows(blocks, rules)
+        self.headings, (self.shape, self.shape_marked) = _classify_headings(blocks, rules, self.items,
+                                                                             frozenset(self.rows))
+        """self.shape: which heading level opens papers, with its score and the runner-up ('' if none)."""
+        if single:
+            self.headings = {i: h if h.kind in ("year", "date", "skip") else replace(h, kind="section")
+                             for i, h in self.headings.items()}
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
         self.cur: _Open | None = None
@@ -526,6 +536,10 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+
+    def repeating(self) -> bool:
+        """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
+        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.rules.shapes.get("min_repeat", 2))
 
     # -- context ----------------------------------------------------------------------
     def year_ctx(self) -> int | None:
@@ -704,7 +718,7 @@ class _Reader:
             return
         for line_no, line in _field_lines(text, b.line, self.rules):
             f = split_field(line, self.rules)
-            if f and f[0] == "title" and not b.quoted:
+            if f and f[0] == "title" and not b.quoted and not self.single:
                 cur = self.cur
                 if cur is None or cur.field_title or cur.kind in ("item", "para", "field"):
                     tl = split_title_line(f[2], self.rules)
@@ -713,7 +727,7 @@ class _Reader:
                     self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
-            if cur is None or cur.kind not in ("heading", "single", "field"):
+            if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
                 tl = split_title_line(line, self.rules)
                 whole = tl.strong and not tl.note and looks_like_title(tl.title, self.rules, min_words=2)
                 if whole and (tl.link or _BOLD_ONLY.match(line)):
@@ -817,6 +831,9 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
         return split_title_line(first.text, rules).title, first.line
     if first is not None and first.kind == "para":
         line = first.text.split("\n")[0]
+        tl = split_title_line(line, rules)
+        if tl.strong and looks_like_title(tl.title, rules, min_words=3, marked=True):
+            return tl.title, first.line  # '**Title** — authors [paper](…)'
         if looks_like_title(line, rules, min_words=3):
             return clean_inline(line), first.line  # a bare first line: the title with no markup at all
     h1 = next((b for b in blocks if b.kind == "heading" and b.level == 1 and naming(b)), None)
@@ -825,14 +842,111 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
     return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip(), 0
 
 
+_JSON_TITLE = re.compile(r'"title"\s*:\s*"((?:[^"\\]|\\.){4,300})"')
+_BIB_FIELD = re.compile(r"(?im)^\s*(title|booktitle|journal|year)\s*=\s*[{\"]+(.*?)[}\"]+\s*,?\s*$")
+_QUOTED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
+_LEAD_BLOCKS = 6
+"""How far into a file a one-paper note states its paper (citation line, bibtex, JSON comment)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a one-paper note names its paper."""
+
+    kind: str
+    """json | bibtex | citation | front"""
+    title: str
+    line: int = 0
+    venue: str | None = None
+    year: int | None = None
+
+
+def one_paper_source(blocks: list[Block], front: dict[str, Any], rules: Rules) -> Source | None:
+    """The paper a one-paper note is about, if the file states it the way one-paper notes do:
+    a JSON comment or a bibtex block near the top, a citation line (`Authors. "Title." Venue, 2019.`)
+    opening the file, or a front-matter `title` (also `citation: {title: …}`) that reads as a title."""
+    lead = [b for b in blocks if b.kind in ("para", "code", "html", "heading", "item")][:_LEAD_BLOCKS]
+    found: list[Source] = []
+    for b in lead:
+        if b.kind == "html" and b.text.startswith("<!--") and (m := _JSON_TITLE.search(b.text)):
+            found.append(Source("json", clean_inline(m.group(1)), b.line))
+        if b.kind == "code" and "@" in b.text and (bib := _bibtex(b.text, rules)):
+            found.append(replace(bib, line=b.line))
+    if found:  # the first names it; a bibtex block adds venue and year
+        return replace(found[0], venue=next((x.venue for x in found if x.venue), None),
+                       year=next((x.year for x in found if x.year), None))
+    first = next((b for b in lead if b.kind == "para"), None)
+    if first is not None and first is lead[0]:
+        plain = clean_inline(first.text.split("\n")[0])
+        m = _QUOTED_TITLE.search(plain)
+        if m and find_year(plain) and looks_like_title(m.group(1), rules, min_words=3):
+            venue = _citation_venue(plain[m.end():], rules)
+            return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
+    meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
+    title = meta.get("title")
+    if isinstance(title, str) and looks_like_title(_after_label(title), rules, min_words=3):
+        return Source("front", _after_label(title).strip())
+    return None
+
+
+def _after_label(title: str) -> str:
+    """'论文笔记 - DeepXplore-Automated …' -> the part after a short label ('Notes: Title' too)."""
+    m = re.match(r"\s*[^\s:：\-–—]{1,8}(?:\s*[:：]|\s+[-–—|]\s+)\s*", title)
+    return title[m.end():] if m else title
+
+
+def _bibtex(text: str, rules: Rules) -> Source | None:
+    got = {k.casefold(): clean_inline(v.replace("{", "").replace("}", "")) for k, v in _BIB_FIELD.findall(text)}
+    if not got.get("title"):
+        return None
+    where = got.get("booktitle") or got.get("journal")
+    venue = parse_venue(where, rules)[0] or (where.split(",")[0].strip() if where else None)
+    return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
+
+
+def _citation_venue(rest: str, rules: Rules) -> str | None:
+    """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
+    words = [w for w in re.split(r"[\s,.]+", rest) if w]
+    while words and (words[0].casefold() in rules.citation_noise or words[0].isdigit()):
+        words.pop(0)
+    for n in range(min(10, len(words)), 0, -1):
+        canon = rules.venues.get(" ".join(words[:n]).casefold())
+        if canon:
+            return canon
+    return None
+
+
+def _title_paper(o: _Open, source: Source | None, opened: list[_Open]) -> tuple[str, bool]:
+    """A marked paper title in the body that the source names too ('DeepXplore: …' for '… DeepXplore-…')."""
+    if source is None:
+        return "", False
+    key = paper_key(source.title)
+    for x in opened:
+        k = paper_key(x.field_title or x.title.title)
+        if k and (k in key or key in k):
+            return x.field_title or x.title.title, True
+    return source.title, True
+
+
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
     """Every paper in document order, repeats kept, with bullets in document order."""
     forget_lines()  # the line caches serve one file (see meta.forget_lines)
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
+    source = one_paper_source(blocks, front, rules) if not reader.repeating() else None
+    if source is not None and len([o for o in opened if o.venue or o.year]) <= 1:
+        title = _title_paper(None, source, opened)[0]
+        reader = _Reader(blocks, rules, front, single=True)
+        opened = reader.run()
+        source = replace(source, title=title)
+    else:
+        source = None
     if not opened and reader.orphans:
         title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+        if source is not None:
+            title, title_line = source.title, source.line
+            reader.fields_seen += [("venue", source.venue or ""), ("year", str(source.year or ""))]
         venue = year = None
         for kind, value in reader.fields_seen:
             if kind in ("venue", "year"):
