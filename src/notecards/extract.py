@@ -43,6 +43,9 @@ def _is_link_only(text: str) -> bool:
     return ("](" in text or "[[" in text or "://" in text) and _LINKS_ONLY.match(text) is not None
 
 
+_LEAD_SPACES = re.compile(r"^(?:&(?:nbsp|emsp|ensp|#160);|[\u00a0\u3000\s])+")
+
+
 def _strip_br(text: str) -> str:
     """Trailing `<br>`s removed; most lines have no `<` at all, and the regex scans every position."""
     return _BR.sub("", text) if "<" in text else text
@@ -568,6 +571,8 @@ class _Reader:
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
         text = _strip_br(text).strip()
+        if text[:1] == "&" or text[:1] == "\u00a0":
+            text = _LEAD_SPACES.sub("", text)
         if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text)):
             return
         target = self.cur
@@ -916,16 +921,36 @@ def _citation_venue(rest: str, rules: Rules) -> str | None:
     return None
 
 
-def _title_paper(o: _Open, source: Source | None, opened: list[_Open]) -> tuple[str, bool]:
-    """A marked paper title in the body that the source names too ('DeepXplore: …' for '… DeepXplore-…')."""
-    if source is None:
-        return "", False
+def _body_title(source: Source, opened: list[_Open]) -> str:
+    """A paper title in the body that the source names too ('DeepXplore: …' for '… DeepXplore-…')."""
     key = paper_key(source.title)
     for x in opened:
         k = paper_key(x.field_title or x.title.title)
         if k and (k in key or key in k):
-            return x.field_title or x.title.title, True
-    return source.title, True
+            return x.field_title or x.title.title
+    return source.title
+
+
+def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, rules: Rules, reader: _Reader,
+                  source: Source | None) -> _Open:
+    """The one paper of a file that opens none: titled from its source, else front matter, field, heading…"""
+    if source is not None:
+        title, title_line = source.title, source.line
+    else:
+        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+    venue = year = None
+    for kind, value in reader.fields_seen:
+        if kind in ("venue", "year"):
+            v, y = parse_venue(value, rules, loose=kind == "venue")
+            venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
+    fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
+    if source is not None:
+        venue, year = venue or source.venue, year or source.year
+    lead = blocks[0].line if blocks else 1
+    single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
+                   topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
+    single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
+    return single
 
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
@@ -934,30 +959,16 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
-    source = one_paper_source(blocks, front, rules) if not reader.repeating() else None
-    if source is not None and len([o for o in opened if o.venue or o.year]) <= 1:
-        title = _title_paper(None, source, opened)[0]
+    source = None if reader.repeating() else one_paper_source(blocks, front, rules)
+    if source is not None and sum(1 for o in opened if o.venue or o.year) <= 1:
+        # a one-paper note: the papers the reader saw are its sections; read it again as one paper
+        source = replace(source, title=_body_title(source, opened))
         reader = _Reader(blocks, rules, front, single=True)
         opened = reader.run()
-        source = replace(source, title=title)
     else:
         source = None
     if not opened and reader.orphans:
-        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
-        if source is not None:
-            title, title_line = source.title, source.line
-            reader.fields_seen += [("venue", source.venue or ""), ("year", str(source.year or ""))]
-        venue = year = None
-        for kind, value in reader.fields_seen:
-            if kind in ("venue", "year"):
-                v, y = parse_venue(value, rules, loose=kind == "venue")
-                venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
-        fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
-        lead = blocks[0].line if blocks else 1
-        single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
-                       topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
-        single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
-        opened = [single]
+        opened = [_single_paper(blocks, front, path, rules, reader, source)]
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
     return _earliest_years(_with_toc_meta(papers, blocks, rules))
