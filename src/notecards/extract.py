@@ -171,6 +171,25 @@ def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> 
     return None, False
 
 
+_EVENT_WORDS = re.compile(r"[A-Za-z][\w&\-]*(?:\s+[A-Za-z][\w&\-]*){0,2}?(?=\s*['’]?\s*(?:19|20)\d{2}\b)")
+
+
+@line_cache
+def _named_event(text: str, rules: Rules) -> tuple[str, int] | None:
+    """'Summary of EMNLP 2022' -> ('EMNLP', 2022): a known venue right before a year, anywhere in a heading."""
+    plain = clean_inline(text)
+    year = find_year(plain)
+    if year is None:
+        return None
+    for m in _EVENT_WORDS.finditer(plain):
+        words = m.group(0).split()
+        for k in range(len(words)):
+            canon = rules.venues.get(" ".join(words[k:]).casefold())
+            if canon:
+                return canon, year
+    return None
+
+
 def _names_no_paper(title: str, rules: Rules) -> bool:
     """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
     if not rules.non_paper_title_words.isdisjoint(_TITLE_WORDS.findall(title.casefold())):
@@ -548,6 +567,13 @@ class _Reader:
     def year_ctx(self) -> int | None:
         return next((h.year for h in reversed(self.stack) if h.kind == "year"), None)
 
+    def event_ctx(self) -> tuple[str | None, int | None]:
+        """'## Papers at EMNLP 2022' above a paper: the event it was presented at."""
+        for h in reversed(self.stack):
+            if h.kind == "topic" and (found := _named_event(h.text, self.rules)):
+                return found
+        return None, None
+
     def topics(self) -> tuple[str, ...]:
         heads = tuple(clean_inline(h.text) for h in self.stack if h.kind == "topic")
         return tuple(dict.fromkeys(t for t in self.front_topics + heads if t))
@@ -557,8 +583,9 @@ class _Reader:
 
     def open(self, tl: TitleLine, line: int, kind: str, anchor: int) -> None:
         self.close()
-        self.cur = _Open(title=tl, line=line, kind=kind, anchor=anchor, year_ctx=self.year_ctx(),
-                         topics=self.topics(), venue=tl.venue, year=tl.year)
+        event_venue, event_year = self.event_ctx() if not (tl.venue or tl.year) else (None, None)
+        self.cur = _Open(title=tl, line=line, kind=kind, anchor=anchor, year_ctx=self.year_ctx() or event_year,
+                         topics=self.topics(), venue=tl.venue or event_venue, year=tl.year)
         if tl.note:
             self.add_bullet(tl.note, line, depth=anchor + 1 if kind == "item" else 1)
 
