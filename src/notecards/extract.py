@@ -800,7 +800,7 @@ class _Reader:
 
     def _notes_below(self, cur: _Open, b: Block) -> bool:
         """A paragraph right under a top-level paper item (`1.《Title》` then prose) is its note."""
-        return cur.anchor == 1 and b.level == 0 and all(x.depth == 0 for x in cur.bullets)
+        return cur.anchor == 1 and b.level == 0 and all(x.depth == 0 or x.line == cur.line for x in cur.bullets)
 
     def _title_field_follows(self, i: int) -> bool:
         nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
@@ -917,7 +917,10 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], rules: Rules) -
     meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
     title = meta.get("title")
     if isinstance(title, str) and looks_like_title(_after_label(title), rules, min_words=3):
-        return Source("front", _after_label(title).strip())
+        venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
+        venue = (parse_venue(venue, rules)[0] or venue.strip()) if isinstance(venue, str) else None
+        year = find_year(str(meta.get("year", "")))
+        return Source("front", _after_label(title).strip(), venue=venue or None, year=year)
     return None
 
 
@@ -946,6 +949,15 @@ def _citation_venue(rest: str, rules: Rules) -> str | None:
         if canon:
             return canon
     return None
+
+
+def _one_unit(opened: list[_Open]) -> list[_Open]:
+    """The file's papers open one way: a lone linked line with no notes among a list of papers is a link."""
+    kinds = [o.kind for o in opened]
+    main = max(set(kinds), key=kinds.count) if kinds else ""
+    if main == "para" or kinds.count(main) < 2:
+        return opened
+    return [o for o in opened if not (o.kind == "para" and not o.bullets and not (o.venue or o.year))]
 
 
 def _body_title(source: Source, opened: list[_Open]) -> str:
@@ -996,6 +1008,7 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
         source = None
     if not opened and reader.orphans:
         opened = [_single_paper(blocks, front, path, rules, reader, source)]
+    opened = _one_unit(opened)
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
     return _earliest_years(_with_toc_meta(papers, blocks, rules))
