@@ -43,6 +43,7 @@ def _is_link_only(text: str) -> bool:
     return ("](" in text or "[[" in text or "://" in text) and _LINKS_ONLY.match(text) is not None
 
 
+_TAGS_ONLY = re.compile(r"^(?:\s*#[^\s#]+)+\s*$")
 _LEAD_SPACES = re.compile(r"^(?:&(?:nbsp|emsp|ensp|#160);|[\u00a0\u3000\s])+")
 
 
@@ -122,7 +123,7 @@ def _is_label_line(text: str) -> bool:
     plain = clean_inline(text)
     if not plain or len(plain) > 40 or _CLAUSE.search(plain):
         return False
-    return len(plain.split()) <= 5 if _LATIN_PAIR.search(plain) else len(plain) <= 10
+    return len(plain.split()) <= 4 if _LATIN_PAIR.search(plain) else len(plain) <= 10
 
 
 def _header_text(text: str) -> str | None:
@@ -624,6 +625,9 @@ class _Reader:
             if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
                 self._set_section(header)
             parents.append((depth, header))
+            return
+        if _is_link_only(plain) or _TAGS_ONLY.match(clean_inline(plain)):
+            parents.append((depth, ""))  # `[Code](…)`, `[[Page]]`, `#tag`: metadata of the paper, not a note
             return
         if target is not None and self._is_meta_line(target, plain):
             parents.append((depth, ""))
