@@ -955,6 +955,16 @@ def _citation_venue(rest: str, rules: Rules) -> str | None:
     return None
 
 
+def _shape_note(reader: _Reader, opened: list[_Open]) -> str:
+    """Which opener shape won this file: its score and the runner-up, or how many papers each kind opened."""
+    if reader.rows:
+        return f"table rows ({len(reader.rows)} papers)"
+    if reader.shape:
+        return reader.shape
+    kinds = [o.kind for o in opened]
+    return ", ".join(f"{k} ({kinds.count(k)})" for k in dict.fromkeys(kinds)) or "one paper (no opener)"
+
+
 def _one_unit(opened: list[_Open]) -> list[_Open]:
     """The file's papers open one way: a lone linked line with no notes among a list of papers is a link."""
     kinds = [o.kind for o in opened]
@@ -998,6 +1008,12 @@ def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, rules: 
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
     """Every paper in document order, repeats kept, with bullets in document order."""
+    return extract_structure(blocks, front, path, rules)[0]
+
+
+def extract_structure(blocks: tuple[Block, ...], front: dict[str, Any], path: str,
+                      rules: Rules) -> tuple[list[Paper], str]:
+    """The papers, and which opener shape won the file (for `extract --explain`)."""
     forget_lines()  # the line caches serve one file (see meta.forget_lines)
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
@@ -1008,14 +1024,16 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
         source = replace(source, title=_body_title(source, opened))
         reader = _Reader(blocks, rules, front, single=True)
         opened = reader.run()
+        shape = f"one paper, named by its {source.kind}"
     else:
         source = None
+        shape = _shape_note(reader, opened)
     if not opened and reader.orphans:
         opened = [_single_paper(blocks, front, path, rules, reader, source)]
     opened = _one_unit(opened)
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
-    return _earliest_years(_with_toc_meta(papers, blocks, rules))
+    return _earliest_years(_with_toc_meta(papers, blocks, rules)), shape
 
 
 def _with_toc_meta(papers: list[Paper], blocks: list[Block], rules: Rules) -> list[Paper]:
