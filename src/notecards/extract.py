@@ -313,10 +313,10 @@ def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
     """A heading over a table of papers is a topic ('Top papers of the week'), not a paper."""
     result = dict(out)
     at = sorted(rows)
-    for n, (i, b) in enumerate(heads):
-        end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
+    ends = _section_ends(heads, len(blocks))
+    for i, _ in heads:
         k = bisect_right(at, i)
-        if out[i].kind == "paper" and k < len(at) and at[k] < end:
+        if out[i].kind == "paper" and k < len(at) and at[k] < ends[i]:
             result[i] = replace(out[i], kind="topic")
     return result
 
@@ -382,12 +382,22 @@ def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, froze
     return level, openers, f"heading level {level} ({score:.1f}, {marked} with venue, year or link){runner}", marked
 
 
+def _section_ends(heads, n_blocks: int) -> dict[int, int]:
+    """Per heading, the block index where its section ends (the next heading at its level or above)."""
+    ends: dict[int, int] = {}
+    open_: list[tuple[int, int]] = []  # (level, block index), levels increasing
+    for i, b in heads:
+        while open_ and open_[-1][0] >= b.level:
+            ends[open_.pop()[1]] = i
+        open_.append((b.level, i))
+    for _, i in open_:
+        ends[i] = n_blocks
+    return ends
+
+
 def _holds_paper_items(blocks, heads, level, titled, item_at) -> bool:
     """Most of these headings have marked paper items under them: they are topics over a list."""
-    ends = {}
-    for n, (i, b) in enumerate(heads):
-        if b.level == level:
-            ends[i] = next((j for j, c in heads[n + 1:] if c.level <= level), len(blocks))
+    ends = _section_ends(heads, len(blocks))
     holding = 0
     for i, _ in titled:
         k = bisect_right(item_at, i)
