@@ -480,6 +480,7 @@ def _front_list(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[,，;；]", str(value)) if p.strip()]
 
 
+_CELL_MARKS = re.compile(r"[*_\[《(（]")
 _CELL_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)
 _SEGMENT_NUMBER = re.compile(r"^\s*(?:\d{1,3}[.、．)]?\s+|\d{1,3}[.、．)]|[-*+]\s*)")
 _EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"})
@@ -487,6 +488,8 @@ _EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"
 
 def _cell_title(cell: str, rules: Rules) -> TitleLine | None:
     """A table cell that names a paper: a marked title (bold, link, 《》, venue)."""
+    if not _CELL_MARKS.search(cell):
+        return None  # most cells are notes or numbers: no mark, no title
     tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], rules)
     if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, rules, min_words=2, marked=True):
         return tl
