@@ -205,3 +205,83 @@ def test_title_line_shapes_the_fast_paths_must_keep():
     assert looks_like_title("What I'm reading this week", rules, marked=True)
     assert looks_like_title("Time-Me Self-My Models", rules)  # hyphenated words are not 'me' or 'my'
     assert not looks_like_title("我读的 Attention Is All You Need", rules)
+
+
+# -- the title-line grammar: exact line -> (title, venue, year, note) ----------------------------------
+import pytest  # noqa: E402
+
+from notecards.meta import clean_inline, split_title_line  # noqa: E402
+from notecards.rules import load_rules  # noqa: E402
+from notecards.show import to_contract, to_table  # noqa: E402
+
+TITLE_LINES = [
+    ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
+    ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
+    ("[[Graph Attention Networks]]", ("Graph Attention Networks", None, None, "")),
+    ("[[Graph Attention Networks|GAT]] read twice", ("Graph Attention Networks", None, None, "read twice")),
+    ("Self-Consistency Improves Reasoning, ICLR March 2023", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
+    ("Models Are Easily Distracted – Jan 2023", ("Models Are Easily Distracted", None, 2023, "")),
+    ("Chain of Thought Prompting Elicits Reasoning, 2022", ("Chain of Thought Prompting Elicits Reasoning", None, 2022, "")),
+    ("A Study of Things, Mostly", ("A Study of Things, Mostly", None, None, "")),
+    ("1) **Dissociating Language and Thought** - a review paper",
+     ("Dissociating Language and Thought", None, None, "a review paper")),
+]
+
+
+@pytest.mark.parametrize("line,expected", TITLE_LINES, ids=[t[0][:30] for t in TITLE_LINES])
+def test_title_line_grammar(line, expected):
+    tl = split_title_line(line, load_rules())
+    assert (tl.title, tl.venue, tl.year, tl.note) == expected
+
+
+@pytest.mark.parametrize("text,plain", [
+    ("see [[Page#Part|shown]] and ![[figure.png]]", "see Page and"),
+    ("a ==marked== word ^block-1", "a marked word"),
+])
+def test_obsidian_syntax_reads_as_plain_text(text, plain):
+    assert clean_inline(text) == plain
+
+
+# -- the paper unit is chosen once per file ----------------------------------------------------------
+def test_heading_level_with_repeated_titles_opens_papers_and_deeper_headings_are_sections(tmp_path):
+    ps = papers(tmp_path, "# Notes\n\n## Learning Sparse Codes With Unrolled Solvers\n\n#### Approach -\n\n"
+                          "- Unrolls the solver\n\n#### Methods tried and results (part 3) –\n\n- Works well\n\n"
+                          "## Plug and Play Priors for Restoration\n\n- A denoiser as prior\n")
+    assert [p.title for p in ps] == ["Learning Sparse Codes With Unrolled Solvers",
+                                     "Plug and Play Priors for Restoration"]
+    assert [b.section for b in ps[0].bullets] == ["Approach -", "Methods tried and results (part 3) –"]
+
+
+def test_table_rows_open_papers_and_blog_rows_do_not(tmp_path):
+    ps = papers(tmp_path, "| Paper | Links |\n| --- | --- |\n"
+                          "| 1) **Scaling Sparse Expert Models** - a study of routing | [Paper](https://x.org/1) |\n"
+                          "| 2) **A Year of Research in Review** - a summary post | [Blog](https://x.org/2) |\n"
+                          "| 3) **Retrieval Heads in Long Models** - finds a few heads | [Paper](https://x.org/3) |\n")
+    assert [(p.title, [b.text for b in p.bullets]) for p in ps] == [
+        ("Scaling Sparse Expert Models", ["a study of routing"]),
+        ("Retrieval Heads in Long Models", ["finds a few heads"])]
+
+
+def test_citation_line_makes_a_one_paper_note_whose_bold_lines_are_notes(tmp_path):
+    ps = papers(tmp_path, '[Doe, Jane. "Learning Fixed Points in Image Translation." In Proceedings of the '
+                          'IEEE International Conference on Computer Vision, pp. 1-9. 2019.](https://x.org/p.pdf)\n\n'
+                          "1) **Identity mapping must be kept** (healthy images stay)\n2) Training with unpaired images\n")
+    assert [(p.title, p.venue, p.year) for p in ps] == [("Learning Fixed Points in Image Translation", "ICCV", 2019)]
+    assert [b.text for b in ps[0].bullets] == ["**Identity mapping must be kept** (healthy images stay)",
+                                               "Training with unpaired images"]
+
+
+def test_front_matter_title_with_a_label_names_the_one_paper(tmp_path):
+    ps = papers(tmp_path, "---\ntitle: 论文笔记 - Whitebox Testing of Deep Learning Systems\n---\n\n"
+                          "# Background\n\n现有测试成本高。\n\n# Overview of the Method\n\n用神经元覆盖率引导生成。\n")
+    assert [p.title for p in ps] == ["Whitebox Testing of Deep Learning Systems"]
+    assert [b.section for b in ps[0].bullets] == ["Background", "Overview of the Method"]
+
+
+def test_explain_names_the_shape_that_won(tmp_path):
+    (tmp_path / "n.md").write_text("## First Paper About Sparse Codes\n\n- note\n\n"
+                                   "## Second Paper About Dense Codes\n\n- note\n", encoding="utf-8")
+    doc = extract_paths([tmp_path / "n.md"], Config()).documents[0]
+    assert doc.shape.startswith("heading level 2 (")
+    assert "shape" in to_contract([doc], explain=True)["documents"][0]
+    assert "# papers open at: heading level 2" in to_table([doc], explain=True)

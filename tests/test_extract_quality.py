@@ -12,7 +12,7 @@ import yaml
 from notecards.config import Config
 from notecards.pipeline import extract_paths
 from notecards.show import to_contract
-from scoring import score
+from scoring import PREFIX, norm, norm_title, score
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "examples" / "notes" / "ai-alignment-notes.md"
@@ -20,6 +20,9 @@ SEED_GOLD = Path(__file__).parent / "fixtures" / "seed-gold.yaml"
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 REFERENCE = ROOT.parent / "shared" / "tools" / "score_extract.py"
 FIXTURES = sorted(FORMATS.glob("*.md"))
+STRUCTURE = sorted((FORMATS / "structure").glob("*.md"))
+"""Fixtures of paper-finding shapes: held to exact structure (papers, venue, year, every bullet found, no
+extra bullet); their labels are the classifier's business and are not held here."""
 
 
 def _predict(path: Path) -> dict:
@@ -42,9 +45,44 @@ def test_fixture_meets_targets(note: Path):
     assert s.macro_f1 >= 0.85
 
 
+def _bullet_coverage(pred: dict, gold: list[dict]) -> tuple[int, int, int]:
+    """(gold bullets found, gold bullets, predicted bullets of gold papers that the gold does not list)."""
+    by_title: dict[str, list[str]] = {}
+    for d in pred["documents"]:
+        for p in d["papers"]:
+            by_title.setdefault(norm_title(p["title"]), []).extend(norm(b["text"])[:PREFIX] for b in p["bullets"])
+    wanted: dict[str, set[str]] = {}
+    found = total = 0
+    for g in gold:
+        want = [norm(b["text"])[:PREFIX] for b in g.get("bullets", [])]
+        wanted.setdefault(norm_title(g["title"]), set()).update(want)
+        total += len(want)
+        found += sum(1 for w in want if w in by_title.get(norm_title(g["title"]), []))
+    extra = sum(1 for key, got in by_title.items() if key in wanted for b in got if b not in wanted[key])
+    return found, total, extra
+
+
+@pytest.mark.parametrize("note", STRUCTURE, ids=[p.stem for p in STRUCTURE])
+def test_structure_fixture_is_read_exactly(note: Path):
+    pred = _predict(note)
+    gold = yaml.safe_load(note.with_suffix(".gold.yaml").read_text(encoding="utf-8"))
+    s = score(pred, gold)
+    assert (s.titles, s.years, s.venues, s.paper_precision) == (1.0, 1.0, 1.0, 1.0), s.line()
+    found, total, extra = _bullet_coverage(pred, gold)
+    assert (found, extra) == (total, 0)
+
+
+def test_bullet_coverage_counts_misses_and_extras():
+    gold = [{"title": "A Paper", "bullets": [{"text": "first note here", "label": "method"},
+                                             {"text": "second note here", "label": "finding"}]}]
+    pred = {"documents": [{"papers": [{"title": "A paper", "bullets": [
+        {"text": "first note here"}, {"text": "a note the gold has not"}]}]}]}
+    assert _bullet_coverage(pred, gold) == (1, 2, 1)
+
+
 def test_every_shape_has_a_fixture_with_gold():
-    assert len(FIXTURES) >= 8
-    for note in FIXTURES:
+    assert len(FIXTURES) >= 8 and len(STRUCTURE) >= 10
+    for note in FIXTURES + STRUCTURE:
         assert note.with_suffix(".gold.yaml").is_file(), note
 
 

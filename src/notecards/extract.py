@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
@@ -32,6 +33,18 @@ _TRAILING_DATE = re.compile(r"[\d\-./\s]+$")
 _ALTERNATIVES = re.compile(r"\s+[/|]\s+|[/|｜]")
 _CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
 _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
+
+
+_LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
+
+
+def _is_link_only(text: str) -> bool:
+    """Nothing but links: `[Paper](…), [Tweet](…)`, `[[Page]]`, a bare URL."""
+    return ("](" in text or "[[" in text or "://" in text) and _LINKS_ONLY.match(text) is not None
+
+
+_TAGS_ONLY = re.compile(r"^(?:\s*#[^\s#]+)+\s*$")
+_LEAD_SPACES = re.compile(r"^(?:&(?:nbsp|emsp|ensp|#160);|[\u00a0\u3000\s])+")
 
 
 def _strip_br(text: str) -> str:
@@ -110,7 +123,7 @@ def _is_label_line(text: str) -> bool:
     plain = clean_inline(text)
     if not plain or len(plain) > 40 or _CLAUSE.search(plain):
         return False
-    return len(plain.split()) <= 5 if _LATIN_PAIR.search(plain) else len(plain) <= 10
+    return len(plain.split()) <= 4 if _LATIN_PAIR.search(plain) else len(plain) <= 10
 
 
 def _header_text(text: str) -> str | None:
@@ -159,6 +172,25 @@ def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> 
     return None, False
 
 
+_EVENT_WORDS = re.compile(r"[A-Za-z][\w&\-]*(?:\s+[A-Za-z][\w&\-]*){0,2}?(?=\s*['’]?\s*(?:19|20)\d{2}\b)")
+
+
+@line_cache
+def _named_event(text: str, rules: Rules) -> tuple[str, int] | None:
+    """'Summary of EMNLP 2022' -> ('EMNLP', 2022): a known venue right before a year, anywhere in a heading."""
+    plain = clean_inline(text)
+    year = find_year(plain)
+    if year is None:
+        return None
+    for m in _EVENT_WORDS.finditer(plain):
+        words = m.group(0).split()
+        for k in range(len(words)):
+            canon = rules.venues.get(" ".join(words[k:]).casefold())
+            if canon:
+                return canon, year
+    return None
+
+
 def _names_no_paper(title: str, rules: Rules) -> bool:
     """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
     if not rules.non_paper_title_words.isdisjoint(_TITLE_WORDS.findall(title.casefold())):
@@ -202,7 +234,7 @@ def _children(blocks: list[Block], i: int):
     depth = blocks[i].level
     for j in range(i + 1, len(blocks)):  # not blocks[i + 1:]: a copy per item is quadratic
         b = blocks[j]
-        if b.kind in ("code", "html", "table"):
+        if b.kind in ("code", "html", "table", "row"):
             continue
         if b.kind != "item" or b.level <= depth:
             return
@@ -228,7 +260,8 @@ def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
     return titled * 2 <= len(kids)
 
 
-def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine]) -> dict[int, _Heading]:
+def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine],
+                       rows: frozenset[int] = frozenset()) -> tuple[dict[int, _Heading], tuple[str, int]]:
     """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
     heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
     out: dict[int, _Heading] = {}
@@ -269,7 +302,128 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
             out[i] = replace(h, kind="paper?")
         else:
             out[i] = replace(h, kind="topic")
-    return _settle_weak_headings(blocks, heads, out, rules)
+    out = _settle_weak_headings(blocks, heads, out, rules)
+    openers = sorted({*items, *rows})
+    shape = _heading_shape(blocks, heads, openers, rules)
+    out = _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
+    return (_over_rows(blocks, heads, out, rows) if rows else out), (shape[2:] if shape else ("", 0))
+
+
+def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
+    """A heading over a table of papers is a topic ('Top papers of the week'), not a paper."""
+    result = dict(out)
+    at = sorted(rows)
+    ends = _section_ends(heads, len(blocks))
+    for i, _ in heads:
+        k = bisect_right(at, i)
+        if out[i].kind == "paper" and k < len(at) and at[k] < ends[i]:
+            result[i] = replace(out[i], kind="topic")
+    return result
+
+
+_LABEL_END = ("-", "–", "—", ":", "：")
+
+
+def _names_a_part(text: str, rules: Rules) -> bool:
+    """A year, a date, a non-paper section or a section of one paper's notes: never a paper."""
+    return (text.rstrip().endswith(_LABEL_END) or year_heading(text) is not None or is_date_text(text)
+            or is_non_paper_section(text, rules) or is_section_name(text, rules))
+
+
+def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> float:
+    """How strongly one heading reads as a paper's title, from what it says and what is under it."""
+    w = rules.shapes
+    text = blocks[i].text
+    if _names_a_part(text, rules):
+        return w.get("label_heading", -1.0)
+    tl = split_title_line(text, rules)
+    if looks_like_title(tl.title, rules, min_words=3):
+        score = w.get("title_words", 2.0)
+    elif looks_like_title(tl.title, rules, min_words=2):
+        score = w.get("short_title", 1.0)
+    else:
+        return w.get("label_heading", -1.0)
+    if tl.venue or tl.year:
+        score += w.get("venue_year", 1.5)
+    if tl.link and not tl.link.startswith("#"):
+        score += w.get("link", 1.0)
+    if any(blocks[k].kind in ("para", "item", "row") for k in range(i + 1, nxt)):
+        score += w.get("notes_below", 0.5)
+    return score
+
+
+def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, frozenset[int], str, int] | None:
+    """The heading level that opens papers in this file, if one does:
+    (level, its openers, explanation, how many of them carry a venue, year or link).
+
+    Every level is scored over the whole file; a level whose headings hold lists of paper items is a
+    level of topics, not papers.
+    """
+    w = rules.shapes
+    nexts = [j for j, _ in heads[1:]] + [len(blocks)]
+    by_level: dict[int, list[tuple[int, float]]] = {}
+    for (i, b), nxt in zip(heads, nexts):
+        by_level.setdefault(b.level, []).append((i, heading_evidence(blocks, i, nxt, rules)))
+    scored = []
+    for level, rows in by_level.items():
+        titled = [(i, e) for i, e in rows if e > 0]
+        if len(titled) < w.get("min_repeat", 2) or len(titled) < w.get("min_share", 0.6) * len(rows):
+            continue
+        if _holds_paper_items(blocks, heads, level, titled, item_at):
+            continue
+        marked = sum(e > w.get("title_words", 2.0) + w.get("notes_below", 0.5) for _, e in titled)
+        scored.append((sum(e for _, e in titled) * len(titled) / len(rows), level, frozenset(i for i, _ in titled),
+                       marked))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    (score, level, openers, marked), rest = scored[0], scored[1:]
+    runner = f"; runner-up heading level {rest[0][1]} ({rest[0][0]:.1f})" if rest else ""
+    return level, openers, f"heading level {level} ({score:.1f}, {marked} with venue, year or link){runner}", marked
+
+
+def _section_ends(heads, n_blocks: int) -> dict[int, int]:
+    """Per heading, the block index where its section ends (the next heading at its level or above)."""
+    ends: dict[int, int] = {}
+    open_: list[tuple[int, int]] = []  # (level, block index), levels increasing
+    for i, b in heads:
+        while open_ and open_[-1][0] >= b.level:
+            ends[open_.pop()[1]] = i
+        open_.append((b.level, i))
+    for _, i in open_:
+        ends[i] = n_blocks
+    return ends
+
+
+def _holds_paper_items(blocks, heads, level, titled, item_at) -> bool:
+    """Most of these headings have marked paper items under them: they are topics over a list."""
+    ends = _section_ends(heads, len(blocks))
+    holding = 0
+    for i, _ in titled:
+        k = bisect_right(item_at, i)
+        holding += k < len(item_at) and item_at[k] < ends[i]
+    return holding * 2 > len(titled)
+
+
+def _apply_heading_shape(heads, out, level: int, openers: frozenset[int]) -> dict[int, _Heading]:
+    """Headings of the paper level open papers; deeper ones are sections of the paper above them."""
+    result = dict(out)
+    in_paper = False
+    for i, b in heads:
+        h = out[i]
+        if b.level < level:
+            in_paper = False
+            if h.kind == "paper":
+                result[i] = replace(h, kind="topic")
+        elif b.level == level:
+            in_paper = i in openers
+            if in_paper:
+                result[i] = replace(h, kind="paper")
+            elif h.kind == "paper":
+                result[i] = replace(h, kind="section")
+        elif in_paper and h.kind not in ("skip",):
+            result[i] = replace(h, kind="section")
+    return result
 
 
 def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
@@ -326,14 +480,87 @@ def _front_list(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[,，;；]", str(value)) if p.strip()]
 
 
+_CELL_MARKS = re.compile(r"[*_\[《(（]")
+_CELL_BREAK = re.compile(r"\s*<br\s*/?>\s*", re.I)
+_SEGMENT_NUMBER = re.compile(r"^\s*(?:\d{1,3}[.、．)]?\s+|\d{1,3}[.、．)]|[-*+]\s*)")
+_EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"})
+
+
+def _cell_title(cell: str, rules: Rules) -> TitleLine | None:
+    """A table cell that names a paper: a marked title (bold, link, 《》, venue)."""
+    if not _CELL_MARKS.search(cell):
+        return None  # most cells are notes or numbers: no mark, no title
+    tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], rules)
+    if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, rules, min_words=2, marked=True):
+        return tl
+    return None
+
+
+def paper_rows(blocks: list[Block], rules: Rules) -> dict[int, tuple[TitleLine, int]]:
+    """Every table row that names a paper -> (its title, the title column).
+
+    Per table, the title column is the one with the most marked titles; the table is a table of
+    papers when they repeat (`shapes.min_repeat`). A row whose short cells name a blog post,
+    talk or course ('Blog2023', '[Blog](…)') is not a paper.
+    """
+    found: dict[int, tuple[TitleLine, int]] = {}
+    tables: list[list[int]] = []
+    for i, b in enumerate(blocks):
+        if b.kind == "table":
+            tables.append([])
+        elif b.kind == "row" and b.level == 1 and tables:
+            tables[-1].append(i)
+    for rows in tables:
+        titled: dict[int, dict[int, TitleLine]] = {}
+        for i in rows:
+            for col, cell in enumerate(blocks[i].cells):
+                tl = _cell_title(cell, rules)
+                if tl is not None:
+                    titled.setdefault(col, {})[i] = tl
+        if not titled:
+            continue
+        col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        if len(hits) < rules.shapes.get("min_repeat", 2):
+            continue
+        for i, tl in hits.items():
+            if not _names_other_work(blocks[i].cells, col, rules):
+                found[i] = (tl, col)
+    return found
+
+
+def _names_other_work(cells: tuple[str, ...], col: int, rules: Rules) -> bool:
+    for k, cell in enumerate(cells):
+        plain = clean_inline(cell)
+        if k != col and len(plain) <= 40 and not rules.non_paper_title_words.isdisjoint(
+                _TITLE_WORDS.findall(plain.casefold())):
+            return True
+    return False
+
+
+def _cell_segments(cell: str) -> list[str]:
+    """A cell's `<br/>`-separated lines; a lead line over numbered ones names them (a gloss)."""
+    segs = [x.strip() for x in _CELL_BREAK.split(cell) if x.strip()]
+    if len(segs) >= 2 and not _SEGMENT_NUMBER.match(segs[0]) and _SEGMENT_NUMBER.match(segs[1]):
+        segs = segs[1:]
+    return [_SEGMENT_NUMBER.sub("", x, count=1) for x in segs]
+
+
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
-    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any]):
+    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any], single: bool = False):
         self.blocks = blocks
         self.rules = rules
-        self.items = paper_items(blocks, rules)
-        self.headings = _classify_headings(blocks, rules, self.items)
+        self.single = single
+        """One paper per file: nothing opens a paper, every heading is a section of it."""
+        self.items = {} if single else paper_items(blocks, rules)
+        self.rows = {} if single else paper_rows(blocks, rules)
+        self.headings, (self.shape, self.shape_marked) = _classify_headings(blocks, rules, self.items,
+                                                                             frozenset(self.rows))
+        """self.shape: which heading level opens papers, with its score and the runner-up ('' if none)."""
+        if single:
+            self.headings = {i: h if h.kind in ("year", "date", "skip") else replace(h, kind="section")
+                             for i, h in self.headings.items()}
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
         self.cur: _Open | None = None
@@ -346,9 +573,20 @@ class _Reader:
         self.skip_next = -1
         self.pending_gloss = ""
 
+    def repeating(self) -> bool:
+        """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
+        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.rules.shapes.get("min_repeat", 2))
+
     # -- context ----------------------------------------------------------------------
     def year_ctx(self) -> int | None:
         return next((h.year for h in reversed(self.stack) if h.kind == "year"), None)
+
+    def event_ctx(self) -> tuple[str | None, int | None]:
+        """'## Papers at EMNLP 2022' above a paper: the event it was presented at."""
+        for h in reversed(self.stack):
+            if h.kind == "topic" and (found := _named_event(h.text, self.rules)):
+                return found
+        return None, None
 
     def topics(self) -> tuple[str, ...]:
         heads = tuple(clean_inline(h.text) for h in self.stack if h.kind == "topic")
@@ -359,8 +597,9 @@ class _Reader:
 
     def open(self, tl: TitleLine, line: int, kind: str, anchor: int) -> None:
         self.close()
-        self.cur = _Open(title=tl, line=line, kind=kind, anchor=anchor, year_ctx=self.year_ctx(),
-                         topics=self.topics(), venue=tl.venue, year=tl.year)
+        event_venue, event_year = self.event_ctx() if not (tl.venue or tl.year) else (None, None)
+        self.cur = _Open(title=tl, line=line, kind=kind, anchor=anchor, year_ctx=self.year_ctx() or event_year,
+                         topics=self.topics(), venue=tl.venue or event_venue, year=tl.year)
         if tl.note:
             self.add_bullet(tl.note, line, depth=anchor + 1 if kind == "item" else 1)
 
@@ -373,6 +612,8 @@ class _Reader:
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
         text = _strip_br(text).strip()
+        if text[:1] == "&" or text[:1] == "\u00a0":
+            text = _LEAD_SPACES.sub("", text)
         if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text)):
             return
         target = self.cur
@@ -397,6 +638,9 @@ class _Reader:
             if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
                 self._set_section(header)
             parents.append((depth, header))
+            return
+        if _is_link_only(plain) or _TAGS_ONLY.match(clean_inline(plain)):
+            parents.append((depth, ""))  # `[Code](…)`, `[[Page]]`, `#tag`: metadata of the paper, not a note
             return
         if target is not None and self._is_meta_line(target, plain):
             parents.append((depth, ""))
@@ -523,7 +767,7 @@ class _Reader:
             return
         for line_no, line in _field_lines(text, b.line, self.rules):
             f = split_field(line, self.rules)
-            if f and f[0] == "title" and not b.quoted:
+            if f and f[0] == "title" and not b.quoted and not self.single:
                 cur = self.cur
                 if cur is None or cur.field_title or cur.kind in ("item", "para", "field"):
                     tl = split_title_line(f[2], self.rules)
@@ -532,15 +776,48 @@ class _Reader:
                     self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
-            if cur is None or cur.kind not in ("heading", "single", "field"):
+            if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
                 tl = split_title_line(line, self.rules)
                 whole = tl.strong and not tl.note and looks_like_title(tl.title, self.rules, min_words=2)
                 if whole and (tl.link or _BOLD_ONLY.match(line)):
                     self.open(tl, line_no, "para", 0)
                     continue
-                if cur is not None and cur.kind == "item":
+                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def row(self, i: int, b: Block) -> None:
+        """A table row: a paper of its own (its other cells are its notes and metadata), or notes."""
+        found = self.rows.get(i)
+        if found is None:
+            if self.cur is not None and self.cur.kind == "row":
+                self.close()
+            return
+        tl, col = found
+        self.open(tl, b.line, "row", 0)
+        for k, cell in enumerate(b.cells):
+            if k == col:
+                continue
+            for seg in _cell_segments(cell):
+                plain = clean_inline(seg)
+                if plain.casefold() in _EMPTY_CELL or not plain or _is_link_only(seg):
+                    continue
+                if len(plain) <= 30 and self._cell_meta(plain):
+                    continue
+                self.add_bullet(seg, b.line, 1)
+
+    def _cell_meta(self, plain: str) -> bool:
+        """'arxiv2023', 'ICLR 2023', '2022': a cell that only says where and when."""
+        venue, year = parse_venue(plain, self.rules)
+        if not (venue or year) or len(_VENUE_SPLIT.split(_YEARS.sub(" ", plain).strip())) > 3:
+            return False
+        self.cur.venue = self.cur.venue or venue
+        self.cur.year = self.cur.year or year or find_year(plain)
+        return True
+
+    def _notes_below(self, cur: _Open, b: Block) -> bool:
+        """A paragraph right under a top-level paper item (`1.《Title》` then prose) is its note."""
+        return cur.anchor == 1 and b.level == 0 and all(x.depth == 0 or x.line == cur.line for x in cur.bullets)
 
     def _title_field_follows(self, i: int) -> bool:
         nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
@@ -562,6 +839,10 @@ class _Reader:
                 self.item(i, b)
             elif b.kind == "para":
                 self.para(i, b)
+            elif b.kind == "row":
+                self.row(i, b)
+            elif b.kind == "table" and self.cur is not None and self.cur.kind == "row":
+                self.close()
         self.close()
         return self.papers
 
@@ -599,6 +880,9 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
         return split_title_line(first.text, rules).title, first.line
     if first is not None and first.kind == "para":
         line = first.text.split("\n")[0]
+        tl = split_title_line(line, rules)
+        if tl.strong and looks_like_title(tl.title, rules, min_words=3, marked=True):
+            return tl.title, first.line  # '**Title** — authors [paper](…)'
         if looks_like_title(line, rules, min_words=3):
             return clean_inline(line), first.line  # a bare first line: the title with no markup at all
     h1 = next((b for b in blocks if b.kind == "heading" and b.level == 1 and naming(b)), None)
@@ -607,28 +891,179 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
     return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip(), 0
 
 
+_JSON_TITLE = re.compile(r'"title"\s*:\s*"((?:[^"\\]|\\.){4,300})"')
+_BIB_FIELD = re.compile(r"(?im)^\s*(title|booktitle|journal|year)\s*=\s*[{\"]+(.*?)[}\"]+\s*,?\s*$")
+_QUOTED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
+_LEAD_BLOCKS = 6
+"""How far into a file a one-paper note states its paper (citation line, bibtex, JSON comment)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a one-paper note names its paper."""
+
+    kind: str
+    """json | bibtex | citation | front"""
+    title: str
+    line: int = 0
+    venue: str | None = None
+    year: int | None = None
+
+
+def one_paper_source(blocks: list[Block], front: dict[str, Any], rules: Rules) -> Source | None:
+    """The paper a one-paper note is about, if the file states it the way one-paper notes do:
+    a JSON comment or a bibtex block near the top, a citation line (`Authors. "Title." Venue, 2019.`)
+    opening the file, or a front-matter `title` (also `citation: {title: …}`) that reads as a title."""
+    lead = [b for b in blocks if b.kind in ("para", "code", "html", "heading", "item")][:_LEAD_BLOCKS]
+    found: list[Source] = []
+    for b in lead:
+        if b.kind == "html" and b.text.startswith("<!--") and (m := _JSON_TITLE.search(b.text)):
+            found.append(Source("json", clean_inline(m.group(1)), b.line))
+        if b.kind == "code" and "@" in b.text and (bib := _bibtex(b.text, rules)):
+            found.append(replace(bib, line=b.line))
+    if found:  # the first names it; a bibtex block adds venue and year
+        return replace(found[0], venue=next((x.venue for x in found if x.venue), None),
+                       year=next((x.year for x in found if x.year), None))
+    first = next((b for b in lead if b.kind == "para"), None)
+    if first is not None and first is lead[0]:
+        plain = clean_inline(first.text.split("\n")[0])
+        m = _QUOTED_TITLE.search(plain)
+        if m and find_year(plain) and looks_like_title(m.group(1), rules, min_words=3):
+            venue = _citation_venue(plain[m.end():], rules)
+            return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
+    meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
+    title = meta.get("title")
+    if isinstance(title, str) and looks_like_title(_after_label(title), rules, min_words=3):
+        venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
+        venue = (parse_venue(venue, rules)[0] or venue.strip()) if isinstance(venue, str) else None
+        year = find_year(str(meta.get("year", "")))
+        return Source("front", _after_label(title).strip(), venue=venue or None, year=year)
+    return None
+
+
+def _after_label(title: str) -> str:
+    """'论文笔记 - DeepXplore-Automated …' -> the part after a short label ('Notes: Title' too)."""
+    m = re.match(r"\s*[^\s:：\-–—]{1,8}(?:\s*[:：]|\s+[-–—|]\s+)\s*", title)
+    return title[m.end():] if m else title
+
+
+def _bibtex(text: str, rules: Rules) -> Source | None:
+    got = {k.casefold(): clean_inline(v.replace("{", "").replace("}", "")) for k, v in _BIB_FIELD.findall(text)}
+    if not got.get("title"):
+        return None
+    where = got.get("booktitle") or got.get("journal")
+    venue = parse_venue(where, rules)[0] or (where.split(",")[0].strip() if where else None)
+    return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
+
+
+def _citation_venue(rest: str, rules: Rules) -> str | None:
+    """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
+    words = [w for w in re.split(r"[\s,.]+", rest) if w]
+    while words and (words[0].casefold() in rules.citation_noise or words[0].isdigit()):
+        words.pop(0)
+    for n in range(min(10, len(words)), 0, -1):
+        canon = rules.venues.get(" ".join(words[:n]).casefold())
+        if canon:
+            return canon
+    return None
+
+
+def _shape_note(reader: _Reader, opened: list[_Open]) -> str:
+    """Which opener shape won this file: its score and the runner-up, or how many papers each kind opened."""
+    if reader.rows:
+        return f"table rows ({len(reader.rows)} papers)"
+    if reader.shape:
+        return reader.shape
+    kinds = [o.kind for o in opened]
+    return ", ".join(f"{k} ({kinds.count(k)})" for k in dict.fromkeys(kinds)) or "one paper (no opener)"
+
+
+def _one_unit(opened: list[_Open]) -> list[_Open]:
+    """The file's papers open one way: a lone linked line with no notes among a list of papers is a link."""
+    kinds = [o.kind for o in opened]
+    main = max(set(kinds), key=kinds.count) if kinds else ""
+    if main == "para" or kinds.count(main) < 2:
+        return opened
+    return [o for o in opened if not (o.kind == "para" and not o.bullets and not (o.venue or o.year))]
+
+
+def _body_title(source: Source, opened: list[_Open]) -> str:
+    """A paper title in the body that the source names too ('DeepXplore: …' for '… DeepXplore-…')."""
+    key = paper_key(source.title)
+    for x in opened:
+        k = paper_key(x.field_title or x.title.title)
+        if k and (k in key or key in k):
+            return x.field_title or x.title.title
+    return source.title
+
+
+def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, rules: Rules, reader: _Reader,
+                  source: Source | None) -> _Open:
+    """The one paper of a file that opens none: titled from its source, else front matter, field, heading…"""
+    if source is not None:
+        title, title_line = source.title, source.line
+    else:
+        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+    venue = year = None
+    for kind, value in reader.fields_seen:
+        if kind in ("venue", "year"):
+            v, y = parse_venue(value, rules, loose=kind == "venue")
+            venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
+    fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
+    if source is not None:
+        venue, year = venue or source.venue, year or source.year
+    lead = blocks[0].line if blocks else 1
+    single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
+                   topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
+    single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
+    return single
+
+
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
     """Every paper in document order, repeats kept, with bullets in document order."""
+    return extract_structure(blocks, front, path, rules)[0]
+
+
+def extract_structure(blocks: tuple[Block, ...], front: dict[str, Any], path: str,
+                      rules: Rules) -> tuple[list[Paper], str]:
+    """The papers, and which opener shape won the file (for `extract --explain`)."""
     forget_lines()  # the line caches serve one file (see meta.forget_lines)
     blocks = list(blocks)
     reader = _Reader(blocks, rules, front)
     opened = reader.run()
+    source = None if reader.repeating() else one_paper_source(blocks, front, rules)
+    if source is not None and sum(1 for o in opened if o.venue or o.year) <= 1:
+        # a one-paper note: the papers the reader saw are its sections; read it again as one paper
+        source = replace(source, title=_body_title(source, opened))
+        reader = _Reader(blocks, rules, front, single=True)
+        opened = reader.run()
+        shape = f"one paper, named by its {source.kind}"
+    else:
+        source = None
+        shape = _shape_note(reader, opened)
     if not opened and reader.orphans:
-        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
-        venue = year = None
-        for kind, value in reader.fields_seen:
-            if kind in ("venue", "year"):
-                v, y = parse_venue(value, rules, loose=kind == "venue")
-                venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
-        fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
-        lead = blocks[0].line if blocks else 1
-        single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
-                       topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
-        single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
-        opened = [single]
+        opened = [_single_paper(blocks, front, path, rules, reader, source)]
+    opened = _one_unit(opened)
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
-    return _earliest_years(papers)
+    return _earliest_years(_with_toc_meta(papers, blocks, rules)), shape
+
+
+def _with_toc_meta(papers: list[Paper], blocks: list[Block], rules: Rules) -> list[Paper]:
+    """A table of contents (`1. [Title, ICLR 2023](#title)`) states venue and year its headings leave out."""
+    toc: dict[str, tuple[str | None, int | None]] = {}
+    for b in blocks:
+        if b.kind == "item" and "](#" in b.text:
+            tl = split_title_line(b.text, rules)
+            if tl.link.startswith("#") and (tl.venue or tl.year):
+                toc.setdefault(paper_key(tl.title), (tl.venue, tl.year))
+    if not toc:
+        return papers
+    out = []
+    for p in papers:
+        venue, year = toc.get(paper_key(p.title), (None, None))
+        out.append(replace(p, venue=p.venue or venue, year=p.year or year) if venue or year else p)
+    return out
 
 
 def _finish(o: _Open) -> Paper:

@@ -37,6 +37,8 @@ _TAIL_COMMA = re.compile(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b")
 _TAIL_LINK = re.compile(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)")
 _END_PARENS = re.compile(r"\s*[(（]([^()（）]{2,60})[)）]\s*$")
 _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
+_END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
+
 _ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
@@ -51,9 +53,20 @@ _NOTE_LEAD = re.compile(r"^[\s:：\-–—,，.。|]+")
 _WORD_CHAR = re.compile(r"\w")
 _DATE = r"(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}(?:\s*[-./月]\s*\d{1,2}\s*日?)?\s*月?"
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_WHEN = re.compile(rf"(?i)\s*(?:{_MONTH}\s*)?(?:19|20)\d{{2}}\s*")
+"""A date and nothing else: 'Jan 2023', '2022' after a title dates the paper."""
 _DATE_RANGE = re.compile(rf"{_DATE}(?:\s*(?:-|–|—|~|/|to)\s*{_DATE})?")
 _MONTH_DATE = re.compile(rf"(?i)(?:\d{{1,2}}\s+)?{_MONTH}\s*,?\s*(?:\d{{1,2}},?\s*)?(?:19|20)\d{{2}}")
 _DIGIT_DATE = re.compile(r"(?:19|20)\d{6}")
+# Obsidian syntax: `![[embed]]` is dropped, `[[Page#part|alias]]` reads as Page, `==mark==` as mark,
+# a trailing `^block-id` is an anchor, not text.
+_EMBED = re.compile(r"!\[\[[^\[\]]*\]\]")
+_WIKILINK = re.compile(r"\[\[([^\[\]|#]*)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
+_HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
+_BLOCK_ID = re.compile(r"\s\^[\w-]+\s*$")
+# `《Title》 note` / `[[Title]] note` at the start of a line: a title marked as one
+_LEAD_BOOK = re.compile(r"《([^《》]{2,300})》")
+_LEAD_WIKI = re.compile(r"\[\[([^\[\]|#]+)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
 _YEAR_HEADING = re.compile(r"(?i)(?:year\s*)?((?:19|20)\d{2})\s*年?(?:\s*(?:papers|论文))?")
 
 
@@ -85,6 +98,12 @@ def clean_inline(text: str) -> str:
 
     Each substitution runs only when the characters it needs are there: most lines have no markup.
     """
+    if "[[" in text:
+        text = _WIKILINK.sub(r"\1", _EMBED.sub("", text))
+    if "==" in text:
+        text = _HIGHLIGHT.sub(r"\1", text)
+    if "^" in text:
+        text = _BLOCK_ID.sub("", text)
     if "<" in text or "![" in text:
         text = _IMAGE.sub("", text)
     if "](" in text:
@@ -273,9 +292,12 @@ def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int |
     if m is None:
         at = max(title.rfind("-"), title.rfind("–"), title.rfind("—"))
         m = _END_DASH.match(title, at - 1) if at > 0 and title[at - 1].isspace() else None
+    if m is None and "," in title:
+        m = _END_COMMA_YEAR.search(title)
+        at = m.start() if m else at
     if m:
         venue, year = parse_venue(m.group(1), rules)
-        if venue:
+        if venue or (year and _WHEN.fullmatch(m.group(1))):
             return title[:at].rstrip(), venue, year  # the spaces before `at` are part of the match
     return title, None, None
 
@@ -297,13 +319,17 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             venue, year, strong = v, y, True
             s = s[m.end():]
     title, link, rest, prefix = "", "", "", ""
+    mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
+    if mark and looks_like_title(mark.group(1), rules, min_words=1, marked=True):
+        title, rest, strong = mark.group(1), s[mark.end():], True
+        links = False
     checked = None  # a title _strip_title_venue found no venue in
     lead, s = _take_venue_prefix(s, rules)
     if lead:
         v, y = parse_venue(lead, rules)
         venue, year, strong = venue or v, year or y or find_year(lead), True
         links = "](" in s
-    for lm in _LINK.finditer(s) if links else ():
+    for lm in _LINK.finditer(s) if links and not title else ():
         label = lm.group(1)
         if norm_key(label) in rules.generic_link_texts or not clean_inline(label) or _is_venue_label(label, rules):
             continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
@@ -325,7 +351,7 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             v, y, _ = _venue_from_tail(rest, rules)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, rules)
-        if bare[1]:
+        if bare[1] or bare[2]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
         else:
             checked = title  # 'Title, Interspeech 2021' / 'Title (ICLR 2023) note'

@@ -57,6 +57,8 @@ class Block(_Record):
     """A list item with nested items."""
     indent: int = 0
     """Column of a list item's marker in the source (to repair under-indented sub-items)."""
+    cells: tuple[str, ...] = ()
+    """A table row's cells as written (kind `row`; level 0 is the header row, 1 a body row)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,8 @@ class Document(_Record):
     topics: tuple[str, ...] = ()
     folder: str = ""
     warnings: tuple[str, ...] = ()
+    shape: str = ""
+    """Which opener shape won the file (`extract --explain`): 'heading level 3 (41.5, …)', 'table rows …'."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,9 @@ _HTML_SPANS = re.compile(r" {0,3}<(?:pre|script|style|textarea|!--|\?|![A-Za-z]|
 """CommonMark's HTML blocks 1-5, which end at a closing mark, not at a blank line."""
 
 
+_TASK = re.compile(r"\[[ xX]\]\s+")
+"""`- [x] Title`: a task-list checkbox, not part of the item's text."""
+
 _LAZY_HEADER = re.compile(r"^[^\s:：>#*+\-][^:：]{0,30}[:：]\s*$")
 
 
@@ -232,6 +235,8 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
             item = items[-1] if items else None
             if item is not None and item.index is None:
                 quoted = pending_quote_in_item
+                if text[:1] == "[" and (task := _TASK.match(text)):
+                    text = text[task.end():]
                 if quoted:
                     text = "> " + text
                 item.index = len(out)
@@ -281,13 +286,33 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
             out.append(Block("html", tok.content.strip(), tok.map[0] + 1 if tok.map else 0))
         elif t == "table_open":
             line = tok.map[0] + 1 if tok.map else 0
-            while i < n and tokens[i].type != "table_close":
-                i += 1
             out.append(Block("table", "", line))
+            i = _table_rows(tokens, i, out)
         elif t == "hr":
             out.append(Block("hr", "", tok.map[0] + 1 if tok.map else 0))
         i += 1
     return _mark_children(out)
+
+
+def _table_rows(tokens, i: int, out: list[Block]) -> int:
+    """The rows of the table opening at tokens[i] -> `row` blocks; returns the index of table_close."""
+    cells: list[str] = []
+    header = False
+    line = 0
+    while i < len(tokens) and tokens[i].type != "table_close":
+        tok = tokens[i]
+        if tok.type == "thead_open":
+            header = True
+        elif tok.type == "tbody_open":
+            header = False
+        elif tok.type == "tr_open":
+            cells, line = [], (tok.map[0] + 1 if tok.map else 0)
+        elif tok.type == "inline":
+            cells.append(tok.content.strip())
+        elif tok.type == "tr_close":
+            out.append(Block("row", " | ".join(cells), line, level=0 if header else 1, cells=tuple(cells)))
+        i += 1
+    return i
 
 
 def _too_deep(span: list[int], source: list[str], level: int, quoted: bool,
@@ -307,7 +332,7 @@ def _mark_children(blocks: list[Block]) -> list[Block]:
         if b.kind == "item":
             for j in range(k + 1, len(blocks)):  # not blocks[k + 1:]: a copy per item is quadratic
                 nxt = blocks[j]
-                if nxt.kind in ("code", "html", "table"):
+                if nxt.kind in ("code", "html", "table", "row"):
                     continue
                 if nxt.kind == "item" and (nxt.level > b.level or nxt.indent > b.indent):
                     result[k] = replace(b, has_children=True)

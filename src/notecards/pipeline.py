@@ -16,7 +16,7 @@ from notecards.classify import (Context, base_names, children_label, classify_bu
                                  section_label)
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
-from notecards.extract import extract_papers
+from notecards.extract import extract_structure
 from notecards.model import Card, Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
@@ -72,14 +72,14 @@ def classify_paper(paper: Paper, rules: Rules) -> Paper:
 def extract_document(src: SourceFile, rules: Rules) -> Document:
     """One decoded notes file -> its Document with labelled bullets."""
     parsed = parse_markdown(src.text)
-    papers = extract_papers(parsed.blocks, parsed.front, src.path, rules)
+    papers, shape = extract_structure(parsed.blocks, parsed.front, src.path, rules)
     papers = [classify_paper(p, rules) for p in papers]
     title = parsed.front.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else Path(src.path).stem
     lang = language([b.text for p in papers for b in p.bullets] or [src.text[:2000]])
     warnings = src.warnings + tuple(f"{src.path}:{line}: warning: {msg}" for line, msg in parsed.warnings)
     return Document(path=src.path, title=title, papers=tuple(papers), lang=lang,
-                    folder=src.folder, warnings=warnings)
+                    folder=src.folder, warnings=warnings, shape=shape)
 
 
 Progress = Callable[[str, int, int], None]

@@ -198,6 +198,10 @@ class Rules:
     zh_words: frozenset[str] = frozenset()
     """Chinese cue words, given to jieba so that they stay whole tokens."""
     cues_by_script: dict[tuple[bool, bool], tuple[Cue, ...]] = field(default_factory=dict)
+    citation_noise: frozenset[str] = frozenset()
+    """Words before the venue in a citation line ('In Proceedings of the IEEE …')."""
+    shapes: dict[str, float] = field(default_factory=dict)
+    """Weights of the evidence that picks a file's paper unit (structure.yaml `shapes`)."""
     """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
 
 
@@ -304,6 +308,12 @@ def _parse_structure(where: str, data: dict) -> dict[str, Any]:
     for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
                 "structural_sections", "non_paper_title_words"):
         out[key] = {norm_key(s) for s in _strings(where, key, data.get(key, []))}
+    shapes = data.get("shapes", {})
+    if not isinstance(shapes, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in shapes.values()):
+        raise _err(where, "shapes: expected a map {evidence: number}")
+    out["shapes"] = {str(k): float(v) for k, v in shapes.items()}
+    out["citation_noise"] = {w.casefold() for w in _strings(where, "citation_noise", data.get("citation_noise", []))}
     return out
 
 
@@ -373,7 +383,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         non_paper_sections=frozenset(struct["non_paper_sections"]),
         structural_sections=frozenset(struct["structural_sections"]),
         non_paper_title_words=frozenset(struct["non_paper_title_words"]), prefix_keys=prefix_keys,
-        source=source,
+        source=source, shapes=struct["shapes"], citation_noise=frozenset(struct["citation_noise"]),
         section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
         zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
                                           if re.search(r"[\u4e00-\u9fff]", w)),

@@ -18,7 +18,10 @@ def to_contract(docs: list[Document], explain: bool = False) -> dict:
                 bullets.append(row)
             papers.append({"title": p.title, "venue": p.venue, "year": p.year, "topics": list(p.topics),
                            "line": p.line, "bullets": bullets})
-        out.append({"path": d.path, "title": d.title, "lang": d.lang, "papers": papers})
+        doc = {"path": d.path, "title": d.title, "lang": d.lang, "papers": papers}
+        if explain:
+            doc["shape"] = d.shape
+        out.append(doc)
     return {"documents": out}
 
 
@@ -26,6 +29,8 @@ def to_table(docs: list[Document], explain: bool = False) -> str:
     lines = []
     for d in docs:
         lines.append(f"# {d.path}  ({d.title}, {len(d.papers)} papers)")
+        if explain:
+            lines.append(f"# papers open at: {d.shape}")
         for p in d.papers:
             meta = ", ".join(str(x) for x in (p.venue, p.year) if x)
             lines.append(f"\n{p.line:>5}  {p.title}" + (f"  [{meta}]" if meta else ""))
