@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from notecards.cards import build_cards, make_cards, merge_repeats, split_cue, tag
+from notecards.cards import (build_cards, key_part, load_wording, make_cards, merge_repeats, source_path,
+                             split_cue, tag, text_language, wording)
 from notecards.config import Config
 from notecards.identity import assign_slots, carry_identity
 from notecards.model import Bullet, Document, Paper
@@ -50,7 +51,7 @@ def test_one_card_per_asked_bullet_plus_reverse():
 def test_english_questions_name_the_paper():
     q = [c.question for c in make_cards(doc(ATTENTION), CONFIG)]
     assert q[0] == "What problem does “Attention Is All You Need” address?"
-    assert q[1] == "What is the method of “Attention Is All You Need” (1/2)?"
+    assert q[1] == "What is the method of “Attention Is All You Need” (“Self-attention only…”)?"  # first words
     assert q[2] == "In “Attention Is All You Need”, what is “Multi-head attention”?"  # the key is the cue
     assert q[4].startswith("Which paper addresses this problem: “RNNs are slow to train")
 
@@ -104,15 +105,21 @@ def test_paper_without_bullets_is_reported_not_carded():
     assert batch.cards == () and "no cards made" in batch.warnings[0]
 
 
-def test_long_bullet_is_split_under_the_limit():
+def test_long_bullet_is_one_card_with_its_key_sentences_and_the_rest_on_the_back():
     long = "。".join(f"第{i}句话讲的是一个比较长的方法步骤，包含很多细节" for i in range(12)) + "。"
     config = replace(CONFIG, max_answer_chars=80)
-    cards = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config)
-             if c.kind == "method"]
-    assert len(cards) > 1
-    assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= 80 for c in cards)
-    assert [c.slot for c in cards][:2] == ["1", "1.2"]
-    assert len({c.question for c in cards}) == len(cards)
+    [card] = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config)
+              if c.kind == "method"]
+    shown = re.sub(r"<[^>]+>", "", card.answer)
+    assert shown.startswith("第0句话") and len(shown) <= 82 and "第11句" not in shown
+    assert "第11句话" in card.context and "笔记全文" in card.context  # the whole bullet, on the back
+    assert (card.slot, card.basis) == ("1", long)
+    assert card.question == "《长》的方法是什么？"
+
+
+def test_one_long_sentence_is_cut_at_a_clause():
+    text = ", ".join(f"clause {i} of a sentence that never ends" for i in range(20)) + "."
+    assert key_part(text, 100) == "clause 0 of a sentence that never ends, clause 1 of a sentence that never ends,"
 
 
 def test_seed_has_no_blank_question_or_answer(seed_doc):
@@ -278,7 +285,8 @@ def test_paper_that_left_is_reported_once_and_gets_its_cards_back():
 
 
 def test_identical_bullets_in_one_paper_give_one_card():
-    p = paper("Twice", bullets=[("method", "same idea"), ("method", "same  idea"), ("method", "  ")])
+    p = paper("Twice", bullets=[("method", "the same idea, written out"), ("method", "the same  idea, written out"),
+                                ("method", "  ")])
     assert [c.kind for c in make_cards(doc(p), CONFIG)] == ["method", "reverse"]
 
 

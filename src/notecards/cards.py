@@ -358,7 +358,12 @@ def _fits(text: str, limit: int, memo: Memo | None) -> bool:
 
 
 def _title_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
-    return [t for t in _TITLE_WORD.findall(text.casefold()) if t not in stop]
+    """Latin words and Chinese character pairs ("自注意力" -> 自注, 注意, 意力)."""
+    words = [t for t in _TITLE_WORD.findall(text.casefold()) if t not in stop]
+    if not has_cjk(text):
+        return words
+    return [w for w in words if not _CJK_RUN.match(w)] + [
+        run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(max(1, len(run) - 1))]
 
 
 def restates_title(text: str, title: str) -> bool:
@@ -387,11 +392,14 @@ def _is_abstract(b: Bullet, cue: str | None, w: Wording) -> bool:
 
 
 def _hint(body: str, lang: str, size: int, memo: Memo) -> str:
-    """The first words of a bullet, to tell its question from its siblings'."""
+    """The first words of a bullet, to tell its question from its siblings': never more than half
+    of them at first (the question must not hold its answer), more as `size` grows."""
     text = plain_text(_unquote(body), memo)
     if lang == "zh" and has_cjk(text):
-        return text[:HINT_CHARS * size].rstrip("，,。；;：: ")
-    return " ".join(text.split()[:HINT_WORDS * size]).rstrip(",.;: ")
+        n = min(HINT_CHARS * size, max(1, len(text) // 2) * size)
+        return text[:n].rstrip("，,。；;：: ")
+    words = text.split()
+    return " ".join(words[:min(HINT_WORDS * size, max(1, len(words) // 2) * size)]).rstrip(",.;: ")
 
 
 def _unquote(text: str) -> str:
@@ -547,7 +555,9 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
 
     warnings: list[str] = []
     cards: list[Card] = []
-    for slot, (a, question) in enumerate(zip(asks, _questions(asks, q_title, w, memo)), 1):
+    slots: dict[str, int] = {}  # numbered per kind, in note order (identity.py keys on kind and basis)
+    for a, question in zip(asks, _questions(asks, q_title, w, memo)):
+        slot = slots[a.kind] = slots.get(a.kind, 0) + 1
         t = w.languages[a.lang]
         part = key_part(a.body, config.max_answer_chars, memo)
         answer = _render(doc, a.bullet, memo, part)
