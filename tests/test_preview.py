@@ -252,7 +252,7 @@ def test_preview_command_writes_the_page_and_reports_left_out_images(notes_folde
     out = tmp_path / "site" / "p.html"
     result = run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 0, result.output
-    assert f": {out}" in result.stdout and " cards from " in result.stdout
+    assert f": {out}" in result.stdout and re.search(r"\d+ files, \d+ papers, \d+ cards, \d+ decks", result.stdout)
     assert "vision.md:7: warning: image 'missing.png'" in result.stderr
     page = out.read_text(encoding="utf-8")
     assert "vision.md:7: warning: image &#x27;missing.png&#x27;" in page
