@@ -349,3 +349,167 @@ def test_each_bullet_is_parsed_once_per_paper(monkeypatch):
     cards = make_cards(doc(p), CONFIG)
     assert len(cards) == 4 and "\\(a&lt;b\\)" in cards[1].context
     assert sorted(texts) == sorted(set(texts)) and len(texts) == 4
+
+
+# --- questions a reviewer can answer (issue 14) ---------------------------------------------------
+
+PART_NUMBER = re.compile(r"[(（]\s*\d+\s*/\s*\d+\s*[)）]")
+
+
+def test_several_bullets_of_a_kind_ask_by_their_first_words_never_by_number():
+    p = paper("Sparse Mixtures", bullets=[("method", "Route each token to two experts out of sixty-four."),
+                                          ("method", "Balance the experts with an auxiliary loss term."),
+                                          ("method", "Drop tokens that overflow an expert's capacity.")])
+    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "method"]
+    assert q == ["What is the method of “Sparse Mixtures” (“Route each token to…”)?",
+                 "What is the method of “Sparse Mixtures” (“Balance the experts with…”)?",
+                 "What is the method of “Sparse Mixtures” (“Drop tokens that…”)?"]  # half its words at most
+
+
+def test_two_bullets_with_the_same_key_are_told_apart_by_their_words():
+    p = paper("检测器", bullets=[("method", "训练：先在大数据集上预训练主干网络"),
+                                 ("method", "训练：再用少量标注数据微调检测头")])
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    assert len(set(q)) == 2 and all("「训练」" in x for x in q) and not any(PART_NUMBER.search(x) for x in q)
+    assert "先在大数据集" in q[0] and "再用少量标注" in q[1]
+
+
+def test_bullets_with_the_same_opening_get_longer_hints_until_they_differ():
+    p = paper("Twins", bullets=[("finding", "It improves accuracy on ImageNet by two points over the baseline."),
+                                ("finding", "It improves accuracy on COCO by one point over the baseline.")])
+    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "finding"]
+    assert len(set(q)) == 2 and "ImageNet" in q[0] and "COCO" in q[1]
+
+
+def test_an_aspect_tag_is_the_cue():
+    assert split_cue("(data) 1.2M images from 1000 classes") == ("data", "1.2M images from 1000 classes")
+    assert split_cue("（模型）双塔结构，共享词表")[0] == "模型"
+
+
+def test_quoted_abstract_is_context_not_a_card():
+    abstract = "摘要：" + " ".join(f"Sentence {i} of the authors' abstract about defect detection." for i in range(9))
+    p = paper("Defect Nets", bullets=[("method", abstract), ("method", "用级联自编码器重建图像，再阈值分割缺陷")])
+    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    assert [c.kind for c in cards if c.kind != "reverse"] == ["method"]
+    assert all("Sentence 0" not in c.question + c.answer for c in cards)
+    assert "Sentence 8" in cards[0].context and "摘要" in cards[0].context
+
+
+def test_abstract_cards_setting_makes_one_abstract_card():
+    abstract = "Abstract: We study defects. " + " ".join(f"Detail {i} follows here at length." for i in range(20))
+    p = paper("Defect Nets", bullets=[("finding", abstract), ("method", "Cascade auto-encoders rebuild the image.")])
+    cards = make_cards(doc(p), replace(CONFIG, abstract_cards=True))
+    [card] = [c for c in cards if c.kind == "abstract"]
+    assert card.question == "What does the abstract of “Defect Nets” say?"
+    assert len(re.sub(r"<[^>]+>", "", card.answer)) <= CONFIG.max_answer_chars and "Detail 19" in card.context
+
+
+def test_bullet_that_restates_the_title_is_context():
+    p = paper("Uncertainty Modeling for Out-of-Distribution Generalization",
+              bullets=[("problem", "Uncertainty modeling for OOD generalization"),
+                       ("method", "Model feature statistics as Gaussians and sample them during training.")])
+    cards = make_cards(doc(p), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert "Uncertainty modeling for OOD generalization" in cards[0].context
+
+
+def test_bullet_that_leans_on_its_neighbours_is_context():
+    p = paper("Second Paper", bullets=[("method", "和前面那篇的思路一样，只是换了损失函数"),
+                                       ("method", "Same as above, but with a larger batch."),
+                                       ("method", "用对比损失替换交叉熵，提升小样本表现")])
+    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert "和前面那篇" in cards[0].context and "Same as above" in cards[0].context
+
+
+def test_each_bullet_asks_in_its_own_language():
+    p = paper("Domain Adaptation Survey", bullets=[
+        ("method", "Unfortunately a shared encoder cannot align the label shift."),
+        ("method", "没有domain label的情况下用聚类得到伪标签")])
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    assert q[0].startswith("What is the method of") and q[1].startswith("《Domain Adaptation Survey》的方法")
+    assert text_language("用domain randomization进行sim-to-real transfer") == "zh"
+    assert text_language("Unfortunately, a B-tree may not do well.") == "en"
+    assert text_language("2023 · 42") is None
+
+
+def test_a_bullet_without_letters_asks_in_its_papers_language():
+    p = paper("视觉变换器", bullets=[("finding", "88.55%"), ("method", "把图像切块后送入编码器"),
+                                     ("problem", "卷积网络的归纳偏置是否必要")])
+    [finding] = [c for c in make_cards(doc(p, lang="en"), CONFIG) if c.kind == "finding"]
+    assert finding.question == "《视觉变换器》有什么发现？"
+
+
+def test_reverse_card_never_gives_the_title_away():
+    p = paper("LoRA: Low-Rank Adaptation of Large Language Models",
+              bullets=[("problem", "LoRA fine-tunes large models cheaply."),
+                       ("method", "Freeze the weights and train a pair of small matrices per layer.")])
+    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    assert "LoRA" not in rev.question and "Freeze the weights" in rev.question
+
+
+def test_reverse_card_asks_a_whole_sentence_and_shows_the_bullet_on_the_back():
+    long = "A" + " very" * 40 + " long first sentence. Then more."
+    p = paper("Some Paper", bullets=[("problem", long), ("method", "Train two towers that share a vocabulary. Then rank.")])
+    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    assert "…" not in rev.question and "Train two towers that share a vocabulary" in rev.question
+    assert "Then rank." in rev.context
+
+
+def test_reverse_card_two_papers_share_is_left_out():
+    a = paper("First Paper", bullets=[("method", "GAN plus a perceptual loss term")])
+    b = paper("Second Paper", bullets=[("method", "GAN plus a perceptual loss term")])
+    assert "reverse" not in {c.kind for c in make_cards(doc(a, b), CONFIG)}
+    assert "reverse" in {c.kind for c in make_cards(doc(a), CONFIG)}
+
+
+def test_no_question_of_the_seed_carries_a_part_number_or_repeats(seed_doc):
+    cards = make_cards(seed_doc, CONFIG)
+    assert not [c.question for c in cards if PART_NUMBER.search(c.question)]
+    assert len({c.question for c in cards}) == len(cards)
+    assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= CONFIG.max_answer_chars + 2 for c in cards)
+
+
+def test_source_is_relative_to_the_notes_folder_wherever_the_build_runs():
+    here = doc(ATTENTION, path="/home/me/notes/nlp/a.md", folder="/home/me/notes")
+    there = doc(ATTENTION, path="../../me/notes/nlp/a.md", folder="../../me/notes")
+    assert source_path(here) == source_path(there) == "notes/nlp/a.md"
+    assert source_path(doc(ATTENTION, path="a.md", folder=".")) == "a.md"
+    assert make_cards(here, CONFIG)[0].source == "notes/nlp/a.md:10"
+
+
+def test_a_file_with_no_cards_says_so_and_papers_without_notes_are_one_line():
+    empty = build_cards(doc(paper("A"), paper("B")), CONFIG)
+    assert empty.cards == () and len(empty.warnings) == 1 and "no cards made from this file" in empty.warnings[0]
+    some = build_cards(doc(ATTENTION, paper("A"), paper("B"), paper("C"), paper("D")), CONFIG)
+    [note] = [w for w in some.warnings if "no notes to ask about" in w]
+    assert note.startswith("notes/a.md:9: note: 4 papers have") and "'A', 'B', 'C', …" in note
+
+
+def test_shipped_wording_has_every_template_in_both_languages():
+    w = wording()
+    assert {"zh", "en"} <= set(w.languages) and "方法" in w.generic_keys and "摘要" in w.abstract_keys
+    assert w.note_order.search("和前面一样") and w.note_order.search("See above.")
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["languages"]["en"].pop("method"), "languages.en.method: missing, or not text"),
+    (lambda d: d["languages"]["zh"].update(problem="《{paper}》？"), "unknown placeholder {paper}"),
+    (lambda d: d.update(abstract_keys="摘要"), "abstract_keys: expected a list of non-empty words"),
+    (lambda d: d.update(note_order=[True]), "note_order: expected a list of non-empty words"),
+    (lambda d: d.update(colour=[]), "colour: unknown key"),
+    (lambda d: d["languages"].pop("zh"), "at least the languages zh and en"),
+])
+def test_wording_table_is_checked_on_load(change, message):
+    import copy
+    from importlib import resources
+
+    import yaml
+
+    from notecards.errors import ConfigError
+
+    data = yaml.safe_load(resources.files("notecards").joinpath("resources", "cards.yaml").read_text("utf-8"))
+    data = copy.deepcopy(data)
+    change(data)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_wording(data, "my-cards.yaml")

@@ -29,6 +29,7 @@ import hashlib
 import html
 import re
 import string
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -53,8 +54,9 @@ CONTEXT = ("background", "other", "opinion")
 REVERSE_CUE_CHARS = (15, 100)
 """A reverse card's prompt is a whole first sentence of this many characters: shorter ones
 ("GAN + 不同的loss") could come from any paper."""
-HINT_WORDS, HINT_CHARS = 4, 8
-"""A question's hint: the first words (English) or characters (Chinese) of its bullet."""
+HINT_WORDS, HINT_CHARS, HINT_ROUNDS = 4, 8, 6
+"""A question's hint: the first words (English) or characters (Chinese) of its bullet, and how
+many times it may grow while two questions of a paper agree."""
 ECHO = 0.6
 """A bullet most of whose words (this share) are the title's only restates it."""
 
@@ -493,32 +495,36 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
 
 
 def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str | None]:
-    """One question per asked bullet, no two alike: plain when a kind has one card, else with the
-    bullet's cue or first words (more of them until the question is the paper's only one)."""
-    per_kind: dict[str, int] = {}
-    for a in asks:
-        per_kind[a.kind] = per_kind.get(a.kind, 0) + 1
-    asked: set[str] = set()
-    out: list[str | None] = []
-    for a in asks:
+    """One question per asked bullet, no two alike: plain when a kind has one card (or a cue is the
+    paper's only one), else with the bullet's first words, more of them while two questions agree.
+    None for a bullet whose words are a sibling's to the end (nothing tells them apart)."""
+    kinds = Counter(a.kind for a in asks)
+    cues = Counter(a.cue for a in asks if a.cue)
+
+    def word(a: _Ask, size: int) -> str:
         t = w.languages[a.lang]
         cue = html.escape(a.cue) if a.cue else None
-        q = t["cued"].format(title=title, cue=cue) if cue else None
-        if q is None and per_kind[a.kind] == 1:
-            q = t[a.kind].format(title=title)
-        size = 1
-        while q is None or q in asked:
-            hint = html.escape(_hint(a.body, a.lang, size, memo))
-            full = size > 1 and hint == html.escape(_hint(a.body, a.lang, size - 1, memo))
-            q = None if full and q is not None else (
-                t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
+        if size == 0:
+            return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
+        hint = html.escape(_hint(a.body, a.lang, size, memo))
+        return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
                 else t[f"{a.kind}_hint"].format(title=title, hint=hint))
-            if q is None:
-                break  # the same words as a sibling's: nothing tells it apart
-            size += 1
-        if q is not None:
-            asked.add(q)
-        out.append(q)
+
+    sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
+    questions = [word(a, n) for a, n in zip(asks, sizes)]
+    for _ in range(HINT_ROUNDS):
+        counts = Counter(questions)
+        clash = [i for i, q in enumerate(questions) if counts[q] > 1]
+        if not clash:
+            break
+        for i in clash:
+            sizes[i] += 1
+            questions[i] = word(asks[i], sizes[i])
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for q in questions:
+        out.append(None if q in seen else q)
+        seen.add(q)
     return out
 
 
