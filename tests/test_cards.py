@@ -413,6 +413,15 @@ def test_bullet_that_restates_the_title_is_context():
     assert "Uncertainty modeling for OOD generalization" in cards[0].context
 
 
+def test_bullet_that_only_leads_into_what_follows_or_says_too_little_is_context():
+    p = paper("Bigtable", bullets=[("method", "下面是几个相关的视频："), ("method", "We can see that...."),
+                                   ("method", "Gist –"), ("finding", "Then improved by training on demonstrations"),
+                                   ("method", "Rows are kept sorted and split into tablets.")])
+    cards = make_cards(doc(p), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert all(t in cards[0].context for t in ("相关的视频", "We can see", "Gist", "Then improved"))
+
+
 def test_bullet_that_leans_on_its_neighbours_is_context():
     p = paper("Second Paper", bullets=[("method", "和前面那篇的思路一样，只是换了损失函数"),
                                        ("method", "Same as above, but with a larger batch."),
@@ -434,7 +443,7 @@ def test_each_bullet_asks_in_its_own_language():
 
 
 def test_a_bullet_without_letters_asks_in_its_papers_language():
-    p = paper("视觉变换器", bullets=[("finding", "88.55%"), ("method", "把图像切块后送入编码器"),
+    p = paper("视觉变换器", bullets=[("finding", "ResNet-50 上 76.1%"), ("method", "把图像切块后送入编码器"),
                                      ("problem", "卷积网络的归纳偏置是否必要")])
     [finding] = [c for c in make_cards(doc(p, lang="en"), CONFIG) if c.kind == "finding"]
     assert finding.question == "《视觉变换器》有什么发现？"

@@ -52,8 +52,8 @@ ASKED = ("problem", "method", "finding")
 CONTEXT = ("background", "other", "opinion")
 """Labels shown on the back of a paper's cards."""
 REVERSE_CUE_CHARS = (15, 100)
-"""A reverse card's prompt is a whole first sentence of this many characters: shorter ones
-("GAN + 不同的loss") could come from any paper."""
+"""A reverse card's prompt is a whole first sentence of this many characters (Latin-only ones
+of four words or more): shorter ones ("GAN + data fidelity") could come from any paper."""
 HINT_WORDS, HINT_CHARS, HINT_ROUNDS = 4, 8, 6
 """A question's hint: the first words (English) or characters (Chinese) of its bullet, and how
 many times it may grow while two questions of a paper agree."""
@@ -65,7 +65,7 @@ _TEMPLATES = ("problem", "method", "finding", "abstract", "problem_hint", "metho
               "rest_ctx", "abstract_ctx", "problem_ctx", "background_ctx", "other_ctx", "opinion_ctx",
               "no_context", "no_meta", "link", "search")
 _PLACEHOLDERS = frozenset({"title", "cue", "hint"})
-_LISTS = ("generic_keys", "abstract_keys", "note_order", "title_stop_words")
+_LISTS = ("generic_keys", "abstract_keys", "note_order", "continues", "title_stop_words")
 _KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)(\S.*)\Z", re.S)
 _ASPECT = re.compile(r"\A\s*[(（]([^()（）\n]{1,20})[)）]\s*(\S.*)\Z", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
@@ -75,6 +75,7 @@ _WORD = re.compile(r"\w")
 _TAG = re.compile(r"<[^>]+>")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
 _TITLE_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 _NAME = re.compile(r"\b(?=\w*[A-Z0-9])[A-Za-z][\w-]*[A-Z0-9][\w-]*|\b[A-Z]{2,}\b")
 
@@ -87,6 +88,7 @@ class Wording:
     generic_keys: frozenset[str]
     abstract_keys: frozenset[str]
     note_order: re.Pattern[str]
+    """Words anywhere in a bullet, or words it opens with, that make it lean on its neighbours."""
     title_stop_words: frozenset[str]
 
 
@@ -126,7 +128,10 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
         if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
             raise fail(key, "expected a list of non-empty words")
         lists[key] = tuple(_norm(i).casefold() for i in items)
-    order = "|".join(map(re.escape, sorted(lists["note_order"], key=len, reverse=True))) or r"(?!)"
+    def alternatives(words: tuple[str, ...]) -> str:
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)"
+
+    order = rf"{alternatives(lists['note_order'])}|\A\s*(?:{alternatives(lists['continues'])})(?![a-z])"
     return Wording({k: dict(v) for k, v in langs.items()}, frozenset(lists["generic_keys"]),
                    frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]))
 
@@ -386,6 +391,16 @@ def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
     return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
 
 
+def _unfinished(text: str) -> bool:
+    """A bullet that only leads into what follows ("相关视频如下：", "We can see that....") or says
+    too little to ask about ("Gist –")."""
+    plain = text.rstrip()
+    if plain.endswith((":", "：", "...", "…", "–", "-")):
+        return True
+    cjk = sum(map(len, _CJK_RUN.findall(plain))) if has_cjk(plain) else 0
+    return cjk < 4 and len(_LATIN_WORD.findall(plain)) + cjk // 2 < 3
+
+
 def _is_abstract(b: Bullet, cue: str | None, w: Wording) -> bool:
     """A quoted abstract: led by `摘要：`/`Abstract:`, or under a heading or header line named so."""
     if cue is not None and cue.casefold() in w.abstract_keys:
@@ -485,7 +500,7 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(b.text) or restates_title(body, title):
+        elif w.note_order.search(body) or restates_title(body, title) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
@@ -632,11 +647,12 @@ def _reverse_card(doc, asks, title, paper, key, where, w, memo, context, common)
     for a in sorted(asks, key=lambda a: ASKED.index(a.kind)):
         prompt = _first_sentence(plain_text(_unquote(a.body), memo))
         low, high = REVERSE_CUE_CHARS
-        if not low <= len(prompt) <= high or gives_title_away(prompt, title, w.title_stop_words):
+        short = len(prompt) < low if has_cjk(prompt) else len(re.findall(r"[A-Za-z]\S*", prompt)) < 4
+        if short or len(prompt) > high or gives_title_away(prompt, title, w.title_stop_words):
             continue
         t = w.languages[a.lang]
-        full = _render(doc, a.bullet, memo, a.body)
-        ctx = _with_rest(context(a.lang, True), full, t)
+        whole = plain_text(_unquote(a.body), memo).rstrip("。；;，,.!?！？ ") != prompt
+        ctx = _with_rest(context(a.lang, True), _render(doc, a.bullet, memo, a.body) if whole else None, t)
         return [Card(guid=card_guid(key, "reverse", "1"), kind="reverse",
                      question=t[f"reverse_{a.kind}"].format(cue=html.escape(prompt)), answer=html.escape(title),
                      context=ctx.html, source=f"{where}{paper.line}", media=ctx.media,
