@@ -30,7 +30,7 @@ import html
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -607,7 +607,8 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
     return cards, list(dict.fromkeys([*warnings, *(x for r in lists.values() for x in r.warnings)]))
 
 
-def _summary_card(doc, told, paper, lang, q_title, key, where, config, w, memo, common) -> Card:
+def _summary_card(doc: Document, told: list[Bullet], paper: Paper, lang: str, q_title: str, key: str, where: str,
+                  config: Config, w: Wording, memo: Memo, common: dict) -> Card:
     """What a paper with only background and opinions gets: its notes, as many as fit, the rest on the back."""
     t = w.languages[lang]
     items = [_render(doc, b, memo) for b in told]
@@ -625,11 +626,12 @@ def _summary_card(doc, told, paper, lang, q_title, key, where, config, w, memo, 
                 media=_join([answer, ctx], "").media, basis=_norm(" ".join(b.text for b in told)), **common)
 
 
-def _abstract_card(doc, abstract, lang, q_title, key, where, config, w, memo, common) -> list[Card]:
+def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: str, key: str, where: str,
+                   config: Config, w: Wording, memo: Memo, common: dict) -> list[Card]:
     """`abstract_cards: true`: one card per paper, the abstract's key sentences, the whole of it on the back."""
     t = w.languages[lang]
     b = abstract[0]
-    body = split_cue(b.text, w.generic_keys)[1] if split_cue(b.text, frozenset())[0] else b.text
+    body = split_cue(b.text, frozenset())[1]  # without its `摘要：` key
     part = key_part(body, config.max_answer_chars, memo)
     answer = _render(doc, b, memo, part)
     if not _has_content(answer.html):
@@ -641,7 +643,8 @@ def _abstract_card(doc, abstract, lang, q_title, key, where, config, w, memo, co
                  media=_join([answer, ctx], "").media, **common)]
 
 
-def _reverse_card(doc, asks, title, paper, key, where, w, memo, context, common) -> list[Card]:
+def _reverse_card(doc: Document, asks: list[_Ask], title: str, paper: Paper, key: str, where: str, w: Wording,
+                  memo: Memo, context: Callable[[str, bool], Rendered], common: Callable[[str], dict]) -> list[Card]:
     """"Which paper …?" from the first asked bullet whose whole first sentence is short and does not
     give the title away; the bullet in full is on the back."""
     for a in sorted(asks, key=lambda a: ASKED.index(a.kind)):

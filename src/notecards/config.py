@@ -32,7 +32,7 @@ class Config:
     abstract_cards: bool = False
     """A quoted abstract is context on the back; true also makes one "abstract" card per paper."""
     max_answer_chars: int = 280
-    """A method answer longer than this is split into several cards."""
+    """An answer longer than this shows its key sentences; the whole bullet is on the back."""
     cues: Path | None = None
     """A user cue table merged over the shipped one (see README)."""
     venues: dict[str, str] = field(default_factory=dict)
