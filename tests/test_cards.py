@@ -415,7 +415,7 @@ def test_bullet_that_restates_the_title_is_context():
 
 def test_bullet_that_only_leads_into_what_follows_or_says_too_little_is_context():
     p = paper("Bigtable", bullets=[("method", "下面是几个相关的视频："), ("method", "We can see that...."),
-                                   ("method", "Gist –"), ("finding", "Then improved by training on demonstrations"),
+                                   ("method", "Gist –"), ("method", "TODO"), ("finding", "Then improved by training on demonstrations"),
                                    ("method", "Rows are kept sorted and split into tablets.")])
     cards = make_cards(doc(p), CONFIG)
     assert [c.kind for c in cards] == ["method", "reverse"]

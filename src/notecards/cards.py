@@ -393,12 +393,12 @@ def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
 
 def _unfinished(text: str) -> bool:
     """A bullet that only leads into what follows ("相关视频如下：", "We can see that....") or says
-    too little to ask about ("Gist –")."""
+    too little to ask about (one word: "Gist –", "TODO")."""
     plain = text.rstrip()
     if plain.endswith((":", "：", "...", "…", "–", "-")):
         return True
     cjk = sum(map(len, _CJK_RUN.findall(plain))) if has_cjk(plain) else 0
-    return cjk < 4 and len(_LATIN_WORD.findall(plain)) + cjk // 2 < 3
+    return cjk < 2 and len(_LATIN_WORD.findall(plain)) < 2
 
 
 def _is_abstract(b: Bullet, cue: str | None, w: Wording) -> bool:
