@@ -75,6 +75,8 @@ _WORD = re.compile(r"\w")
 _TAG = re.compile(r"<[^>]+>")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[A-Za-z]")
+_MARKS = re.compile(r"[*_`\[\]$#<>~|]|\\")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
 _TITLE_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 _NAME = re.compile(r"\b(?=\w*[A-Z0-9])[A-Za-z][\w-]*[A-Z0-9][\w-]*|\b[A-Z]{2,}\b")
@@ -373,13 +375,16 @@ def _title_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
         run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(max(1, len(run) - 1))]
 
 
-def restates_title(text: str, title: str) -> bool:
-    """A bullet most of whose words are the title's ("Principled disentanglement for DG")."""
-    words = _title_words(text)
-    if not words or len(words) > 3 * max(1, len(_TITLE_WORD.findall(title))):
+def restates_title(text: str, title: str | frozenset[str]) -> bool:
+    """A bullet most of whose words are the title's ("Principled disentanglement for DG").
+
+    `title`: the title, or its _title_words as a set when the caller checks many bullets.
+    """
+    have = frozenset(_title_words(title)) if isinstance(title, str) else title
+    if len(text) > 12 * max(4, len(have)):  # far longer than the title: it says more (and costs nothing)
         return False
-    have = set(_title_words(title))
-    return sum(w in have for w in words) >= ECHO * len(words)
+    words = _title_words(text)
+    return bool(words) and sum(w in have for w in words) >= ECHO * len(words)
 
 
 def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
@@ -408,10 +413,17 @@ def _is_abstract(b: Bullet, cue: str | None, w: Wording) -> bool:
     return any(_norm(s).strip("：:*# ").casefold() in w.abstract_keys for s in (b.section, b.parent) if s)
 
 
+def _bare(text: str) -> str:
+    """Markdown's words without a parse (near enough for a hint): no link targets, tags or marks."""
+    if _MARKS.search(text) is None:
+        return " ".join(text.split())
+    return " ".join(_MARKS.sub("", _LINK_TARGET.sub("]", _TAG.sub("", text))).split())
+
+
 def _hint(body: str, lang: str, size: int, memo: Memo) -> str:
     """The first words of a bullet, to tell its question from its siblings': never more than half
     of them at first (the question must not hold its answer), more as `size` grows."""
-    text = plain_text(_unquote(body), memo)
+    text = _bare(_unquote(body))
     if lang == "zh" and has_cjk(text):
         n = min(HINT_CHARS * size, max(1, len(text) // 2) * size)
         return text[:n].rstrip("，,。；;：: ")
@@ -476,12 +488,17 @@ def _has_content(html_text: str) -> bool:
 def source_path(doc: Document) -> str:
     """The file as named from its notes folder (`notes/a.md`), never an absolute path: the same
     wherever the build runs, so a rebuild from another folder changes no note."""
-    path = PurePath(doc.path.replace("\\\\", "/"))
+    return _source_path(doc.path, doc.folder)
+
+
+@lru_cache(maxsize=64)  # one file's papers ask for it again and again
+def _source_path(path_text: str, folder: str) -> str:
+    path = PurePath(path_text.replace("\\", "/"))
     try:
-        rel = path.relative_to(PurePath(doc.folder.replace("\\\\", "/"))) if doc.folder else path
+        rel = path.relative_to(PurePath(folder.replace("\\", "/"))) if folder else path
     except ValueError:
         rel = path
-    name = PurePath(doc.folder).name if doc.folder and rel != path else ""
+    name = PurePath(folder).name if folder and rel != path else ""
     shown = (PurePath(name) / rel) if name and name not in (".", "..") else rel
     return shown.as_posix() if not shown.is_absolute() else shown.name
 
@@ -494,13 +511,14 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
     """
     asks: list[_Ask] = []
     ctx: dict[str, list[Bullet]] = {}
+    title_words = frozenset(_title_words(title))
     for b in bullets:
         cue, body = split_cue(b.text, w.generic_keys)
         if _is_abstract(b, cue, w):
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(body) or restates_title(body, title) or _unfinished(body):
+        elif w.note_order.search(body) or restates_title(body, title_words) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
@@ -568,11 +586,17 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
             contexts[k] = _context(lists, w.languages[lang], k[1])
         return contexts[k]
 
+    made: dict[str, dict] = {}
+
     def common(lang: str) -> dict:
+        """The fields every card of the paper shares, in one language."""
+        if lang in made:
+            return made[lang]
         t = w.languages[lang]
-        return dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
+        made[lang] = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
                     meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or t["no_meta"]),
                     tags=paper_tags(paper, topics, config), extra=_link(paper, title, t))
+        return made[lang]
 
     warnings: list[str] = []
     cards: list[Card] = []
