@@ -54,7 +54,7 @@ CONTEXT = ("background", "other", "opinion")
 REVERSE_CUE_CHARS = (15, 100)
 """A reverse card's prompt is a whole first sentence of this many characters (Latin-only ones
 of four words or more): shorter ones ("GAN + data fidelity") could come from any paper."""
-HINT_WORDS, HINT_CHARS, HINT_ROUNDS = 4, 8, 6
+HINT_WORDS, HINT_CHARS, HINT_ROUNDS = 4, 8, 5
 """A question's hint: the first words (English) or characters (Chinese) of its bullet, and how
 many times it may grow while two questions of a paper agree."""
 ECHO = 0.6
@@ -78,7 +78,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 _MARKS = re.compile(r"[*_`\[\]$#<>~|]|\\")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
-_TITLE_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_LOWER = re.compile(r"[a-z0-9]+")
 _NAME = re.compile(r"\b(?=\w*[A-Z0-9])[A-Za-z][\w-]*[A-Z0-9][\w-]*|\b[A-Z]{2,}\b")
 
 
@@ -368,23 +368,24 @@ def _fits(text: str, limit: int, memo: Memo | None) -> bool:
 
 def _title_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
     """Latin words and Chinese character pairs ("自注意力" -> 自注, 注意, 意力)."""
-    words = [t for t in _TITLE_WORD.findall(text.casefold()) if t not in stop]
-    if not has_cjk(text):
-        return words
-    return [w for w in words if not _CJK_RUN.match(w)] + [
-        run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(max(1, len(run) - 1))]
+    words = _LATIN_LOWER.findall(text.casefold())
+    if stop:
+        words = [t for t in words if t not in stop]
+    if has_cjk(text):
+        words += [run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(max(1, len(run) - 1))]
+    return words
 
 
-def restates_title(text: str, title: str | frozenset[str]) -> bool:
+def restates_title(text: str, title: str, have: frozenset[str] | None = None) -> bool:
     """A bullet most of whose words are the title's ("Principled disentanglement for DG").
 
-    `title`: the title, or its _title_words as a set when the caller checks many bullets.
+    `have`: the title's _title_words, when the caller checks many bullets against one title.
     """
-    have = frozenset(_title_words(title)) if isinstance(title, str) else title
-    if len(text) > 12 * max(4, len(have)):  # far longer than the title: it says more (and costs nothing)
+    if len(text) > 2 * len(title) + 10:  # far longer than the title: it says more (and costs nothing)
         return False
     words = _title_words(text)
-    return bool(words) and sum(w in have for w in words) >= ECHO * len(words)
+    have = frozenset(_title_words(title)) if have is None else have
+    return bool(words) and sum(map(have.__contains__, words)) >= ECHO * len(words)
 
 
 def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
@@ -406,11 +407,19 @@ def _unfinished(text: str) -> bool:
     return cjk < 2 and len(_LATIN_WORD.findall(plain)) < 2
 
 
-def _is_abstract(b: Bullet, cue: str | None, w: Wording) -> bool:
-    """A quoted abstract: led by `摘要：`/`Abstract:`, or under a heading or header line named so."""
+def _is_abstract(b: Bullet, cue: str | None, w: Wording, heads: dict[str, bool]) -> bool:
+    """A quoted abstract: led by `摘要：`/`Abstract:`, or under a heading or header line named so.
+
+    `heads`: the paper's headings and header lines judged so far (its bullets share a few).
+    """
     if cue is not None and cue.casefold() in w.abstract_keys:
         return True
-    return any(_norm(s).strip("：:*# ").casefold() in w.abstract_keys for s in (b.section, b.parent) if s)
+    for s in (b.section, b.parent):
+        if s and s not in heads:
+            heads[s] = len(s) < 40 and _norm(s).strip("：:*# ").casefold() in w.abstract_keys
+        if s and heads[s]:
+            return True
+    return False
 
 
 def _bare(text: str) -> str:
@@ -420,15 +429,15 @@ def _bare(text: str) -> str:
     return " ".join(_MARKS.sub("", _LINK_TARGET.sub("]", _TAG.sub("", text))).split())
 
 
-def _hint(body: str, lang: str, size: int, memo: Memo) -> str:
-    """The first words of a bullet, to tell its question from its siblings': never more than half
-    of them at first (the question must not hold its answer), more as `size` grows."""
-    text = _bare(_unquote(body))
+def _hint(text: str, lang: str, size: int) -> str:
+    """The first words of a bullet (_bare), to tell its question from its siblings': never more
+    than half of them at first (the question must not hold its answer), more as `size` grows."""
     if lang == "zh" and has_cjk(text):
         n = min(HINT_CHARS * size, max(1, len(text) // 2) * size)
         return text[:n].rstrip("，,。；;：: ")
-    words = text.split()
-    return " ".join(words[:min(HINT_WORDS * size, max(1, len(words) // 2) * size)]).rstrip(",.;: ")
+    words = text.split(" ", HINT_WORDS * size)
+    half = max(1, (text.count(" ") + 1) // 2) * size
+    return " ".join(words[:min(HINT_WORDS * size, half)]).rstrip(",.;: ")
 
 
 def _unquote(text: str) -> str:
@@ -511,14 +520,15 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
     """
     asks: list[_Ask] = []
     ctx: dict[str, list[Bullet]] = {}
-    title_words = frozenset(_title_words(title))
+    have = frozenset(_title_words(title))
+    heads: dict[str, bool] = {}
     for b in bullets:
         cue, body = split_cue(b.text, w.generic_keys)
-        if _is_abstract(b, cue, w):
+        if _is_abstract(b, cue, w, heads):
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(body) or restates_title(body, title_words) or _unfinished(body):
+        elif w.note_order.search(body) or restates_title(body, title, have) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
@@ -533,26 +543,30 @@ def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str
     None for a bullet whose words are a sibling's to the end (nothing tells them apart)."""
     kinds = Counter(a.kind for a in asks)
     cues = Counter(a.cue for a in asks if a.cue)
+    bare: dict[int, str] = {}  # the words of each bullet that needed a hint
 
-    def word(a: _Ask, size: int) -> str:
+    def word(i: int, size: int) -> str:
+        a = asks[i]
         t = w.languages[a.lang]
         cue = html.escape(a.cue) if a.cue else None
         if size == 0:
             return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
-        hint = html.escape(_hint(a.body, a.lang, size, memo))
+        if i not in bare:
+            bare[i] = _bare(_unquote(a.body))
+        hint = html.escape(_hint(bare[i], a.lang, size))
         return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
                 else t[f"{a.kind}_hint"].format(title=title, hint=hint))
 
     sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
-    questions = [word(a, n) for a, n in zip(asks, sizes)]
+    questions = [word(i, n) for i, n in enumerate(sizes)]
     for _ in range(HINT_ROUNDS):
         counts = Counter(questions)
         clash = [i for i, q in enumerate(questions) if counts[q] > 1]
         if not clash:
             break
         for i in clash:
-            sizes[i] += 1
-            questions[i] = word(asks[i], sizes[i])
+            sizes[i] = 2 * sizes[i] or 1  # doubling: bullets that open alike take few rounds to tell apart
+            questions[i] = word(i, sizes[i])
     seen: set[str] = set()
     out: list[str | None] = []
     for q in questions:
