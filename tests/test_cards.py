@@ -72,6 +72,7 @@ def test_cue_key_moves_from_answer_to_question():
     assert split_cue("方法：只用注意力") == (None, "只用注意力")  # a generic key is no cue
     assert split_cue("基本逻辑其实有点对抗优化：首先训练评分模型")[0] is None  # too long to be a key
     assert split_cue("see https://example.org")[0] is None
+    assert split_cue("3：一个有很多参数的语言模型")[0] is None  # a numbered item, not a key
 
 
 def test_opinions_and_background_are_context_not_questions():

@@ -71,7 +71,7 @@ _ASPECT = re.compile(r"\A\s*[(（]([^()（）\n]{1,20})[)）]\s*(\S.*)\Z", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
 _CLAUSE_END = re.compile(r"(?<=[，,：:、])")
 _QUOTE = re.compile(r"^(?:[ \t]*>[ \t]?)+", re.M)
-_WORD = re.compile(r"\w")
+_LETTER = re.compile(r"[^\W\d_]")
 _TAG = re.compile(r"<[^>]+>")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -321,7 +321,7 @@ def split_cue(text: str, generic: frozenset[str] | None = None) -> tuple[str | N
         return None, text
     cue = _norm(m.group(1))
     short = len(cue) <= 10 if has_cjk(cue) else len(cue.split()) <= 4
-    if not short or not _WORD.search(cue):
+    if not short or not _LETTER.search(cue):  # `3：…` is a numbered item, not a cue
         return None, text
     if cue.casefold() in generic:
         return None, m.group(2).strip()
