@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from notecards.cards import build_cards, make_cards, merge_repeats, split_cue, tag
+from notecards.cards import (build_cards, key_part, load_wording, make_cards, merge_repeats, source_path,
+                             split_cue, tag, text_language, wording)
 from notecards.config import Config
 from notecards.identity import assign_slots, carry_identity, give_guids, text_slot
 from notecards.model import Bullet, Document, Paper
@@ -50,7 +51,7 @@ def test_one_card_per_asked_bullet_plus_reverse():
 def test_english_questions_name_the_paper():
     q = [c.question for c in make_cards(doc(ATTENTION), CONFIG)]
     assert q[0] == "What problem does “Attention Is All You Need” address?"
-    assert q[1] == "What is the method of “Attention Is All You Need” (1/2)?"
+    assert q[1] == "What is the method of “Attention Is All You Need” (“Self-attention only…”)?"  # first words
     assert q[2] == "In “Attention Is All You Need”, what is “Multi-head attention”?"  # the key is the cue
     assert q[4].startswith("Which paper addresses this problem: “RNNs are slow to train")
 
@@ -71,6 +72,7 @@ def test_cue_key_moves_from_answer_to_question():
     assert split_cue("方法：只用注意力") == (None, "只用注意力")  # a generic key is no cue
     assert split_cue("基本逻辑其实有点对抗优化：首先训练评分模型")[0] is None  # too long to be a key
     assert split_cue("see https://example.org")[0] is None
+    assert split_cue("3：一个有很多参数的语言模型")[0] is None  # a numbered item, not a key
 
 
 def test_opinions_and_background_are_context_not_questions():
@@ -104,15 +106,21 @@ def test_paper_without_bullets_is_reported_not_carded():
     assert batch.cards == () and "no cards made" in batch.warnings[0]
 
 
-def test_long_bullet_is_split_under_the_limit():
+def test_long_bullet_is_one_card_with_its_key_sentences_and_the_rest_on_the_back():
     long = "。".join(f"第{i}句话讲的是一个比较长的方法步骤，包含很多细节" for i in range(12)) + "。"
     config = replace(CONFIG, max_answer_chars=80)
-    cards = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config)
-             if c.kind == "method"]
-    assert len(cards) > 1
-    assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= 80 for c in cards)
-    assert [c.slot.partition(".")[2] for c in cards][:2] == ["", "2"]  # one bullet's slot, then its part 2
-    assert len({c.question for c in cards}) == len(cards)
+    [card] = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config)
+              if c.kind == "method"]
+    shown = re.sub(r"<[^>]+>", "", card.answer)
+    assert shown.startswith("第0句话") and len(shown) <= 82 and "第11句" not in shown
+    assert "第11句话" in card.context and "笔记全文" in card.context  # the whole bullet, on the back
+    assert card.basis == long
+    assert card.question == "《长》的方法是什么？"
+
+
+def test_one_long_sentence_is_cut_at_a_clause():
+    text = ", ".join(f"clause {i} of a sentence that never ends" for i in range(20)) + "."
+    assert key_part(text, 100) == "clause 0 of a sentence that never ends, clause 1 of a sentence that never ends,"
 
 
 def test_seed_has_no_blank_question_or_answer(seed_doc):
@@ -296,7 +304,8 @@ def test_paper_that_left_is_reported_once_and_gets_its_cards_back():
 
 
 def test_identical_bullets_in_one_paper_give_one_card():
-    p = paper("Twice", bullets=[("method", "same idea"), ("method", "same  idea"), ("method", "  ")])
+    p = paper("Twice", bullets=[("method", "the same idea, written out"), ("method", "the same  idea, written out"),
+                                ("method", "  ")])
     assert [c.kind for c in make_cards(doc(p), CONFIG)] == ["method", "reverse"]
 
 
@@ -359,3 +368,176 @@ def test_each_bullet_is_parsed_once_per_paper(monkeypatch):
     cards = make_cards(doc(p), CONFIG)
     assert len(cards) == 4 and "\\(a&lt;b\\)" in cards[1].context
     assert sorted(texts) == sorted(set(texts)) and len(texts) == 4
+
+
+# --- questions a reviewer can answer (issue 14) ---------------------------------------------------
+
+PART_NUMBER = re.compile(r"[(（]\s*\d+\s*/\s*\d+\s*[)）]")
+
+
+def test_several_bullets_of_a_kind_ask_by_their_first_words_never_by_number():
+    p = paper("Sparse Mixtures", bullets=[("method", "Route each token to two experts out of sixty-four."),
+                                          ("method", "Balance the experts with an auxiliary loss term."),
+                                          ("method", "Drop tokens that overflow an expert's capacity.")])
+    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "method"]
+    assert q == ["What is the method of “Sparse Mixtures” (“Route each token to…”)?",
+                 "What is the method of “Sparse Mixtures” (“Balance the experts with…”)?",
+                 "What is the method of “Sparse Mixtures” (“Drop tokens that…”)?"]  # half its words at most
+
+
+def test_two_bullets_with_the_same_key_are_told_apart_by_their_words():
+    p = paper("检测器", bullets=[("method", "训练：先在大数据集上预训练主干网络"),
+                                 ("method", "训练：再用少量标注数据微调检测头")])
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    assert len(set(q)) == 2 and all("「训练」" in x for x in q) and not any(PART_NUMBER.search(x) for x in q)
+    assert "先在大数据集" in q[0] and "再用少量标注" in q[1]
+
+
+def test_bullets_with_the_same_opening_get_longer_hints_until_they_differ():
+    p = paper("Twins", bullets=[("finding", "It improves accuracy on ImageNet by two points over the baseline."),
+                                ("finding", "It improves accuracy on COCO by one point over the baseline.")])
+    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "finding"]
+    assert len(set(q)) == 2 and "ImageNet" in q[0] and "COCO" in q[1]
+
+
+def test_an_aspect_tag_is_the_cue():
+    assert split_cue("(data) 1.2M images from 1000 classes") == ("data", "1.2M images from 1000 classes")
+    assert split_cue("（模型）双塔结构，共享词表")[0] == "模型"
+
+
+def test_quoted_abstract_is_context_not_a_card():
+    abstract = "摘要：" + " ".join(f"Sentence {i} of the authors' abstract about defect detection." for i in range(9))
+    p = paper("Defect Nets", bullets=[("method", abstract), ("method", "用级联自编码器重建图像，再阈值分割缺陷")])
+    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    assert [c.kind for c in cards if c.kind != "reverse"] == ["method"]
+    assert all("Sentence 0" not in c.question + c.answer for c in cards)
+    assert "Sentence 8" in cards[0].context and "摘要" in cards[0].context
+
+
+def test_abstract_cards_setting_makes_one_abstract_card():
+    abstract = "Abstract: We study defects. " + " ".join(f"Detail {i} follows here at length." for i in range(20))
+    p = paper("Defect Nets", bullets=[("finding", abstract), ("method", "Cascade auto-encoders rebuild the image.")])
+    cards = make_cards(doc(p), replace(CONFIG, abstract_cards=True))
+    [card] = [c for c in cards if c.kind == "abstract"]
+    assert card.question == "What does the abstract of “Defect Nets” say?"
+    assert len(re.sub(r"<[^>]+>", "", card.answer)) <= CONFIG.max_answer_chars and "Detail 19" in card.context
+
+
+def test_bullet_that_restates_the_title_is_context():
+    p = paper("Uncertainty Modeling for Out-of-Distribution Generalization",
+              bullets=[("problem", "Uncertainty modeling for OOD generalization"),
+                       ("method", "Model feature statistics as Gaussians and sample them during training.")])
+    cards = make_cards(doc(p), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert "Uncertainty modeling for OOD generalization" in cards[0].context
+
+
+def test_bullet_that_only_leads_into_what_follows_or_says_too_little_is_context():
+    p = paper("Bigtable", bullets=[("method", "下面是几个相关的视频："), ("method", "We can see that...."),
+                                   ("method", "Gist –"), ("method", "TODO"), ("finding", "Then improved by training on demonstrations"),
+                                   ("method", "Rows are kept sorted and split into tablets.")])
+    cards = make_cards(doc(p), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert all(t in cards[0].context for t in ("相关的视频", "We can see", "Gist", "Then improved"))
+
+
+def test_bullet_that_leans_on_its_neighbours_is_context():
+    p = paper("Second Paper", bullets=[("method", "和前面那篇的思路一样，只是换了损失函数"),
+                                       ("method", "Same as above, but with a larger batch."),
+                                       ("method", "用对比损失替换交叉熵，提升小样本表现")])
+    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    assert [c.kind for c in cards] == ["method", "reverse"]
+    assert "和前面那篇" in cards[0].context and "Same as above" in cards[0].context
+
+
+def test_each_bullet_asks_in_its_own_language():
+    p = paper("Domain Adaptation Survey", bullets=[
+        ("method", "Unfortunately a shared encoder cannot align the label shift."),
+        ("method", "没有domain label的情况下用聚类得到伪标签")])
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    assert q[0].startswith("What is the method of") and q[1].startswith("《Domain Adaptation Survey》的方法")
+    assert text_language("用domain randomization进行sim-to-real transfer") == "zh"
+    assert text_language("Unfortunately, a B-tree may not do well.") == "en"
+    assert text_language("2023 · 42") is None
+
+
+def test_a_bullet_without_letters_asks_in_its_papers_language():
+    p = paper("视觉变换器", bullets=[("finding", "ResNet-50 上 76.1%"), ("method", "把图像切块后送入编码器"),
+                                     ("problem", "卷积网络的归纳偏置是否必要")])
+    [finding] = [c for c in make_cards(doc(p, lang="en"), CONFIG) if c.kind == "finding"]
+    assert finding.question == "《视觉变换器》有什么发现？"
+
+
+def test_reverse_card_never_gives_the_title_away():
+    p = paper("LoRA: Low-Rank Adaptation of Large Language Models",
+              bullets=[("problem", "LoRA fine-tunes large models cheaply."),
+                       ("method", "Freeze the weights and train a pair of small matrices per layer.")])
+    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    assert "LoRA" not in rev.question and "Freeze the weights" in rev.question
+
+
+def test_reverse_card_asks_a_whole_sentence_and_shows_the_bullet_on_the_back():
+    long = "A" + " very" * 40 + " long first sentence. Then more."
+    p = paper("Some Paper", bullets=[("problem", long), ("method", "Train two towers that share a vocabulary. Then rank.")])
+    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    assert "…" not in rev.question and "Train two towers that share a vocabulary" in rev.question
+    assert "Then rank." in rev.context
+
+
+def test_reverse_card_two_papers_share_is_left_out():
+    a = paper("First Paper", bullets=[("method", "GAN plus a perceptual loss term")])
+    b = paper("Second Paper", bullets=[("method", "GAN plus a perceptual loss term")])
+    assert "reverse" not in {c.kind for c in make_cards(doc(a, b), CONFIG)}
+    assert "reverse" in {c.kind for c in make_cards(doc(a), CONFIG)}
+
+
+def test_no_question_of_the_seed_carries_a_part_number_or_repeats(seed_doc):
+    cards = make_cards(seed_doc, CONFIG)
+    assert not [c.question for c in cards if PART_NUMBER.search(c.question)]
+    assert len({c.question for c in cards}) == len(cards)
+    assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= CONFIG.max_answer_chars + 2 for c in cards)
+
+
+def test_source_is_relative_to_the_notes_folder_wherever_the_build_runs():
+    here = doc(ATTENTION, path="/home/me/notes/nlp/a.md", folder="/home/me/notes")
+    there = doc(ATTENTION, path="../../me/notes/nlp/a.md", folder="../../me/notes")
+    assert source_path(here) == source_path(there) == "notes/nlp/a.md"
+    assert source_path(doc(ATTENTION, path="a.md", folder=".")) == "a.md"
+    assert make_cards(here, CONFIG)[0].source == "notes/nlp/a.md:10"
+
+
+def test_a_file_with_no_cards_says_so_and_papers_without_notes_are_one_line():
+    empty = build_cards(doc(paper("A"), paper("B")), CONFIG)
+    assert empty.cards == () and len(empty.warnings) == 1 and "no cards made from this file" in empty.warnings[0]
+    some = build_cards(doc(ATTENTION, paper("A"), paper("B"), paper("C"), paper("D")), CONFIG)
+    [note] = [w for w in some.warnings if "no notes to ask about" in w]
+    assert note.startswith("notes/a.md:9: note: 4 papers have") and "'A', 'B', 'C', …" in note
+
+
+def test_shipped_wording_has_every_template_in_both_languages():
+    w = wording()
+    assert {"zh", "en"} <= set(w.languages) and "方法" in w.generic_keys and "摘要" in w.abstract_keys
+    assert w.note_order.search("和前面一样") and w.note_order.search("See above.")
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["languages"]["en"].pop("method"), "languages.en.method: missing, or not text"),
+    (lambda d: d["languages"]["zh"].update(problem="《{paper}》？"), "unknown placeholder {paper}"),
+    (lambda d: d.update(abstract_keys="摘要"), "abstract_keys: expected a list of non-empty words"),
+    (lambda d: d.update(note_order=[True]), "note_order: expected a list of non-empty words"),
+    (lambda d: d.update(colour=[]), "colour: unknown key"),
+    (lambda d: d["languages"].pop("zh"), "at least the languages zh and en"),
+])
+def test_wording_table_is_checked_on_load(change, message):
+    import copy
+    from importlib import resources
+
+    import yaml
+
+    from notecards.errors import ConfigError
+
+    data = yaml.safe_load(resources.files("notecards").joinpath("resources", "cards.yaml").read_text("utf-8"))
+    data = copy.deepcopy(data)
+    change(data)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_wording(data, "my-cards.yaml")

@@ -125,3 +125,28 @@ def test_error_outside_a_command_body_is_one_line_too(notes):
     assert result.returncode == 2
     assert result.stderr == ("error: this terminal's encoding (ascii) cannot show the output; "
                              "set PYTHONIOENCODING=utf-8\n")
+
+
+def test_version_prints_the_version():
+    from notecards import __version__
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"notecards {__version__}"
+
+
+def test_build_summary_names_the_output_folder(notes, tmp_path):
+    result = run("build", "--config", tmp_path / "config.yaml")
+    assert result.exit_code == 0 and f"decks in {tmp_path / 'decks'}/" in result.stdout
+
+
+def test_a_file_that_gives_no_card_gets_a_line(notes, tmp_path):
+    (notes / "list.md").write_text("# Reading list\n\n- [A Paper](https://arxiv.org/abs/1)\n", encoding="utf-8")
+    result = run("build", "--config", tmp_path / "config.yaml")
+    assert result.exit_code == 0 and "list.md: warning: no cards made from this file" in result.stderr
+
+
+def test_build_and_preview_agree_on_the_counts(notes, tmp_path):
+    built = run("build", "--config", tmp_path / "config.yaml").stdout.split(" in ")[0]
+    shown = run("preview", "--config", tmp_path / "config.yaml").stdout
+    files, papers, cards = built.split(", ")[:3]
+    assert shown.startswith(f"{files}, {papers}, {cards}, ")

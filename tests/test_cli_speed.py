@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # starts fresh interpreters
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 HEAVY = ("jieba", "genanki", "markdown_it", "anki", "charset_normalizer", "nh3")
-SUMMARY = re.compile(r"^\d+ files, \d+ papers, \d+ cards, \d+ decks, \d+ skipped in \d+\.\d s$")
+SUMMARY = re.compile(r"^\d+ files, \d+ papers, \d+ cards, \d+ decks in .+/, \d+ skipped in \d+\.\d s$")
 
 _HELP_AND_LIST_MODULES = """
 import sys

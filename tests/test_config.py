@@ -42,6 +42,7 @@ def test_unknown_key_names_its_line_a_close_match_and_the_allowed_keys(tmp_path)
     ("max_answer_chars: true\n", 1, "max_answer_chars: expected a whole number from 60 to 5000, got true"),
     ("max_answer_chars: 10\n", 1, "max_answer_chars: expected a whole number from 60 to 5000, got 10"),
     ("reverse_cards: 'no'\n", 1, "reverse_cards: expected true or false, got text 'no'"),
+    ("abstract_cards: 1\n", 1, "abstract_cards: expected true or false, got a number 1"),
     ("out:\n", 1, "out: expected a folder path, got null"),
     ("notes: []\n", 1, "notes: expected a path or a non-empty list of paths, got an empty list"),
     ("notes:\n  - a\n  - 3\n", 3, "notes[1]: expected a path, got a number 3"),
@@ -93,3 +94,8 @@ def test_config_not_in_utf8_names_the_byte_and_line(tmp_path):
 def test_missing_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_abstract_cards_is_off_unless_set(tmp_path):
+    (tmp_path / "config.yaml").write_text("abstract_cards: true\n", encoding="utf-8")
+    assert load_config(tmp_path / "config.yaml").abstract_cards is True and Config().abstract_cards is False

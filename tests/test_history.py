@@ -198,8 +198,12 @@ paper_shape = st.lists(bullet_shape, min_size=1, max_size=4)
 notes_shape = st.lists(st.lists(paper_shape, min_size=1, max_size=2), min_size=1, max_size=2)
 
 
+_MORE = re.compile(r'<span class="nc-more">.*?</span>')
+"""The mark after an answer that shows only a long bullet's key sentences (the rest is on the back)."""
+
+
 def _plain(answer_html: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", answer_html)).split())
+    return " ".join(html.unescape(_TAG.sub(" ", _MORE.sub("", answer_html))).split())
 
 
 def _owner(n: Notes, answer_html: str) -> int:

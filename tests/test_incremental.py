@@ -30,7 +30,7 @@ def _notes(tmp_path: Path) -> Path:
                                         "It reaches 28.4 BLEU on WMT14."), encoding="utf-8")
     (folder / "b.md").write_text(_paper("Layer Normalization", 2017, "We propose normalising over features.",
                                         "Training converges faster."), encoding="utf-8")
-    (folder / "c.md").write_text(_paper("Deep Residual Learning", 2016, "We propose residual connections."),
+    (folder / "c.md").write_text(_paper("Deep Residual Learning", 2016, "We propose skip connections around every two layers."),
                                  encoding="utf-8")
     return folder
 

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import re
-import select
 import shutil
 import struct
-import subprocess
-import time
 import zlib
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import pytest
 
 from typer.testing import CliRunner
 
+import chromium
 from notecards import preview
 from notecards.cards import build_cards
 from notecards.cli import app
@@ -35,11 +32,7 @@ from notecards.render import media_name
 pytestmark = pytest.mark.slow  # starts Chromium
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
-INSTALL_HINT = (
-    "headless Chromium is needed for the preview test and was not found on PATH. "
-    "Install it with:  apt-get update && apt-get install -y chromium   (Debian/Ubuntu, as root), "
-    "or point NOTECARDS_CHROMIUM at a Chrome/Chromium binary."
-)
+INSTALL_HINT = chromium.INSTALL_HINT
 
 
 def png_bytes(width: int = 48, height: int = 24) -> bytes:
@@ -259,7 +252,7 @@ def test_preview_command_writes_the_page_and_reports_left_out_images(notes_folde
     out = tmp_path / "site" / "p.html"
     result = run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 0, result.output
-    assert f": {out}" in result.stdout and " cards from " in result.stdout
+    assert f": {out}" in result.stdout and re.search(r"\d+ files, \d+ papers, \d+ cards, \d+ decks", result.stdout)
     assert "vision.md:7: warning: image 'missing.png'" in result.stderr
     page = out.read_text(encoding="utf-8")
     assert "vision.md:7: warning: image &#x27;missing.png&#x27;" in page
@@ -287,115 +280,10 @@ def test_preview_command_bad_config_is_one_line_and_exit_2(notes_folder, tmp_pat
 
 def chromium_binary() -> str:
     """The browser to test with; a missing browser fails the test (CI installs it), with the fix."""
-    found = os.environ.get("NOTECARDS_CHROMIUM") or next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-         if shutil.which(n)), None)
+    found = chromium.binary()
     if not found:
         pytest.fail(INSTALL_HINT, pytrace=False)
     return found
-
-
-class Browser:
-    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3 in, fd 4 out): no port, no extra package."""
-
-    def __init__(self, binary: str, profile: Path, timeout: float = 30):
-        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
-                "--remote-debugging-pipe", "about:blank"]
-        self.log = profile.with_suffix(".log")
-        self.timeout = timeout
-        with open(self.log, "wb") as err:
-            # The shell moves our stdin/stdout pipes to fds 3/4, where --remote-debugging-pipe expects them.
-            self.proc = subprocess.Popen(["sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", *args],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
-        self.buf, self.next_id, self.events, self.session = b"", 0, [], None
-
-    def call(self, method: str, params: dict | None = None, session: bool = True) -> dict:
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session and self.session:
-            msg["sessionId"] = self.session
-        self.proc.stdin.write(json.dumps(msg).encode() + b"\0")
-        self.proc.stdin.flush()
-        reply = self.wait(lambda m, i=self.next_id: m.get("id") == i, method)
-        if "error" in reply:
-            raise AssertionError(f"DevTools {method} failed: {reply['error']}")
-        return reply.get("result", {})
-
-    def wait(self, done, what: str) -> dict:
-        end = time.monotonic() + self.timeout
-        while True:
-            while b"\0" in self.buf:
-                raw, self.buf = self.buf.split(b"\0", 1)
-                msg = json.loads(raw)
-                if "method" in msg:
-                    self.events.append(msg)
-                if done(msg):
-                    return msg
-            left = end - time.monotonic()
-            ready = select.select([self.proc.stdout], [], [], max(left, 0))[0] if left > 0 else []
-            chunk = os.read(self.proc.stdout.fileno(), 1 << 20) if ready else b""
-            if not chunk:
-                why = "timed out" if not ready else "Chromium exited"
-                tail = self.log.read_text(errors="replace")[-2000:]
-                raise AssertionError(f"{why} waiting for {what}; Chromium's log ends:\n{tail}")
-            self.buf += chunk
-
-    def open(self, url: str, width: int, height: int) -> None:
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Runtime", "Log", "Page", "Network"):
-            self.call(f"{domain}.enable")
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
-        self.call("Page.navigate", {"url": url})
-        self.wait(lambda m: m.get("method") == "Page.loadEventFired", "the page to load")
-        self.eval("document.fonts.ready.then(() => true)")
-
-    def eval(self, expression: str):
-        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
-        if "exceptionDetails" in result:
-            raise AssertionError(f"{expression!r} threw: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def screenshot(self, path: Path, dark: bool = False) -> Path:
-        scheme = [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]
-        self.call("Emulation.setEmulatedMedia", {"features": scheme})
-        self.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
-        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"]))
-        return path
-
-    def problems(self) -> list[str]:
-        """Console errors and warnings, uncaught exceptions, failed loads, and any request off the disk."""
-        found = []
-        for e in self.events:
-            p = e.get("params", {})
-            if e["method"] == "Runtime.exceptionThrown":
-                d = p["exceptionDetails"]
-                found.append(f"exception: {d.get('text')} {d.get('exception', {}).get('description', '')}")
-            elif e["method"] == "Runtime.consoleAPICalled" and p["type"] in ("error", "warning", "assert"):
-                found.append(f"console.{p['type']}: " + " ".join(str(a.get("value")) for a in p["args"]))
-            elif e["method"] == "Log.entryAdded" and p["entry"]["level"] in ("error", "warning"):
-                found.append(f"log {p['entry']['level']}: {p['entry']['text']} {p['entry'].get('url', '')}")
-            elif e["method"] == "Network.requestWillBeSent":
-                url = p["request"]["url"]
-                if not url.startswith(("file:", "data:", "about:")):
-                    found.append(f"network request: {url}")
-        return found
-
-    def close(self) -> None:
-        try:
-            if self.proc.poll() is None:
-                self.call("Browser.close", session=False)
-                self.proc.wait(10)
-        except Exception:
-            pass
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -414,41 +302,39 @@ def png_colours(data: bytes) -> int:
     return len(set(zlib.decompress(idat)))
 
 
+def shown_text(dom: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", dom))
+
+
 @pytest.fixture
-def browser(tmp_path):
-    b = Browser(chromium_binary(), tmp_path / "chromium-profile")
-    yield b
-    b.close()
+def browser() -> str:
+    return chromium_binary()
 
 
 def test_preview_loads_in_chromium_without_console_errors(tmp_path, browser):
     cards = sample_cards(tmp_path)
     page = write_preview(cards, tmp_path / "out" / "preview.html", problems=["notes/old.md: error: skipped"])
-    browser.open(page.resolve().as_uri(), 1200, 2000)
+    url = page.resolve().as_uri()
+    light = chromium.load(browser, url, tmp_path / "light")
+    dark = chromium.load(browser, url, tmp_path / "dark", dark=True)
 
-    text = browser.eval("document.body.innerText")
+    text = shown_text(light.dom)
     for c in cards:
-        assert c.question in text
+        assert html.unescape(re.sub(r"<[^>]+>", "", c.question)) in text
     assert "局部归纳偏置" in text and "28.4 BLEU" in text
     assert r"\(O(n^2 \cdot d)\)" in text  # math stays TeX for Anki's MathJax
-    assert browser.eval("document.querySelectorAll('.pv-item').length") == len(cards)
-    images = browser.eval("[...document.images].map(i => [i.complete, i.naturalWidth])")
-    assert images == [[True, 48]]
-    assert browser.eval("getComputedStyle(document.querySelector('.nc-question')).fontWeight") == "600"  # deck CSS
+    assert light.dom.count('class="pv-item"') == len(cards)
+    assert light.dom.count('src="data:image/png;base64,') == 1  # the local figure travels inside the page
+    assert 'class="pv-page nightMode night_mode"' in dark.dom and "nightMode" not in light.dom.split("<body")[1][:80]
 
-    shots, card_bg = {}, {}
-    for mode in ("light", "dark"):
-        shot = browser.screenshot(tmp_path / f"preview-{mode}.png", dark=mode == "dark")
-        data = shot.read_bytes()
+    shots = {mode: chromium.screenshot(browser, url, tmp_path / f"preview-{mode}.png", dark=mode == "dark")
+             for mode in ("light", "dark")}
+    for mode, data in shots.items():
         assert png_size(data) == (1200, 2000)
         assert len(data) > 20_000 and png_colours(data) > 50, f"{mode} screenshot looks blank"
-        shots[mode] = data
-        card_bg[mode] = browser.eval("getComputedStyle(document.querySelector('.card')).backgroundColor")
     assert shots["light"] != shots["dark"]
-    assert card_bg["light"] != card_bg["dark"]  # the cards follow into Anki's night mode, not just the page
-    assert browser.eval("document.body.classList.contains('nightMode')") is True
 
-    assert browser.problems() == []
+    assert (light.console, light.requests, dark.console, dark.requests) == ((), (), (), ())
     if os.environ.get("NOTECARDS_SHOTS"):  # keep the screenshots to look at
         for p in tmp_path.glob("preview-*.png"):
             shutil.copy(p, Path(os.environ["NOTECARDS_SHOTS"]) / p.name)
@@ -456,26 +342,25 @@ def test_preview_loads_in_chromium_without_console_errors(tmp_path, browser):
 
 def test_browser_check_catches_a_broken_page(tmp_path, browser):
     bad = tmp_path / "bad.html"
-    bad.write_text('<!DOCTYPE html><img src="nope.png"><script>console.error("boom"); missing();</script>',
-                   encoding="utf-8")
-    browser.open(bad.as_uri(), 400, 300)
-    found = browser.problems()
-    assert any("boom" in p for p in found)
-    assert any(p.startswith("exception:") for p in found)
-    assert any("nope.png" in p for p in found)
+    bad.write_text('<!DOCTYPE html><img src="https://example.invalid/x.png">'
+                   '<script>console.error("boom"); missing();</script>', encoding="utf-8")
+    found = chromium.load(browser, bad.as_uri(), tmp_path / "run", size=(400, 300))
+    assert any("boom" in p for p in found.console)
+    assert any(p.startswith("Uncaught ReferenceError") for p in found.console)
+    assert any("example.invalid" in u for u in found.requests)
 
 
 def test_preview_of_real_notes_loads_in_chromium_without_console_errors(notes_folder, tmp_path, browser):
     out = tmp_path / "p.html"
     assert run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml")).exit_code == 0
     cards = [c for d in extract_paths([notes_folder], Config()).documents for c in build_cards(d, Config()).cards]
-    browser.open(out.as_uri(), 1200, 2000)
+    page = chromium.load(browser, out.as_uri(), tmp_path / "run")
 
-    text = browser.eval("document.body.innerText")
+    text = shown_text(page.dom)
     missing = [c.question for c in cards if html.unescape(re.sub(r"<[^>]+>", "", c.question)) not in text]
     assert not missing
-    assert browser.eval("document.querySelectorAll('.pv-item').length") == len(cards)
-    assert browser.eval("[...document.images].every(i => i.complete && i.naturalWidth > 0)") is True
-    data = browser.screenshot(tmp_path / "notes.png").read_bytes()
+    assert page.dom.count('class="pv-item"') == len(cards)
+    assert "[missing image" not in text
+    data = chromium.screenshot(browser, out.as_uri(), tmp_path / "notes.png")
     assert png_size(data) == (1200, 2000) and png_colours(data) > 50
-    assert browser.problems() == []
+    assert (page.console, page.requests) == ((), ())

@@ -2,14 +2,21 @@
 
 Card design (the rules for formulating knowledge: minimum information, one idea per card,
 cues and context):
-- Each problem, method and finding bullet is its own card. A bullet longer than
-  max_answer_chars is split at sentence ends into numbered parts. Short bullets are not grouped:
-  a group's identity would depend on its neighbours' lengths, so one edit would reshuffle cards.
-- The question names the paper; a method/finding bullet that opens with a short key
-  (`AIFT的生成：…`) asks about that key instead of "method (2/5)": a cue, not a number.
-- Background, "other" bullets and the reader's opinions are context on the back, never
-  questions; so is the paper's problem on its method/finding cards (the why helps recall).
-- A reverse card asks which paper addresses the (first sentence of the) problem.
+- Each problem, method and finding bullet is one card. A bullet too long to recall
+  (over max_answer_chars) is still one card: its key sentences are the answer, the whole
+  bullet is on the back. One bullet, one card, so a card's identity is its bullet.
+- Every question says what it asks, and no two cards of a paper share one: a paper with one
+  card of a kind asks plainly; with several, each question names its bullet's lead key
+  (`AIFT的生成：…`), aspect tag (`(data)`), or its first words. Never a part number.
+- Each card asks in its bullet's own language (its script, else its paper's majority);
+  `card_language` overrides.
+- Not cards but context on the back: background, "other" and opinion bullets, quoted abstracts
+  (`摘要：`, `Abstract:`; `abstract_cards` makes one card of them), bullets that only restate the
+  title, and bullets that lean on their neighbours ("同上", "as above"). The paper's problem is
+  shown on its method and finding cards (the why helps recall).
+- A reverse card asks which paper a (whole) first sentence comes from, only when that sentence
+  does not give the title away.
+- The wording is data: resources/cards.yaml, checked on load.
 
 Cards are drafts without a guid: identity.carry_identity() gives each its guid, a hash of (paper
 identity, kind, slot), never the answer, so editing a bullet updates the note in Anki.
@@ -22,66 +29,119 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
 from pathlib import PurePath
 from typing import NamedTuple
 from urllib.parse import quote_plus
 
+import yaml
+
 from notecards.config import Config
+from notecards.errors import ConfigError
 from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
-from notecards.segment import has_cjk, tokens
+from notecards.segment import has_cjk, language, tokens
 
 CONTEXT = ("background", "other", "opinion")
 """Labels shown on the back of a paper's cards."""
+REVERSE_CUE_CHARS = (15, 100)
+"""A reverse card's prompt is a whole first sentence of this many characters (Latin-only ones
+of four words or more): shorter ones ("GAN + data fidelity") could come from any paper."""
+HINT_WORDS, HINT_CHARS, HINT_ROUNDS = 4, 8, 5
+"""A question's hint: the first words (English) or characters (Chinese) of its bullet, and how
+many times it may grow while two questions of a paper agree."""
+ECHO = 0.6
+"""A bullet most of whose words (this share) are the title's only restates it."""
 
-WORDING = {
-    "zh": {
-        "problem": "《{title}》要解决什么问题{n}？",
-        "method": "《{title}》的方法{n}是什么？",
-        "finding": "《{title}》有什么发现{n}？",
-        "cued": "《{title}》中的「{cue}」是怎样的{n}？",
-        "reverse_problem": "哪篇论文要解决这个问题：「{cue}」？",
-        "reverse_method": "哪篇论文提出了这个方法：「{cue}」？",
-        "reverse_finding": "哪篇论文有这个发现：「{cue}」？",
-        "summary": "关于《{title}》，你的笔记记下了什么？",
-        "n": "（{i}/{n}）",
-        "problem_ctx": "问题", "background_ctx": "背景", "other_ctx": "其他", "opinion_ctx": "我的看法",
-        "no_context": "（笔记里没有更多内容）",
-        "no_meta": "未注明会议和年份",
-        "link": "论文链接",
-        "search": "在 Google Scholar 搜索",
-    },
-    "en": {
-        "problem": "What problem does “{title}” address{n}?",
-        "method": "What is the method of “{title}”{n}?",
-        "finding": "What did “{title}” find{n}?",
-        "cued": "In “{title}”, what is “{cue}”{n}?",
-        "reverse_problem": "Which paper addresses this problem: “{cue}”?",
-        "reverse_method": "Which paper proposes this: “{cue}”?",
-        "reverse_finding": "Which paper found this: “{cue}”?",
-        "summary": "What do your notes say about “{title}”?",
-        "n": " ({i}/{n})",
-        "problem_ctx": "Problem", "background_ctx": "Background", "other_ctx": "Also noted",
-        "opinion_ctx": "My take",
-        "no_context": "(nothing more in the notes)",
-        "no_meta": "venue and year not stated",
-        "link": "Paper link",
-        "search": "Search Google Scholar",
-    },
-}
-
-# A leading `Key：` that names the label itself is no cue ("方法：…" asks nothing new).
-_GENERIC_KEYS = frozenset("""方法 做法 思路 发现 结果 结论 实验 实验结果 实验效果 效果 贡献 创新点 问题 动机
-    method methods approach idea finding findings result results outcome conclusion contribution""".split())
+_TEMPLATES = ("problem", "method", "finding", "abstract", "problem_hint", "method_hint", "finding_hint",
+              "cued", "cued_hint", "reverse_problem", "reverse_method", "reverse_finding", "summary",
+              "rest_ctx", "abstract_ctx", "problem_ctx", "background_ctx", "other_ctx", "opinion_ctx",
+              "no_context", "no_meta", "link", "search")
+_PLACEHOLDERS = frozenset({"title", "cue", "hint"})
+_LISTS = ("generic_keys", "abstract_keys", "note_order", "continues", "title_stop_words")
 _KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)(\S.*)\Z", re.S)
+_ASPECT = re.compile(r"\A\s*[(（]([^()（）\n]{1,20})[)）]\s*(\S.*)\Z", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
+_CLAUSE_END = re.compile(r"(?<=[，,：:、])")
 _QUOTE = re.compile(r"^(?:[ \t]*>[ \t]?)+", re.M)
-_WORD = re.compile(r"\w")
+_LETTER = re.compile(r"[^\W\d_]")
 _TAG = re.compile(r"<[^>]+>")
-REVERSE_CUE_CHARS = 100
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[A-Za-z]")
+_MARKS = re.compile(r"[*_`\[\]$#<>~|]|\\")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
+_LATIN_LOWER = re.compile(r"[a-z0-9]+")
+_NAME = re.compile(r"\b(?=\w*[A-Z0-9])[A-Za-z][\w-]*[A-Z0-9][\w-]*|\b[A-Z]{2,}\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """resources/cards.yaml: what cards say in each language, and the words that decide what is asked."""
+
+    languages: dict[str, dict[str, str]]
+    generic_keys: frozenset[str]
+    abstract_keys: frozenset[str]
+    note_order: re.Pattern[str]
+    """Words anywhere in a bullet, or words it opens with, that make it lean on its neighbours."""
+    title_stop_words: frozenset[str]
+
+
+def load_wording(data: object, where: str = "cards.yaml") -> Wording:
+    """Check the wording table and make it usable; a problem is a ConfigError naming the key."""
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{key}: {message}", path=where)
+
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping with keys languages, " + ", ".join(_LISTS), path=where)
+    unknown = set(data) - {"languages", *_LISTS}
+    if unknown:
+        raise fail(sorted(unknown)[0], "unknown key; allowed keys: languages, " + ", ".join(_LISTS))
+    langs = data.get("languages")
+    if not isinstance(langs, dict) or not {"zh", "en"} <= set(langs):
+        raise fail("languages", "expected a map with at least the languages zh and en")
+    for lang, table in langs.items():
+        if not isinstance(table, dict):
+            raise fail(f"languages.{lang}", "expected a map of templates")
+        for key in _TEMPLATES:
+            text = table.get(key)
+            if not isinstance(text, str) or not text.strip():
+                raise fail(f"languages.{lang}.{key}", "missing, or not text")
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as exc:
+                raise fail(f"languages.{lang}.{key}", f"bad template: {exc}") from None
+            if names - _PLACEHOLDERS:
+                raise fail(f"languages.{lang}.{key}", f"unknown placeholder {{{sorted(names - _PLACEHOLDERS)[0]}}}; "
+                           "allowed: {title}, {cue}, {hint}")
+        extra = set(table) - set(_TEMPLATES)
+        if extra:
+            raise fail(f"languages.{lang}.{sorted(extra)[0]}", "unknown template")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in _LISTS:
+        items = data.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise fail(key, "expected a list of non-empty words")
+        lists[key] = tuple(_norm(i).casefold() for i in items)
+    def alternatives(words: tuple[str, ...]) -> str:
+        return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)"
+
+    order = rf"{alternatives(lists['note_order'])}|\A\s*(?:{alternatives(lists['continues'])})(?![a-z])"
+    return Wording({k: dict(v) for k, v in langs.items()}, frozenset(lists["generic_keys"]),
+                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]))
+
+
+@lru_cache(maxsize=1)
+def wording() -> Wording:
+    """The shipped wording table, read and checked once."""
+    text = resources.files("notecards").joinpath("resources", "cards.yaml").read_text(encoding="utf-8")
+    return load_wording(yaml.safe_load(text), "notecards/resources/cards.yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +158,40 @@ def make_cards(doc: Document, config: Config) -> list[Card]:
 
 def build_cards(doc: Document, config: Config) -> CardBatch:
     """make_cards() plus the warnings met on the way."""
-    lang = doc.lang if config.card_language == "auto" else config.card_language
     cards: list[Card] = []
     warnings: list[str] = []
+    bare: list[Paper] = []  # papers that gave no card
     folders = _folder_topics(doc)
+    w = wording()
     for paper in merge_repeats(doc.papers):
         # a memo per paper: its texts recur in its cards (context, cue splits); across papers
         # real notes hardly repeat a line, and a longer-lived memo would only flatter the benchmark
-        made, warned = _paper_cards(doc, paper, config, WORDING.get(lang, WORDING["en"]), Memo(), folders)
+        made, warned = _paper_cards(doc, paper, config, w, Memo(), folders)
         cards.extend(made)
         warnings.extend(warned)
+        if not made:
+            bare.append(paper)
+    cards = _unambiguous(cards)
+    if not cards:
+        warnings.append(f"{doc.path}: warning: no cards made from this file (no paper in it has a problem, "
+                        "method, finding or note of yours under it)")
+    elif bare:  # a reading list names many papers it says nothing about: one line, not one per paper
+        first = bare[0]
+        names = ", ".join(f"'{_norm(p.title) or p.line}'" for p in bare[:3]) + (", …" if len(bare) > 3 else "")
+        warnings.append(f"{doc.path}:{first.line}: note: {len(bare)} {'paper has' if len(bare) == 1 else 'papers have'} "
+                        f"no notes to ask about, so no cards: {names}")
     return CardBatch(tuple(cards), tuple(dict.fromkeys(warnings)))
+
+
+def _unambiguous(cards: list[Card]) -> list[Card]:
+    """Without reverse cards whose prompt two papers share: neither answer would be right."""
+    asked: dict[str, int] = {}
+    for c in cards:
+        if c.kind == "reverse":
+            asked[c.question] = asked.get(c.question, 0) + 1
+    if all(n == 1 for n in asked.values()):
+        return cards
+    return [c for c in cards if c.kind != "reverse" or asked[c.question] == 1]
 
 
 # --- papers -----------------------------------------------------------------------------
@@ -161,16 +244,6 @@ def paper_topics(paper: Paper, doc: Document, config: Config, folders: tuple[str
     return tuple(unique.values())
 
 
-def source_path(doc: Document) -> str:
-    """`/home/me/notes/nlp/a.md` in the notes folder `/home/me/notes` -> `notes/nlp/a.md`: the same
-    whatever folder the build runs from, so a note's Source (and so the note) does not change."""
-    try:
-        rel = PurePath(doc.path).relative_to(PurePath(doc.folder).parent)
-    except ValueError:
-        rel = PurePath(doc.path)
-    return rel.as_posix()
-
-
 def _folder_topics(doc: Document) -> tuple[str, ...]:
     """`notes/nlp/attention.md` under the notes folder `notes` -> ('nlp',)."""
     try:
@@ -221,45 +294,61 @@ def deck_name(config: Config, doc: Document, paper: Paper, topics: tuple[str, ..
 # --- one paper's cards -----------------------------------------------------------------------
 
 
-class _Unit(NamedTuple):
-    """One answer-sized piece of an asked bullet (a tuple: there is one per card, and tuples build fast)."""
+class _Ask(NamedTuple):
+    """One asked bullet, ready to word (a tuple: there is one per card, and tuples build fast)."""
 
     bullet: Bullet
+    kind: str
     cue: str | None
-    text: str
-    part: int
-    parts: int
-    slot: str
+    body: str
+    """The bullet without its lead key or aspect tag."""
+    lang: str | None
 
 
-def split_cue(text: str) -> tuple[str | None, str]:
-    """`AIFT的生成：首先…` -> ('AIFT的生成', '首先…'); a long or generic lead is no cue."""
+def split_cue(text: str, generic: frozenset[str] | None = None) -> tuple[str | None, str]:
+    """`AIFT的生成：首先…` -> ('AIFT的生成', '首先…'); `(data) …` -> ('data', '…'); a long or generic lead is no cue."""
+    generic = wording().generic_keys if generic is None else generic
     m = _KEY.match(text) if ":" in text or "：" in text else None  # most bullets have no colon
+    if m is None and text[:1] in "(（" or text.lstrip()[:1] in "(（":
+        m = _ASPECT.match(text)
     if not m:
         return None, text
     cue = _norm(m.group(1))
     short = len(cue) <= 10 if has_cjk(cue) else len(cue.split()) <= 4
-    if not short or not _WORD.search(cue):
+    if not short or not _LETTER.search(cue):  # `3：…` is a numbered item, not a cue
         return None, text
-    if cue.casefold() in _GENERIC_KEYS:
+    if cue.casefold() in generic:
         return None, m.group(2).strip()
     return cue, m.group(2).strip()
 
 
-def split_long(text: str, limit: int, memo: Memo | None = None) -> list[str]:
-    """A bullet over `limit` characters -> parts that end at sentence ends, each under the limit
-    unless one sentence alone is longer. `memo`: the paper's Markdown rendered so far."""
+def text_language(text: str) -> str | None:
+    """'zh' or 'en' when the text's own script says so, else None (too few letters to tell).
+
+    A Chinese sentence full of English terms ("没有domain label的GDA") is Chinese.
+    """
+    cjk = sum(map(len, _CJK_RUN.findall(text))) if has_cjk(text) else 0
+    if cjk >= 2:
+        latin = len(_LATIN.findall(text))
+        return "zh" if cjk * 12 >= latin else "en"
+    return "en" if cjk == 0 and _LATIN.search(text) else None
+
+
+def key_part(text: str, limit: int, memo: Memo | None = None) -> str:
+    """The part of a bullet a card asks for: all of it when it fits in `limit` characters, else
+    its leading sentences that fit (at least one; a sentence too long alone is cut at a clause)."""
     if _fits(text, limit, memo):
-        return [text]
-    parts, cur = [], ""
-    for sentence in (s for s in _SENTENCE_END.split(text) if s.strip()):
-        if cur and not _fits(cur + sentence, limit, memo):
-            parts.append(cur.strip())
-            cur = ""
-        cur += sentence
-    if cur.strip():
-        parts.append(cur.strip())
-    return parts
+        return text
+    for splitter in (_SENTENCE_END, _CLAUSE_END):
+        kept = ""
+        for piece in (p for p in splitter.split(text) if p.strip()):
+            if kept and not _fits(kept + piece, limit, memo):
+                break
+            kept += piece
+        if _fits(kept, limit, memo):
+            return kept.strip()
+        text = kept
+    return text.strip()
 
 
 def _fits(text: str, limit: int, memo: Memo | None) -> bool:
@@ -271,14 +360,78 @@ def _fits(text: str, limit: int, memo: Memo | None) -> bool:
     return len(text) + text.count("$") <= limit or len(plain_text(text, memo)) <= limit
 
 
-def _units(bullets: list[Bullet], kind: str, limit: int, memo: Memo | None = None) -> list[_Unit]:
-    units = []
-    for b in bullets:
-        slot = text_slot(_norm(b.text))  # the slot identity.assign_slots gives a bullet new to the state
-        cue, body = split_cue(b.text) if kind != "problem" else (None, b.text)
-        pieces = split_long(body, limit, memo)
-        units += [_Unit(b, cue, piece, k, len(pieces), slot) for k, piece in enumerate(pieces, 1)]
-    return units
+def _title_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
+    """Latin words and Chinese character pairs ("自注意力" -> 自注, 注意, 意力)."""
+    words = _LATIN_LOWER.findall(text.casefold())
+    if stop:
+        words = [t for t in words if t not in stop]
+    if has_cjk(text):
+        words += [run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(max(1, len(run) - 1))]
+    return words
+
+
+def restates_title(text: str, title: str, have: frozenset[str] | None = None) -> bool:
+    """A bullet most of whose words are the title's ("Principled disentanglement for DG").
+
+    `have`: the title's _title_words, when the caller checks many bullets against one title.
+    """
+    if len(text) > 2 * len(title) + 10:  # far longer than the title: it says more (and costs nothing)
+        return False
+    words = _title_words(text)
+    have = frozenset(_title_words(title)) if have is None else have
+    return bool(words) and sum(map(have.__contains__, words)) >= ECHO * len(words)
+
+
+def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
+    """A reverse prompt that names the paper: a name from its title (`LoRA`, `GPT-3`), or half its words."""
+    low = prompt.casefold()
+    if any(n.casefold() in low for n in _NAME.findall(title.partition(":")[0] if ":" in title else title)):
+        return True
+    words = set(_title_words(title, stop))
+    return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
+
+
+def _unfinished(text: str) -> bool:
+    """A bullet that only leads into what follows ("相关视频如下：", "We can see that....") or says
+    too little to ask about (one word: "Gist –", "TODO")."""
+    plain = text.rstrip()
+    if plain.endswith((":", "：", "...", "…", "–", "-")):
+        return True
+    cjk = sum(map(len, _CJK_RUN.findall(plain))) if has_cjk(plain) else 0
+    return cjk < 2 and len(_LATIN_WORD.findall(plain)) < 2
+
+
+def _is_abstract(b: Bullet, cue: str | None, w: Wording, heads: dict[str, bool]) -> bool:
+    """A quoted abstract: led by `摘要：`/`Abstract:`, or under a heading or header line named so.
+
+    `heads`: the paper's headings and header lines judged so far (its bullets share a few).
+    """
+    if cue is not None and cue.casefold() in w.abstract_keys:
+        return True
+    for s in (b.section, b.parent):
+        if s and s not in heads:
+            heads[s] = len(s) < 40 and _norm(s).strip("：:*# ").casefold() in w.abstract_keys
+        if s and heads[s]:
+            return True
+    return False
+
+
+def _bare(text: str) -> str:
+    """Markdown's words without a parse (near enough for a hint): no link targets, tags or marks."""
+    if _MARKS.search(text) is None:
+        return " ".join(text.split())
+    return " ".join(_MARKS.sub("", _LINK_TARGET.sub("]", _TAG.sub("", text))).split())
+
+
+def _hint(text: str, lang: str, size: int) -> str:
+    """The first words of a bullet (_bare), to tell its question from its siblings': never more
+    than half of them at first (the question must not hold its answer), more as `size` grows."""
+    if lang == "zh" and has_cjk(text):
+        n = min(HINT_CHARS * size, max(1, len(text) // 2) * size)
+        return text[:n].rstrip("，,。；;：: ")
+    words = text.split(" ", HINT_WORDS * size)
+    half = max(1, (text.count(" ") + 1) // 2) * size
+    return " ".join(words[:min(HINT_WORDS * size, half)]).rstrip(",.;: ")
 
 
 def _unquote(text: str) -> str:
@@ -287,9 +440,7 @@ def _unquote(text: str) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    s = next((p for p in _SENTENCE_END.split(text) if p.strip()), text).strip()
-    s = s.rstrip("。；;，,.!?！？ ")
-    return s if len(s) <= REVERSE_CUE_CHARS else s[:REVERSE_CUE_CHARS - 1].rstrip() + "…"
+    return next((p for p in _SENTENCE_END.split(text) if p.strip()), text).strip().rstrip("。；;，,.!?！？ ")
 
 
 def _render(doc: Document, b: Bullet, memo: Memo, text: str | None = None) -> Rendered:
@@ -307,27 +458,28 @@ def _bullet_list(items: list[Rendered]) -> Rendered:
     return _join(items, "<ul>" + "".join(f"<li>{r.html}</li>" for r in items) + "</ul>")
 
 
-def _context(lists: dict[str, Rendered], w: dict[str, str], with_problem: bool) -> Rendered:
-    """The back's context: the paper's problem (the why of a method), background, other notes, opinions.
+def _block(label: str, heading: str, body: Rendered) -> str:
+    return f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{heading}</div>{body.html}</div>'
 
-    `lists`: the rendered bullet list of each of those labels the paper has.
-    """
-    labels = [label for label in (("problem",) if with_problem else ()) + CONTEXT if label in lists]
+
+def _context(lists: dict[str, Rendered], t: dict[str, str], with_problem: bool) -> Rendered:
+    """The back's context: the paper's problem (the why of a method), background, other notes,
+    opinions, its abstract. `lists`: the rendered bullet list of each of those the paper has."""
+    labels = [label for label in (("problem",) if with_problem else ()) + CONTEXT + ("restated", "abstract")
+              if label in lists]
     if not labels:
-        return Rendered(f'<div class="nc-none">{w["no_context"]}</div>')
+        return Rendered(f'<div class="nc-none">{t["no_context"]}</div>')
+    heading = {"restated": "other"}
     return _join([lists[label] for label in labels], "".join(
-        f'<div class="nc-ctx nc-ctx-{label}"><div class="nc-ctx-label">{w[label + "_ctx"]}</div>{lists[label].html}</div>'
-        for label in labels))
+        _block(label, t[heading.get(label, label) + "_ctx"], lists[label]) for label in labels))
 
 
-def _question(w: dict[str, str], kind: str, title: str, u: _Unit, i: int, n: int, asked: set[str]) -> str:
-    """The kind's question, numbered when the paper has several; a key (cue) replaces the number."""
-    numbered = w["n"].format(i=i, n=n) if n > 1 else ""
-    if not u.cue:
-        return w[kind].format(title=title, n=numbered)
-    q = w["cued"].format(title=title, cue=html.escape(u.cue), n=w["n"].format(i=u.part, n=u.parts) if u.parts > 1 else "")
-    # the same key twice in one paper: the number tells them apart (Anki flags duplicate first fields)
-    return w["cued"].format(title=title, cue=html.escape(u.cue), n=numbered) if q in asked else q
+def _with_rest(ctx: Rendered, full: Rendered | None, t: dict[str, str]) -> Rendered:
+    """The context, led by the whole bullet when the answer shows only its key part."""
+    if full is None:
+        return ctx
+    body = ctx.html if 'class="nc-none"' not in ctx.html else ""
+    return _join([full, ctx], _block("rest", t["rest_ctx"], full) + body)
 
 
 def _has_content(html_text: str) -> bool:
@@ -336,60 +488,210 @@ def _has_content(html_text: str) -> bool:
     return bool(_TAG.sub("", html_text).strip()) or "<img" in html_text
 
 
-def _paper_cards(doc: Document, paper: Paper, config: Config, w: dict[str, str], memo: Memo,
+def source_path(doc: Document) -> str:
+    """The file as named from its notes folder (`notes/a.md`), never an absolute path: the same
+    wherever the build runs, so a rebuild from another folder changes no note."""
+    return _source_path(doc.path, doc.folder)
+
+
+@lru_cache(maxsize=64)  # one file's papers ask for it again and again
+def _source_path(path_text: str, folder: str) -> str:
+    path = PurePath(path_text.replace("\\", "/"))
+    try:
+        rel = path.relative_to(PurePath(folder.replace("\\", "/"))) if folder else path
+    except ValueError:
+        rel = path
+    name = PurePath(folder).name if folder and rel != path else ""
+    shown = (PurePath(name) / rel) if name and name not in (".", "..") else rel
+    return shown.as_posix() if not shown.is_absolute() else shown.name
+
+
+def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tuple[list[_Ask], dict[str, list[Bullet]]]:
+    """The paper's asked bullets (lang None: the paper's), and its context bullets by heading
+    (label or 'abstract').
+
+    Abstracts, bullets that restate the title and bullets that need their neighbours are context.
+    """
+    asks: list[_Ask] = []
+    ctx: dict[str, list[Bullet]] = {}
+    have = frozenset(_title_words(title))
+    heads: dict[str, bool] = {}
+    for b in bullets:
+        cue, body = split_cue(b.text, w.generic_keys)
+        if _is_abstract(b, cue, w, heads):
+            ctx.setdefault("abstract", []).append(b)
+        elif b.label not in ASKED:
+            ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
+        elif w.note_order.search(body) or restates_title(body, title, have) or _unfinished(body):
+            ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
+        else:
+            asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
+            if b.label == "problem":
+                ctx.setdefault("problem", []).append(b)
+    return asks, ctx
+
+
+def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str | None]:
+    """One question per asked bullet, no two alike: plain when a kind has one card (or a cue is the
+    paper's only one), else with the bullet's first words, more of them while two questions agree.
+    None for a bullet whose words are a sibling's to the end (nothing tells them apart)."""
+    kinds = Counter(a.kind for a in asks)
+    cues = Counter(a.cue for a in asks if a.cue)
+    bare: dict[int, str] = {}  # the words of each bullet that needed a hint
+
+    def word(i: int, size: int) -> str:
+        a = asks[i]
+        t = w.languages[a.lang]
+        cue = html.escape(a.cue) if a.cue else None
+        if size == 0:
+            return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
+        if i not in bare:
+            bare[i] = _bare(_unquote(a.body))
+        hint = html.escape(_hint(bare[i], a.lang, size))
+        return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
+                else t[f"{a.kind}_hint"].format(title=title, hint=hint))
+
+    sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
+    questions = [word(i, n) for i, n in enumerate(sizes)]
+    for _ in range(HINT_ROUNDS):
+        counts = Counter(questions)
+        clash = [i for i, q in enumerate(questions) if counts[q] > 1]
+        if not clash:
+            break
+        for i in clash:
+            sizes[i] = 2 * sizes[i] or 1  # doubling: bullets that open alike take few rounds to tell apart
+            questions[i] = word(i, sizes[i])
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for q in questions:
+        out.append(None if q in seen else q)
+        seen.add(q)
+    return out
+
+
+def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: Memo,
                  folders: tuple[str, ...] | None = None) -> tuple[list[Card], list[str]]:
     title = _norm(paper.title) or _norm(paper.gloss) or f"{doc.title}:{paper.line}"
     bullets = list(paper.bullets)  # merge_repeats dropped blank and repeated ones
     if not bullets:
-        return [], [f"{doc.path}:{paper.line}: warning: '{title}' has no notes under it; no cards made"]
+        return [], []
+    fixed = None if config.card_language == "auto" else config.card_language
+    asks, ctx_bullets = _plan(bullets, title, fixed, w)
+    own = [b for label, bs in ctx_bullets.items() if label != "abstract" for b in bs] + [a.bullet for a in asks]
+    # the paper's language is its reader's: a quoted abstract does not count
+    paper_lang = fixed or language([b.text for b in (own or bullets)])
+    asks = [a if a.lang else a._replace(lang=paper_lang) for a in asks]
     key = paper_key(title) or f"line{paper.line}"
-    path = html.escape(source_path(doc))  # a file name is text, not markup
-    where = html.escape(f"{path}:")  # + a line number, which needs no escaping
-    by_label = {label: [b for b in bullets if b.label == label] for label in ASKED + CONTEXT}
+    where = html.escape(source_path(doc)) + ":"  # a file name is text, not markup
     topics = paper_topics(paper, doc, config, folders)
     q_title = html.escape(title)
-    common = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
-                  meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or w["no_meta"]),
-                  tags=paper_tags(paper, topics, config), extra=_link(paper, title, w))
-    lists = {label: _bullet_list([_render(doc, b, memo) for b in by_label[label]])
-             for label in ("problem",) + CONTEXT if by_label[label]}
-    ctx_without_problem = _context(lists, w, with_problem=False)
-    ctx_with_problem = _context(lists, w, with_problem=True) if "problem" in lists else ctx_without_problem
-    warnings = [*ctx_without_problem.warnings, *ctx_with_problem.warnings]
+    lists = {label: _bullet_list([_render(doc, b, memo) for b in bs]) for label, bs in ctx_bullets.items()}
+    contexts: dict[tuple[str, bool], Rendered] = {}
 
+    def context(lang: str, with_problem: bool) -> Rendered:
+        k = (lang, with_problem and "problem" in lists)
+        if k not in contexts:
+            contexts[k] = _context(lists, w.languages[lang], k[1])
+        return contexts[k]
+
+    made: dict[str, dict] = {}
+
+    def common(lang: str) -> dict:
+        """The fields every card of the paper shares, in one language."""
+        if lang in made:
+            return made[lang]
+        t = w.languages[lang]
+        made[lang] = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
+                    meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or t["no_meta"]),
+                    tags=paper_tags(paper, topics, config), extra=_link(paper, title, t))
+        return made[lang]
+
+    warnings: list[str] = []
     cards: list[Card] = []
-    for kind in ASKED:
-        ctx = ctx_without_problem if kind == "problem" else ctx_with_problem
-        units = _units(by_label[kind], kind, config.max_answer_chars, memo)
-        asked: set[str] = set()
-        for i, u in enumerate(units, 1):
-            answer = _render(doc, u.bullet, memo, u.text)
-            warnings += answer.warnings
-            if not _has_content(answer.html):
-                warnings.append(f"{doc.path}:{u.bullet.line}: warning: bullet has nothing to show; no card made")
-                continue
-            question = _question(w, kind, q_title, u, i, len(units), asked)
-            asked.add(question)
-            slot = f"{u.slot}.{u.part}" if u.part > 1 else str(u.slot)
-            cards.append(Card(guid="", kind=kind, question=question, answer=answer.html,
-                              context=ctx.html, source=f"{where}{u.bullet.line}", slot=slot, basis=_norm(u.bullet.text),
-                              media=_join([answer, ctx], "").media if answer.media else ctx.media, **common))
-    if not cards:  # only opinions/background: one card, so the paper is still in Anki
-        answer = _bullet_list([_render(doc, b, memo) for b in bullets])
+    for a, question in zip(asks, _questions(asks, q_title, w, memo)):
+        slot = text_slot(_norm(a.bullet.text))  # the slot identity.assign_slots gives a bullet new to the state
+        t = w.languages[a.lang]
+        part = key_part(a.body, config.max_answer_chars, memo)
+        answer = _render(doc, a.bullet, memo, part)
         warnings += answer.warnings
-        cards.append(Card(guid="", kind="summary",
-                          question=w["summary"].format(title=q_title), answer=answer.html,
-                          context=f'<div class="nc-none">{w["no_context"]}</div>',
-                          source=f"{where}{paper.line}", media=answer.media, **common))
-    elif config.reverse_cards:
-        cue_kind, cue_bullet = next((k, by_label[k][0]) for k in ASKED if by_label[k])
-        cue = _first_sentence(plain_text(_unquote(split_cue(cue_bullet.text)[1]), memo))
-        if cue:
-            cards.append(Card(guid="", kind="reverse",
-                              question=w[f"reverse_{cue_kind}"].format(cue=html.escape(cue)),
-                              answer=q_title, context=ctx_with_problem.html, source=f"{where}{paper.line}",
-                              media=ctx_with_problem.media, **common))
-    return cards, warnings
+        if not _has_content(answer.html) or question is None:
+            if question is not None:
+                warnings.append(f"{doc.path}:{a.bullet.line}: warning: bullet has nothing to show; no card made")
+            continue
+        full = _render(doc, a.bullet, memo, a.body) if part != a.body.strip() else None
+        ctx = _with_rest(context(a.lang, a.kind != "problem"), full, t)
+        warnings += ctx.warnings
+        shown = answer.html + (' <span class="nc-more">…</span>' if full is not None else "")
+        cards.append(Card(guid="", kind=a.kind, question=question, answer=shown,
+                          context=ctx.html, source=f"{where}{a.bullet.line}", slot=str(slot),
+                          basis=_norm(a.bullet.text), media=_join([answer, ctx], "").media, **common(a.lang)))
+    if config.abstract_cards and "abstract" in ctx_bullets:
+        cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang, q_title, key, where, config, w, memo,
+                                common(paper_lang))
+    if not cards:  # only opinions/background: one card, so the paper is still in Anki
+        told = [b for label in CONTEXT for b in ctx_bullets.get(label, ())]
+        if told:
+            cards.append(_summary_card(doc, told, paper, paper_lang, q_title, key, where, config, w, memo,
+                                       common(paper_lang)))
+    elif config.reverse_cards and asks:
+        cards += _reverse_card(doc, asks, title, paper, key, where, w, memo, context, common)
+    return cards, list(dict.fromkeys([*warnings, *(x for r in lists.values() for x in r.warnings)]))
+
+
+def _summary_card(doc: Document, told: list[Bullet], paper: Paper, lang: str, q_title: str, key: str, where: str,
+                  config: Config, w: Wording, memo: Memo, common: dict) -> Card:
+    """What a paper with only background and opinions gets: its notes, as many as fit, the rest on the back."""
+    t = w.languages[lang]
+    items = [_render(doc, b, memo) for b in told]
+    shown, size = [], 0
+    for b, r in zip(told, items):
+        size += len(plain_text(_unquote(b.text), memo))
+        if shown and size > config.max_answer_chars:
+            break
+        shown.append(r)
+    answer = _bullet_list(shown)
+    rest = _bullet_list(items) if len(shown) < len(items) else None
+    ctx = _with_rest(Rendered(f'<div class="nc-none">{t["no_context"]}</div>'), rest, t)
+    return Card(guid="", kind="summary", question=t["summary"].format(title=q_title),
+                answer=answer.html, context=ctx.html, source=f"{where}{paper.line}",
+                media=_join([answer, ctx], "").media, basis=_norm(" ".join(b.text for b in told)), **common)
+
+
+def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: str, key: str, where: str,
+                   config: Config, w: Wording, memo: Memo, common: dict) -> list[Card]:
+    """`abstract_cards: true`: one card per paper, the abstract's key sentences, the whole of it on the back."""
+    t = w.languages[lang]
+    b = abstract[0]
+    body = split_cue(b.text, frozenset())[1]  # without its `摘要：` key
+    part = key_part(body, config.max_answer_chars, memo)
+    answer = _render(doc, b, memo, part)
+    if not _has_content(answer.html):
+        return []
+    full = _render(doc, b, memo, body) if part != body.strip() else None
+    ctx = _with_rest(Rendered(""), full, t) if full else Rendered(f'<div class="nc-none">{t["no_context"]}</div>')
+    return [Card(guid="", kind="abstract", question=t["abstract"].format(title=q_title),
+                 answer=answer.html, context=ctx.html, source=f"{where}{b.line}", basis=_norm(b.text),
+                 media=_join([answer, ctx], "").media, **common)]
+
+
+def _reverse_card(doc: Document, asks: list[_Ask], title: str, paper: Paper, key: str, where: str, w: Wording,
+                  memo: Memo, context: Callable[[str, bool], Rendered], common: Callable[[str], dict]) -> list[Card]:
+    """"Which paper …?" from the first asked bullet whose whole first sentence is short and does not
+    give the title away; the bullet in full is on the back."""
+    for a in sorted(asks, key=lambda a: ASKED.index(a.kind)):
+        prompt = _first_sentence(plain_text(_unquote(a.body), memo))
+        low, high = REVERSE_CUE_CHARS
+        short = len(prompt) < low if has_cjk(prompt) else len(re.findall(r"[A-Za-z]\S*", prompt)) < 4
+        if short or len(prompt) > high or gives_title_away(prompt, title, w.title_stop_words):
+            continue
+        t = w.languages[a.lang]
+        whole = plain_text(_unquote(a.body), memo).rstrip("。；;，,.!?！？ ") != prompt
+        ctx = _with_rest(context(a.lang, True), _render(doc, a.bullet, memo, a.body) if whole else None, t)
+        return [Card(guid="", kind="reverse",
+                     question=t[f"reverse_{a.kind}"].format(cue=html.escape(prompt)), answer=html.escape(title),
+                     context=ctx.html, source=f"{where}{paper.line}", media=ctx.media,
+                     basis=_norm(a.bullet.text), **common(a.lang))]
+    return []
 
 
 def _link(paper: Paper, title: str, w: dict[str, str]) -> str:

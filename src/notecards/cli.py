@@ -34,6 +34,20 @@ app = _App(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
            help="Turn paper-reading notes in Markdown into Anki decks.")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from notecards import __version__
+
+        typer.echo(f"notecards {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """Turn paper-reading notes in Markdown into Anki decks."""
+
+
 class Format(str, Enum):
     json = "json"
     yaml = "yaml"
@@ -99,8 +113,10 @@ def build(
     for title in report.removed:
         typer.echo(f"note: '{title}' is no longer in your notes; its cards stay in Anki until you delete them",
                    err=True)
+    where = report.decks[0].parent if report.decks else (out or cfg.out)
     typer.echo(f"{report.files} files, {report.papers} papers, {report.cards} cards, "
-               f"{len(report.decks)} decks, {len(report.problems)} skipped in {time.perf_counter() - started:.1f} s")
+               f"{len(report.decks)} decks in {where}/, {len(report.problems)} skipped "
+               f"in {time.perf_counter() - started:.1f} s")
     raise typer.Exit(code)
 
 
@@ -123,8 +139,8 @@ def preview(
     notes = [*report.warnings, *(str(p) for p in report.problems)]
     page = _run(lambda: write_preview(cards, out or cfg.out / "preview.html", problems=notes,
                                       tag_prefixes=cfg.tag_prefixes), debug)
-    papers = len({(c.deck, c.paper_key) for c in cards})
-    typer.echo(f"{len(cards)} cards from {papers} papers, {len(report.problems)} files skipped: {page}")
+    typer.echo(f"{report.files} files, {report.papers} papers, {len(cards)} cards, "
+               f"{len({c.deck for c in cards})} decks, {len(report.problems)} skipped: {page}")
     raise typer.Exit(code)
 
 

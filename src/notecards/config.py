@@ -29,8 +29,10 @@ class Config:
     tag_prefixes: dict[str, str] = field(default_factory=lambda: dict(TAG_PREFIXES))
     card_language: str = "auto"
     reverse_cards: bool = True
+    abstract_cards: bool = False
+    """A quoted abstract is context on the back; true also makes one "abstract" card per paper."""
     max_answer_chars: int = 280
-    """A method answer longer than this is split into several cards."""
+    """An answer longer than this shows its key sentences; the whole bullet is on the back."""
     cues: Path | None = None
     """A user cue table merged over the shipped one (see README)."""
     venues: dict[str, str] = field(default_factory=dict)
@@ -51,6 +53,7 @@ _SCHEMA: dict[str, tuple[type | tuple[type, ...], str]] = {
     "tag_prefixes": (dict, "a map with keys " + ", ".join(TAG_PREFIXES)),
     "card_language": (str, "one of: " + ", ".join(LANGUAGES)),
     "reverse_cards": (bool, "true or false"),
+    "abstract_cards": (bool, "true or false"),
     "max_answer_chars": (int, "a whole number from 60 to 5000"),
     "cues": ((str, type(None)), "a path to a YAML cue table, or null"),
     "venues": (dict, "a map {written form: canonical venue}"),
@@ -145,7 +148,7 @@ def config_from_mapping(data: Any, where: str = "config.yaml", base: Path = Path
         if not 60 <= data["max_answer_chars"] <= 5000:
             raise fail("max_answer_chars", f"expected a whole number from 60 to 5000, got {data['max_answer_chars']}")
         kw["max_answer_chars"] = data["max_answer_chars"]
-    for key in ("reverse_cards", "cache"):
+    for key in ("reverse_cards", "abstract_cards", "cache"):
         if key in data:
             kw[key] = data[key]
     if data.get("cues") is not None:
