@@ -30,7 +30,7 @@ FILE_BYTES = 25_000
 PAPERS_PER_FILE = 10
 PAPER_BYTES = FILE_BYTES // PAPERS_PER_FILE
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)、])\s+\S")
-_SUMMARY = re.compile(r"(\d+) files, (\d+) papers, (\d+) cards, (\d+) decks, (\d+) skipped")
+_SUMMARY = re.compile(r"(\d+) files, (\d+) papers, (\d+) cards, (\d+) decks(?: in .*?)?, (\d+) skipped")
 _MINIMAL_APP = '''import typer
 app = typer.Typer()
 @app.command()
