@@ -26,7 +26,7 @@ def test_shipped_config_loads():
 
 def test_empty_config_means_defaults(tmp_path):
     (tmp_path / "config.yaml").write_text("# nothing set\n", encoding="utf-8")
-    assert load_config(tmp_path / "config.yaml") == Config(base=tmp_path)
+    assert load_config(tmp_path / "config.yaml") == Config()
 
 
 def test_unknown_key_names_its_line_a_close_match_and_the_allowed_keys(tmp_path):

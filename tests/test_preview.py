@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 import chromium
-from notecards import preview
+from notecards import fsutil, preview
 from notecards.cards import build_cards
 from notecards.cli import app
 from notecards.config import Config
@@ -212,7 +212,7 @@ def test_failed_write_keeps_the_old_page_and_no_temp_file(tmp_path, monkeypatch)
     def broken(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(preview.os, "replace", broken)
+    monkeypatch.setattr(fsutil.os, "replace", broken)
     with pytest.raises(OutputError, match="No space left"):
         write_preview([card()], out)
     assert out.read_text(encoding="utf-8") == "old"

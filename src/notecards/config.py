@@ -40,8 +40,6 @@ class Config:
     topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Topic lexicon: {topic: [words that mark it]}."""
     cache: bool = True
-    base: Path = Path(".")
-    """The folder config paths are relative to."""
 
 
 # key -> (python type(s), what is allowed, in the words of the error message)
@@ -107,7 +105,7 @@ def config_from_mapping(data: Any, where: str = "config.yaml", base: Path = Path
         types, allowed = _SCHEMA[key]
         if isinstance(value, bool) and types is int or not isinstance(value, types):
             raise fail(key, f"expected {allowed}, got {_shown(value)}")
-    kw: dict[str, Any] = {"base": base}
+    kw: dict[str, Any] = {}
     if "notes" in data:
         # A notes path that does not exist is not checked here: like any unreadable input it is
         # reported when building and skipped (exit 1), so one missing folder never stops the rest.

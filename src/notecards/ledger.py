@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from notecards.identity import PaperIdentity
 from notecards.errors import OutputError
+from notecards.fsutil import atomic_write
 
 STATE_FILE = ".notecards-state.json"
 VERSION = 3
-TEMP_PREFIX = ".notecards-tmp-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,30 +303,6 @@ def ledger_lines(ledger: Ledger) -> Iterator[str]:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def atomic_write(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
-    """`data` (or its pieces) into a temp file beside `path`, then renamed over it: never a
-    half-written file. `durable`: on disk (fsync) before the rename, so that a power cut can't
-    lose it either; a file the ledger can tell is wrong, and remake, can do without (write.py)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.writelines([data] if isinstance(data, bytes) else data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a deck is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def file_stat(path: Path) -> tuple[int, int]:

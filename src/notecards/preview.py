@@ -11,21 +11,20 @@ import base64
 import hashlib
 import html
 import mimetypes
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from notecards.config import TAG_PREFIXES
 from notecards.errors import OutputError
+from notecards.fsutil import atomic_write
 from notecards.model import Card
 from notecards.render import media_name
 from notecards.write import FIELDS, note_fields
 
-DEFAULT_TAG_PREFIXES = {"year": "year", "venue": "venue", "topic": "topic"}
 KIND_ORDER = ("problem", "method", "finding", "reverse", "summary")
 STAT_ROWS = 10
 """Rows a count table shows before the rest fold into a <details>."""
@@ -205,7 +204,7 @@ def tag_values(cards: Iterable[Card], prefix: str) -> Counter[str]:
 
 def count_rows(cards: Sequence[Card], prefixes: Mapping[str, str] | None = None) -> dict[str, list[Count]]:
     """The tables at the top of the page: cards by kind, year, topic and venue, most useful order first."""
-    prefixes = {**DEFAULT_TAG_PREFIXES, **(prefixes or {})}
+    prefixes = {**TAG_PREFIXES, **(prefixes or {})}
     kinds = Counter(c.kind for c in cards)
     kind_rows = [Count(k, kinds[k]) for k in KIND_ORDER if kinds[k]]
     kind_rows += [Count(k, n) for k, n in sorted(kinds.items()) if k not in KIND_ORDER]
@@ -290,21 +289,9 @@ def write_preview(
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        atomic_write(path, page.encode("utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write the preview: {exc.strerror or exc}", path=str(path)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the page is an ordinary file
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write the preview: {exc.strerror or exc}", path=str(path)) from None
-        raise
     return path
 
 
