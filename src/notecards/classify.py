@@ -177,7 +177,7 @@ def cue_features(text: str, rules: Rules) -> Features:
 
 def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     """What a bullet's place in the paper says: its section, parent line, siblings and position."""
-    out: Features = [("bias", 1.0)]
+    out: Features = []
     if ctx.base_names and _about_base_method(text, ctx.base_names):
         out.append(("about the method the paper builds on", 1.0))
     if ctx.section:
@@ -191,8 +191,6 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     if ctx.siblings:
         out.append((f"siblings: {ctx.siblings}", 1.0))
     first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
-    if first and ctx.count >= 2:
-        out.append(("first bullet", 1.0))
     for prior in rules.priors:
         if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
             out.append((prior.name, 1.0))
