@@ -14,6 +14,8 @@ _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]"
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
 SHORT = 16
 """A bullet of at most this many characters is short (a phrase, not a sentence)."""
+_PHRASE = re.compile(r"[^，。；！？,.;!?]{17,80}")
+"""A bullet with no sentence punctuation: a name or a gloss rather than a statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,8 @@ def cue_features(text: str, rules: Rules) -> Features:
     out: Features = [("purpose clause", 1.0)] if purpose else []
     if len(main) <= SHORT:
         out.append(("short", 1.0))
+    elif _PHRASE.fullmatch(main):
+        out.append(("phrase", 1.0))
     low = main.casefold()
     lower: str | None = main.lower()
     if len(lower) != len(main):  # 'İ' lowers to two characters: offsets would move, no shortcut

@@ -445,7 +445,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         purposes=tuple(cues["purposes"]), weights=cues["weights"])
 
 
-CONTEXT_FEATURES = ("nested", "under a heading", "short", "purpose clause",
+CONTEXT_FEATURES = ("nested", "under a heading", "short", "phrase", "purpose clause",
                     "about the method the paper builds on",
                     *(f"{kind}: {label}" for kind in ("section", "parent line", "siblings") for label in LABELS))
 """The features classify.py reads from where a bullet sits (its text gives the cue features)."""
