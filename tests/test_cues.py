@@ -49,23 +49,13 @@ def test_config_points_at_a_cue_file(tmp_path):
     ("prefixes:\n  - {label: method, keys: [a], colour: red}\n", "prefixes[0]: unknown field 'colour'"),
     ("sectionz: []\n", "unknown section 'sectionz'"),
     ("cues: [\n", "not valid YAML"),
-])
-def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
-    path = tmp_path / "bad.yaml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as err:
-        load_rules(path)
-    assert str(path) in str(err.value) and message in str(err.value)
-
-
-@pytest.mark.parametrize("text,message", [
     ("weights:\n  - {feature: nested, method: high}\n", "weights[0].method: expected a number"),
     ("weights:\n  - {feature: nested, colour: 1}\n", "weights[0]: unknown field 'colour'"),
     ("weights:\n  - {feature: no such thing, method: 1}\n", "weights[0].feature: no cue, prior or context feature"),
     ("weights:\n  - {feature: nested, method: 1}\n  - {feature: nested, opinion: 1}\n", "weights[1].feature: 'nested' is given twice"),
     ("purposes:\n  - {lang: en, regex: '(unclosed'}\n", "purposes[0].regex: invalid regular expression"),
 ])
-def test_broken_weights_name_file_entry_and_field(tmp_path, text, message):
+def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as err:
