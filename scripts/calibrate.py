@@ -234,10 +234,11 @@ def render(weights: dict[str, tuple[tuple[str, float], ...]], rules: Rules, l2: 
     return "\n".join(lines) + "\n"
 
 
-def write(text: str) -> None:
-    old = CUES.read_text(encoding="utf-8")
-    head = old.split(MARK)[0].rstrip("\n")
-    CUES.write_text(head + "\n\n" + text, encoding="utf-8")
+def unfitted_rules(original: str) -> Rules:
+    """The tables without their fitted weights, which may name cues renamed since they were fitted."""
+    CUES.write_text(original.split(MARK)[0].rstrip("\n") + "\n", encoding="utf-8")
+    load_rules.cache_clear()
+    return load_rules()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, default=0.01, help="pull towards the hand weights")
     ap.add_argument("--check", action="store_true", help="print only; leave cues.yaml as it is")
     args = ap.parse_args(argv)
-    rules = replace(load_rules(), weights={})  # features never depend on the weights
+    original = CUES.read_text(encoding="utf-8")
+    try:
+        rules = unfitted_rules(original)  # features never depend on the weights
+    finally:
+        CUES.write_text(original, encoding="utf-8")
     notes = [load_note(*f, rules) for f in labelled_files(args.shared)]
     weights = fit_both_rounds(notes, rules, args.l2)
     print(f"{'file':<40}{'bullets':>8}{'in-F1':>8}{'in-acc':>8}{'LOFO-F1':>9}{'LOFO-acc':>9}")
@@ -266,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             ok = ok and m[0] - m[2] <= 0.10 and m[1] - m[3] <= 0.10
     print("LOFO within 0.10 of in-sample" if ok else "WARNING: LOFO more than 0.10 below in-sample")
     if not args.check:
-        write(render(weights, rules, args.l2))
+        CUES.write_text(original.split(MARK)[0].rstrip("\n") + "\n\n" + render(weights, rules, args.l2), encoding="utf-8")
         print(f"wrote {len(weights)} feature weights into {CUES.relative_to(ROOT)}")
     return 0
 
