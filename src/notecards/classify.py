@@ -34,8 +34,6 @@ class Context:
     """Under a heading or header line inside the paper (even one that names no label)."""
     nested: bool = False
     """Hangs from another bullet or a header line."""
-    siblings: str | None = None
-    """The label most of the bullets sharing its parent line got on a first pass."""
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -99,7 +97,7 @@ _NO_PLAN = SearchPlan()
 
 
 def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
-    """Places the pattern holds, up to three: each is more evidence (capped in _weight)."""
+    """Places the pattern holds, up to three: each is more evidence (capped in _strength)."""
     if plan.gate is not None and plan.gate.search(text) is None:
         return 0  # none of the characters a match starts with
     if plan.anchored:
@@ -123,9 +121,9 @@ def _word_hits(cue: Cue, low: str, toks: str, runs: frozenset[str]) -> int:
     return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
 
 
-def _weight(cue: Cue, hits: int) -> float:
+def _strength(hits: int) -> float:
     """More distinct words of one cue are more evidence, with diminishing returns."""
-    return cue.weight * (1 + 0.5 * (min(hits, 3) - 1))
+    return 1 + 0.5 * (min(hits, 3) - 1)
 
 
 @lru_cache(maxsize=8)
@@ -175,12 +173,12 @@ def cue_features(text: str, rules: Rules) -> Features:
         else:  # the plan is for lower_regex
             hits = _regex_hits(cue.regex, main)
         if hits:
-            out.append((cue.name, 1 + 0.5 * (min(hits, 3) - 1)))
+            out.append((cue.name, _strength(hits)))
     return out
 
 
 def context_features(text: str, ctx: Context, rules: Rules) -> Features:
-    """What a bullet's place in the paper says: its section, parent line, siblings and position."""
+    """What a bullet's place in the paper says: its section, parent line and position."""
     out: Features = []
     if ctx.base_names and _about_base_method(text, ctx.base_names):
         out.append(("about the method the paper builds on", 1.0))
@@ -192,8 +190,6 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
         out.append((f"parent line: {ctx.parent}", 1.0))
     elif ctx.nested:
         out.append(("nested", 1.0))
-    if ctx.siblings:
-        out.append((f"siblings: {ctx.siblings}", 1.0))
     first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
     for prior in rules.priors:
         if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
@@ -201,11 +197,10 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     return out
 
 
+@lru_cache(maxsize=8)
 def _own_weights(rules: Rules) -> dict[str, tuple[tuple[str, float], ...]]:
-    return _OWN.get(rules) or _OWN.setdefault(rules, {x.name: x.own_weights for x in (*rules.cues, *rules.priors)})
-
-
-_OWN: dict[Rules, dict[str, tuple[tuple[str, float], ...]]] = {}
+    """Feature name -> what it adds when the `weights` table has no record for it."""
+    return {x.name: x.own_weights for x in (*rules.cues, *rules.priors)}
 
 
 def score_features(features: Features, rules: Rules) -> dict[str, list[tuple[float, str]]]:
@@ -289,10 +284,15 @@ def paper_features(paper: Paper, rules: Rules) -> list[tuple[str, str] | tuple[F
     return out
 
 
+@lru_cache(maxsize=8)
+def _weighs_siblings(rules: Rules) -> bool:
+    return any(name.startswith("siblings: ") for name in rules.weights)
+
+
 def label_paper(paper: Paper, rules: Rules, items: list) -> list[tuple[str, str]]:
     """Labels in two passes: each bullet alone, then again with what its siblings got."""
     first = [it if isinstance(it[0], str) else decide(score_features(it[0], rules)) for it in items]
-    if not any(name.startswith("siblings: ") for name in rules.weights):
+    if not _weighs_siblings(rules):
         return first
     siblings = sibling_labels(paper, [label for label, _ in first])
     return [done if isinstance(it[0], str) or not sib
