@@ -85,3 +85,69 @@ def test_facts_about_the_method_a_paper_extends_are_background():
     ctx = Context(index=2, count=4, base_names=("DETR",))
     assert classify_bullet("DETR 的注意力权重在初始化时几乎均匀分布", ctx, RULES)[0] == "background"
     assert classify_bullet("DETR 的注意力权重在初始化时几乎均匀分布", MIDDLE, RULES)[0] != "background"
+
+
+@pytest.mark.parametrize("text", [
+    "To cut the memory of long contexts, we quantise the KV cache to 4 bits.",
+    "为了降低推理显存，作者把权重量化到4比特",
+])
+def test_cues_count_in_the_main_clause_not_the_purpose_clause(text):
+    label, rule = classify_bullet(text, MIDDLE, RULES)
+    assert label == "method", rule
+
+
+def test_a_purpose_clause_that_names_a_problem_is_not_skipped():
+    assert classify_bullet("针对长文本推理速度慢的问题，设计了新的缓存结构", MIDDLE, RULES)[0] == "problem"
+
+
+def test_siblings_label_is_what_most_of_the_others_under_the_same_parent_got():
+    from notecards.classify import sibling_labels
+    from notecards.model import Bullet, Paper
+
+    bullets = tuple(Bullet(f"b{i}", i + 1, parent="Results", index=i) for i in range(4)) \
+        + (Bullet("alone", 9, index=4),)
+    paper = Paper("A Paper", None, None, 1, bullets)
+    got = sibling_labels(paper, ["finding", "finding", "method", "finding", "opinion"])
+    # each bullet is judged by the others: the third sees three findings, the first two findings of three
+    assert got == ["finding", "finding", "finding", "finding", None]
+    assert sibling_labels(paper, ["finding", "method", "opinion", "problem", "other"]) == [None] * 5
+
+
+def test_classify_paper_labels_bullets_from_their_section():
+    from notecards.classify import classify_paper
+    from notecards.model import Bullet, Paper
+
+    text = "The model is trained on 300B tokens of web text."
+    paper = Paper("A Paper", None, None, 1, (Bullet(text, 2, section="Results", index=0),
+                                              Bullet(text, 3, section="Thoughts", index=1)))
+    assert [b.label for b in classify_paper(paper, RULES).bullets] == ["finding", "opinion"]
+
+
+def test_every_active_feature_adds_its_fitted_weight_to_each_label():
+    from dataclasses import replace
+
+    from notecards.classify import decide, score_features
+
+    rules = replace(RULES, weights={"section: method": (("method", 1.0), ("finding", 2.0))})
+    evidence = score_features([("section: method", 1.0), ("nested", 1.0)], rules)
+    assert evidence == {"method": [(1.0, "section: method")], "finding": [(2.0, "section: method")]}
+    assert decide(evidence)[0] == "finding"
+    assert decide(score_features([("section: method", 0.5)], replace(rules, weights={
+        "section: method": (("method", 1.0), ("finding", 1.0))})))[0] == "method"  # a tie goes to method
+
+
+def test_a_feature_with_no_fitted_record_adds_its_own_label_and_weight():
+    from dataclasses import replace
+
+    from notecards.classify import score_features
+
+    cue = RULES.cues[0]
+    assert score_features([(cue.name, 1.0)], replace(RULES, weights={})) == {cue.label: [(cue.weight, cue.name)]}
+
+
+def test_fitted_weights_name_only_features_the_classifier_has():
+    from notecards.rules import CONTEXT_FEATURES
+
+    fitted = set(RULES.weights)
+    assert {f"section: {x}" for x in ("problem", "method", "finding", "opinion")} <= fitted
+    assert fitted <= {*CONTEXT_FEATURES, *(c.name for c in RULES.cues), *(p.name for p in RULES.priors)}

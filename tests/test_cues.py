@@ -49,6 +49,11 @@ def test_config_points_at_a_cue_file(tmp_path):
     ("prefixes:\n  - {label: method, keys: [a], colour: red}\n", "prefixes[0]: unknown field 'colour'"),
     ("sectionz: []\n", "unknown section 'sectionz'"),
     ("cues: [\n", "not valid YAML"),
+    ("weights:\n  - {feature: nested, method: high}\n", "weights[0].method: expected a number"),
+    ("weights:\n  - {feature: nested, colour: 1}\n", "weights[0]: unknown field 'colour'"),
+    ("weights:\n  - {feature: no such thing, method: 1}\n", "weights[0].feature: no cue, prior or context feature"),
+    ("weights:\n  - {feature: nested, method: 1}\n  - {feature: nested, opinion: 1}\n", "weights[1].feature: 'nested' is given twice"),
+    ("purposes:\n  - {lang: en, regex: '(unclosed'}\n", "purposes[0].regex: invalid regular expression"),
 ])
 def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -56,3 +61,20 @@ def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
     with pytest.raises(ConfigError) as err:
         load_rules(path)
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_a_user_weights_record_replaces_the_fitted_one(tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text("weights:\n  - {feature: 'section: finding', opinion: 20}\n", encoding="utf-8")
+    text = "The model is trained on 300B tokens of web text."
+    ctx = Context(section="finding", index=2, count=4)
+    assert classify_bullet(text, ctx, load_rules())[0] == "finding"
+    assert classify_bullet(text, ctx, load_rules(path))[0] == "opinion"
+
+
+def test_a_cue_word_with_an_extension_a_character_reaches_jieba(tmp_path):
+    path = tmp_path / "ext.yaml"
+    path.write_text("cues:\n  - {label: other, lang: zh, weight: 20, words: [䶮测法]}\n", encoding="utf-8")
+    rules = load_rules(path)
+    assert "䶮测法" in rules.zh_words
+    assert classify_bullet("本文用䶮测法估计参数", Context(index=1, count=3), rules)[0] == "other"

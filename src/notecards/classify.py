@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from notecards.model import Paper
 from notecards.rules import WORD_RUN, Cue, Rules, SearchPlan, norm_key
 from notecards.segment import chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
-SECTION_WEIGHT = 3.0
-BASE_WEIGHT = 3.0
-PARENT_WEIGHT = 3.5
+SHORT = 16
+"""A bullet of at most this many characters is short (a phrase, not a sentence)."""
+_PHRASE = re.compile(r"[^，。；！？,.;!?]{17,80}")
+"""A bullet with no sentence punctuation: a name or a gloss rather than a statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,8 @@ class Context:
     """Methods the paper builds on, named in its title ('DETR' in 'Deformable DETR')."""
     in_section: bool = False
     """Under a heading or header line inside the paper (even one that names no label)."""
+    nested: bool = False
+    """Hangs from another bullet or a header line."""
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -92,7 +97,7 @@ _NO_PLAN = SearchPlan()
 
 
 def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
-    """Places the pattern holds, up to three: each is more evidence (capped in _weight)."""
+    """Places the pattern holds, up to three: each is more evidence (capped in _strength)."""
     if plan.gate is not None and plan.gate.search(text) is None:
         return 0  # none of the characters a match starts with
     if plan.anchored:
@@ -116,9 +121,9 @@ def _word_hits(cue: Cue, low: str, toks: str, runs: frozenset[str]) -> int:
     return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
 
 
-def _weight(cue: Cue, hits: int) -> float:
+def _strength(hits: int) -> float:
     """More distinct words of one cue are more evidence, with diminishing returns."""
-    return cue.weight * (1 + 0.5 * (min(hits, 3) - 1))
+    return 1 + 0.5 * (min(hits, 3) - 1)
 
 
 @lru_cache(maxsize=8)
@@ -127,16 +132,35 @@ def _any_zh_word(rules: Rules) -> re.Pattern:
     return re.compile("|".join(re.escape(w) for w in sorted(rules.zh_words, key=len, reverse=True)) or "(?!x)x")
 
 
-def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[float, str]]]:
-    """Every label's evidence: (weight, rule name) pairs."""
-    evidence: dict[str, list[tuple[float, str]]] = {}
+Features = list[tuple[str, float]]
+"""(feature name, strength): a cue's strength grows with the distinct words it matched."""
+
+
+def _main_clause(text: str, rules: Rules, zh: bool, en: bool) -> tuple[str, bool]:
+    """The bullet without an opening purpose clause ('To cut memory, we …' -> 'we …')."""
+    for purpose in rules.purposes:
+        if (purpose.lang != "zh" or zh) and (purpose.lang != "en" or en):
+            m = purpose.regex.match(text)
+            if m and m.end() < len(text):
+                return text[m.end():], True
+    return text, False
+
+
+def cue_features(text: str, rules: Rules) -> Features:
+    """The cues a bullet's main clause matches, each with its strength."""
     main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
+    zh = has_cjk(main)
+    en = _LATIN.search(main) is not None
+    main, purpose = _main_clause(main, rules, zh, en)
+    out: Features = [("purpose clause", 1.0)] if purpose else []
+    if len(main) <= SHORT:
+        out.append(("short", 1.0))
+    elif _PHRASE.fullmatch(main):
+        out.append(("phrase", 1.0))
     low = main.casefold()
     lower: str | None = main.lower()
     if len(lower) != len(main):  # 'İ' lowers to two characters: offsets would move, no shortcut
         lower = None
-    zh = has_cjk(main)
-    en = _LATIN.search(main) is not None
     toks = "\x00".join(chinese_words(main, rules.zh_words, _any_zh_word(rules))) if zh else ""
     runs = frozenset(WORD_RUN.findall(low))
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
@@ -149,31 +173,134 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
         else:  # the plan is for lower_regex
             hits = _regex_hits(cue.regex, main)
         if hits:
-            evidence.setdefault(cue.label, []).append((_weight(cue, hits), cue.name))
-    if ctx.base_names and _about_base_method(main, ctx.base_names):
-        evidence.setdefault("background", []).append((BASE_WEIGHT, "about the method the paper builds on"))
+            out.append((cue.name, _strength(hits)))
+    return out
+
+
+def context_features(text: str, ctx: Context, rules: Rules) -> Features:
+    """What a bullet's place in the paper says: its section, parent line and position."""
+    out: Features = []
+    if ctx.base_names and _about_base_method(text, ctx.base_names):
+        out.append(("about the method the paper builds on", 1.0))
     if ctx.section:
-        evidence.setdefault(ctx.section, []).append((SECTION_WEIGHT, "section"))
+        out.append((f"section: {ctx.section}", 1.0))
+    elif ctx.in_section:
+        out.append(("under a heading", 1.0))
     if ctx.parent:
-        evidence.setdefault(ctx.parent, []).append((PARENT_WEIGHT, "parent line"))
+        out.append((f"parent line: {ctx.parent}", 1.0))
+    elif ctx.nested:
+        out.append(("nested", 1.0))
+    first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
     for prior in rules.priors:
-        # a position means little in notes organised by sections: there the section speaks
-        first = ctx.index == 0 and not ctx.in_section
         if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
-            evidence.setdefault(prior.label, []).append((prior.weight, f"{prior.position} bullet prior"))
+            out.append((prior.name, 1.0))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _own_weights(rules: Rules) -> dict[str, tuple[tuple[str, float], ...]]:
+    """Feature name -> what it adds when the `weights` table has no record for it."""
+    return {x.name: x.own_weights for x in (*rules.cues, *rules.priors)}
+
+
+def score_features(features: Features, rules: Rules) -> dict[str, list[tuple[float, str]]]:
+    """Every label's evidence: what each active feature adds to it, by the `weights` table (else the
+    cue's own label and weight)."""
+    evidence: dict[str, list[tuple[float, str]]] = {}
+    own = _own_weights(rules)
+    for name, strength in features:
+        for label, weight in rules.weights.get(name) or own.get(name, ()):
+            evidence.setdefault(label, []).append((weight * strength, name))
     return evidence
 
 
-def classify_bullet(text: str, ctx: Context, rules: Rules) -> tuple[str, str]:
-    """A bullet's label and a short account of why, e.g. ('finding', 'finding 5.0: experiments show; section')."""
-    decided = prefix_label(text, rules)
-    if decided:
-        return decided
-    evidence = score_bullet(text, ctx, rules)
+def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[float, str]]]:
+    """Every label's evidence: (weight, feature name) pairs."""
+    return score_features(cue_features(text, rules) + context_features(text, ctx, rules), rules)
+
+
+def decide(evidence: dict[str, list[tuple[float, str]]]) -> tuple[str, str]:
+    """The label with the highest score, and the features that gave it the most."""
     if not evidence:
         return "method", "default"
     scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
     # ties go to method: most of what people note about a paper is what it does
     best = max(scores, key=lambda label: (scores[label], label == "method"))
-    why = "; ".join(name for _, name in sorted(evidence[best], reverse=True)[:3])
-    return best, f"{best} {scores[best]:.1f}: {why}"
+    if scores[best] <= 0 and "method" not in scores:  # every label pushed down: method is what is left
+        return "method", "default"
+    why = "; ".join(name for w, name in sorted(evidence[best], reverse=True)[:3] if w > 0)
+    return best, f"{best} {scores[best]:.1f}: {why or 'default'}"
+
+
+def classify_bullet(text: str, ctx: Context, rules: Rules) -> tuple[str, str]:
+    """A bullet's label and a short account of why, e.g. ('finding', 'finding 5.0: experiments show; section')."""
+    return prefix_label(text, rules) or decide(score_bullet(text, ctx, rules))
+
+
+def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
+    """Each bullet's context: the labels its section and parent line name, its position."""
+    count = len(paper.bullets)
+    bases = base_names(paper.title)
+    parents: dict[str, str | None] = {}  # siblings share their parent line and section: label each once
+    sections: dict[str, str | None] = {}
+    out = []
+    for b in paper.bullets:
+        if b.parent and b.parent not in parents:
+            decided = prefix_label(b.parent, rules)
+            parents[b.parent] = children_label(b.parent, rules) if decided else section_label(b.parent, rules)
+        if b.section and b.section not in sections:
+            sections[b.section] = section_label(b.section, rules)
+        out.append(Context(section=sections.get(b.section), parent=parents.get(b.parent), index=b.index,
+                           count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent)))
+    return out
+
+
+def sibling_labels(paper: Paper, labels: list[str]) -> list[str | None]:
+    """For each bullet, the label most of the others under the same parent line have (more than half,
+    at least two of them), else None."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, b in enumerate(paper.bullets):
+        groups.setdefault((b.section, b.parent), []).append(i)
+    out: list[str | None] = [None] * len(labels)
+    for members in groups.values():
+        if len(members) < 3:
+            continue
+        tally = Counter(labels[i] for i in members)
+        for i in members:
+            tally[labels[i]] -= 1
+            label, n = tally.most_common(1)[0]
+            if n >= 2 and n * 2 > len(members) - 1:
+                out[i] = label
+            tally[labels[i]] += 1
+    return out
+
+
+def paper_features(paper: Paper, rules: Rules) -> list[tuple[str, str] | tuple[Features, Context]]:
+    """Per bullet: the (label, rule) a key prefix decides, else its features and context (no siblings yet)."""
+    out: list = []
+    for b, ctx in zip(paper.bullets, paper_contexts(paper, rules), strict=True):
+        decided = prefix_label(b.text, rules)
+        out.append(decided or (cue_features(b.text, rules) + context_features(b.text, ctx, rules), ctx))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _weighs_siblings(rules: Rules) -> bool:
+    return any(name.startswith("siblings: ") for name in rules.weights)
+
+
+def label_paper(paper: Paper, rules: Rules, items: list) -> list[tuple[str, str]]:
+    """Labels in two passes: each bullet alone, then again with what its siblings got."""
+    first = [it if isinstance(it[0], str) else decide(score_features(it[0], rules)) for it in items]
+    if not _weighs_siblings(rules):
+        return first
+    siblings = sibling_labels(paper, [label for label, _ in first])
+    return [done if isinstance(it[0], str) or not sib
+            else decide(score_features([*it[0], (f"siblings: {sib}", 1.0)], rules))
+            for it, sib, done in zip(items, siblings, first, strict=True)]
+
+
+def classify_paper(paper: Paper, rules: Rules) -> Paper:
+    """Label every bullet of a paper from its text, its section, the line it hangs from and its siblings."""
+    labels = label_paper(paper, rules, paper_features(paper, rules))
+    return replace(paper, bullets=tuple(b.labelled(label, rule) for b, (label, rule) in zip(paper.bullets, labels, strict=True)))

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from notecards import workers
 from notecards.cache import Cache, media_stats
-from notecards.classify import (Context, base_names, children_label, classify_bullet, prefix_label,
-                                 section_label)
+from notecards.classify import classify_paper
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_structure
@@ -47,26 +46,6 @@ class Report:
 
 def rules_for(config: Config) -> Rules:
     return load_rules(config.cues, tuple(sorted(config.venues.items())))
-
-
-def classify_paper(paper: Paper, rules: Rules) -> Paper:
-    """Label every bullet of a paper from its text, its section and the line it hangs from."""
-    count = len(paper.bullets)
-    bases = base_names(paper.title)
-    labelled = []
-    parents: dict[str, str | None] = {}  # siblings share their parent line and section: label each once
-    sections: dict[str, str | None] = {}
-    for b in paper.bullets:
-        if b.parent and b.parent not in parents:
-            decided = prefix_label(b.parent, rules)
-            parents[b.parent] = children_label(b.parent, rules) if decided else section_label(b.parent, rules)
-        if b.section and b.section not in sections:
-            sections[b.section] = section_label(b.section, rules)
-        ctx = Context(section=sections.get(b.section), parent=parents.get(b.parent),
-                      index=b.index, count=count, in_section=bool(b.section), base_names=bases)
-        label, rule = classify_bullet(b.text, ctx, rules)
-        labelled.append(b.labelled(label, rule))
-    return replace(paper, bullets=tuple(labelled))
 
 
 def extract_document(src: SourceFile, rules: Rules) -> Document:

@@ -14,6 +14,7 @@ import yaml
 
 from notecards.errors import ConfigError
 from notecards.model import LABELS
+from notecards.segment import CJK
 
 LANGS = ("zh", "en", "any")
 
@@ -40,8 +41,8 @@ class Cue:
     """How to search `lower_regex`, else `regex`, quickly."""
 
     def __post_init__(self) -> None:  # compiled once per table, not once per bullet
-        zh = sorted((w for w in self.words if _HAN.search(w)), key=len, reverse=True)
-        latin = sorted((w for w in self.words if not _HAN.search(w)), key=len, reverse=True)
+        zh = sorted((w for w in self.words if CJK.search(w)), key=len, reverse=True)
+        latin = sorted((w for w in self.words if not CJK.search(w)), key=len, reverse=True)
         object.__setattr__(self, "zh_pattern", re.compile("|".join(map(re.escape, zh))) if zh else None)
         blind = self.regex is not None and self.regex.pattern.startswith("(?i)") \
             and not re.search(r"[A-Z]", self.regex.pattern[4:])
@@ -55,13 +56,18 @@ class Cue:
 
     @property
     def name(self) -> str:
-        """How `extract --explain` names the cue."""
+        """How `extract --explain` names the cue, and its feature name in the `weights` table."""
         if self.note:
-            return self.note
+            return f"{self.lang}: {self.note}"
         return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
 
+    @property
+    def own_weights(self) -> tuple[tuple[str, float], ...]:
+        """What the cue adds when the `weights` table has no record for it (a user's own cue)."""
+        return ((self.label, self.weight),)
 
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
 WORD_RUN = re.compile(r"[\w'’]+")
 """What a cue word may not touch on either side (see Cue.latin_pattern)."""
 
@@ -171,6 +177,22 @@ class Prior:
     weight: float
     min_bullets: int = 0
 
+    @property
+    def name(self) -> str:
+        return f"{self.position} bullet prior: {self.label}"
+
+    @property
+    def own_weights(self) -> tuple[tuple[str, float], ...]:
+        return ((self.label, self.weight),)
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    """A purpose clause that opens a bullet ('To cut memory, …', '为了…，'): cues count after it."""
+
+    lang: str
+    regex: re.Pattern
+
 
 @dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, so functions can cache per table
 class Rules:
@@ -203,6 +225,9 @@ class Rules:
     shapes: dict[str, float] = field(default_factory=dict)
     """Weights of the evidence that picks a file's paper unit (structure.yaml `shapes`)."""
     """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
+    purposes: tuple[Purpose, ...] = ()
+    weights: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    """Feature name -> what it adds to each label (fitted by scripts/calibrate.py), zeros left out."""
 
 
 @lru_cache(maxsize=65536)
@@ -243,7 +268,7 @@ def _known_keys(where: str, ctx: str, record: dict, allowed: set[str]) -> None:
 
 
 def _parse_cues(where: str, data: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": []}
+    out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": [], "purposes": [], "weights": {}}
     for i, r in enumerate(_records(where, data, "prefixes")):
         ctx = f"prefixes[{i}]"
         _known_keys(where, ctx, r, {"label", "children", "keys", "note"})
@@ -273,12 +298,7 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
         if "words" in r:
             words = tuple(w.casefold() for w in _strings(where, ctx + ".words", r["words"]))
         else:
-            if not isinstance(r["regex"], str):
-                raise _err(where, f"{ctx}.regex: expected a string")
-            try:
-                pattern = re.compile(r["regex"])
-            except re.error as exc:
-                raise _err(where, f"{ctx}.regex: invalid regular expression: {exc}") from None
+            pattern = _regex(where, ctx, r["regex"])
         out["cues"].append(Cue(label, lang, float(weight), words, pattern, str(r.get("note", ""))))
     for i, r in enumerate(_records(where, data, "priors")):
         ctx = f"priors[{i}]"
@@ -287,7 +307,36 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
             raise _err(where, f"{ctx}.position: expected 'first' or 'any'")
         out["priors"].append(Prior(_label(where, ctx, r.get("label")), r["position"],
                                    float(r.get("weight", 1.0)), int(r.get("min_bullets", 0))))
+    for i, r in enumerate(_records(where, data, "purposes")):
+        ctx = f"purposes[{i}]"
+        _known_keys(where, ctx, r, {"lang", "regex", "note"})
+        lang = r.get("lang", "any")
+        if lang not in LANGS:
+            raise _err(where, f"{ctx}.lang: {lang!r} is not one of {', '.join(LANGS)}")
+        out["purposes"].append(Purpose(lang, _regex(where, ctx, r.get("regex"))))
+    for i, r in enumerate(_records(where, data, "weights")):
+        ctx = f"weights[{i}]"
+        _known_keys(where, ctx, r, {"feature", *LABELS})
+        name = r.get("feature")
+        if not isinstance(name, str) or not name.strip():
+            raise _err(where, f"{ctx}.feature: expected a feature name")
+        if name in out["weights"]:
+            raise _err(where, f"{ctx}.feature: {name!r} is given twice")
+        for label in LABELS:
+            value = r.get(label, 0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 100:
+                raise _err(where, f"{ctx}.{label}: expected a number from -100 to 100")
+        out["weights"][name] = tuple((label, float(r[label])) for label in LABELS if r.get(label))
     return out
+
+
+def _regex(where: str, ctx: str, value: Any) -> re.Pattern:
+    if not isinstance(value, str):
+        raise _err(where, f"{ctx}.regex: expected a string")
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise _err(where, f"{ctx}.regex: invalid regular expression: {exc}") from None
 
 
 def _parse_structure(where: str, data: dict) -> dict[str, Any]:
@@ -337,7 +386,7 @@ def _shipped(name: str) -> str:
     return resources.files("notecards").joinpath("resources", name).read_text(encoding="utf-8")
 
 
-_SECTIONS = {"prefixes", "sections", "cues", "priors", "venues", "fields", "venue_status_words",
+_SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "venues", "fields", "venue_status_words",
              "venue_suffix_words", "generic_link_texts", "non_paper_sections",
              "structural_sections", "non_paper_title_words"}
 
@@ -346,6 +395,7 @@ _SECTIONS = {"prefixes", "sections", "cues", "priors", "venues", "fields", "venu
 def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...] = ()) -> Rules:
     """The shipped tables, with a user's cue file tried first and extra venue spellings."""
     cues = _parse_cues("notecards/resources/cues.yaml", _read_yaml(None, _shipped("cues.yaml"), "cues.yaml"))
+    _check_features("notecards/resources/cues.yaml", cues["weights"], cues)
     struct = _parse_structure("notecards/resources/structure.yaml",
                               _read_yaml(None, _shipped("structure.yaml"), "structure.yaml"))
     source = "shipped"
@@ -360,6 +410,9 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         cues["sections"] = {**cues["sections"], **user["sections"]}
         cues["cues"] = user["cues"] + cues["cues"]
         cues["priors"] = user["priors"] or cues["priors"]
+        cues["purposes"] = user["purposes"] + cues["purposes"]
+        cues["weights"] = {**cues["weights"], **user["weights"]}
+        _check_features(where, user["weights"], cues)
         ustruct = _parse_structure(where, data)
         struct["venues"].update(ustruct["venues"])
         struct["fields"].update(ustruct["fields"])
@@ -386,6 +439,21 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         source=source, shapes=struct["shapes"], citation_noise=frozenset(struct["citation_noise"]),
         section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
         zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
-                                          if re.search(r"[\u4e00-\u9fff]", w)),
+                                          if CJK.search(w)),
         cues_by_script={(zh, en): tuple(c for c in cues["cues"] if (c.lang != "zh" or zh) and (c.lang != "en" or en))
-                         for zh in (False, True) for en in (False, True)})
+                         for zh in (False, True) for en in (False, True)},
+        purposes=tuple(cues["purposes"]), weights=cues["weights"])
+
+
+CONTEXT_FEATURES = ("nested", "under a heading", "short", "phrase", "purpose clause",
+                    "about the method the paper builds on",
+                    *(f"{kind}: {label}" for kind in ("section", "parent line", "siblings") for label in LABELS))
+"""The features classify.py reads from where a bullet sits (its text gives the cue features)."""
+
+
+def _check_features(where: str, weights: dict[str, Any], cues: dict[str, Any]) -> None:
+    """Every record of a `weights` table names a feature the classifier has."""
+    known = {*CONTEXT_FEATURES, *(c.name for c in cues["cues"]), *(p.name for p in cues["priors"])}
+    for i, name in enumerate(weights):
+        if name not in known:
+            raise _err(where, f"weights[{i}].feature: no cue, prior or context feature is named {name!r}")

@@ -10,14 +10,17 @@ from functools import lru_cache
 from math import log
 from pathlib import Path
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
+"""The Chinese characters, as the body of a regex class: CJK Extension A, the unified ideographs and
+the compatibility ideographs. The one definition every module uses (`[{CJK_CHARS}]`)."""
+CJK = re.compile(f"[{CJK_CHARS}]")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_RUN = re.compile(r"[A-Za-z]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
+    return CJK.search(text) is not None
 
 
 @lru_cache(maxsize=1)
@@ -111,15 +114,16 @@ def _words(run: str, freq: dict[str, int], log_total: float) -> list[str]:
     out, x = [], 0
     while x < n:
         word = run[x:end[x] + 1]
-        if _CJK.search(word):  # jieba glues single Latin letters and digits together: not needed here
+        if CJK.search(word):  # jieba glues single Latin letters and digits together: not needed here
             out.append(word)
         x = end[x] + 1
     return out
 
 
-# jieba cuts each run of these characters on its own (its re_han_default), so a run can be
-# segmented alone with the same result.
-_RUN = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+")
+# jieba cuts each run of these characters on its own (its re_han_default, with every CJK_CHARS
+# character: jieba's own class stops at U+9FD5 and leaves out Extension A, so a cue word with such
+# a character would never reach the dictionary), so a run can be segmented alone.
+_RUN = re.compile(f"[{CJK_CHARS}a-zA-Z0-9+#&._%\\-]+")
 
 
 def tokens(text: str, extra_words: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -138,7 +142,7 @@ def chinese_words(text: str, extra_words: frozenset[str] = frozenset(), wanted: 
     if has_cjk(low):
         freq, log_total = _dictionary(extra_words)
         for run in _RUN.findall(low):
-            if _CJK.search(run) and (wanted is None or wanted.search(run)):
+            if CJK.search(run) and (wanted is None or wanted.search(run)):
                 # HMM guesses unknown words; cue words are in the dictionary, so plain lookup is enough
                 out.update(_words(run, freq, log_total))
     return out
