@@ -46,7 +46,7 @@ from notecards.errors import ConfigError
 from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
-from notecards.segment import has_cjk, language, tokens
+from notecards.segment import CJK_CHARS, has_cjk, language, tokens
 
 CONTEXT = ("background", "other", "opinion")
 """Labels shown on the back of a paper's cards."""
@@ -72,7 +72,7 @@ _CLAUSE_END = re.compile(r"(?<=[，,：:、])")
 _QUOTE = re.compile(r"^(?:[ \t]*>[ \t]?)+", re.M)
 _LETTER = re.compile(r"[^\W\d_]")
 _TAG = re.compile(r"<[^>]+>")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN = re.compile(r"[A-Za-z]")
 _MARKS = re.compile(r"[*_`\[\]$#<>~|]|\\")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")

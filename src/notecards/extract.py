@@ -13,13 +13,14 @@ from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, fo
                             year_heading)
 from notecards.model import Block, Bullet, Paper
 from notecards.rules import Rules, norm_key
+from notecards.segment import CJK_CHARS
 
 _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\))\s*)+$", re.I)
 _BOLD_ONLY = re.compile(r"^\s*(\*\*|__)((?:\\.|[^*_\\])+?)\1\s*[:：]?\s*$")
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
 _WORD_CHAR = re.compile(r"\w")
-_TITLE_WORDS = re.compile(r"[a-z]+|[\u4e00-\u9fff]{2,}")
+_TITLE_WORDS = re.compile(f"[a-z]+|[{CJK_CHARS}]{{2,}}")
 _EVENT = re.compile(r"\S+\s+(?:19|20)\d{2}")
 _LEAD_NUMBER = re.compile(r"^\s*\d{1,3}[.、．)]\s*")
 _YEARS = re.compile(r"(?:19|20)\d{2}")
@@ -27,7 +28,7 @@ _VENUE_SPLIT = re.compile(r"[\s,，()（）]+")
 _YEAR_VENUE = re.compile(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})")
 _VENUE_YEAR = re.compile(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})")
 _YEAR_ONLY = re.compile(r"\s*(?:19|20)\d{2}\s*年?\s*")
-_LEAD_PUNCT = re.compile(r"^[^\w\u4e00-\u9fff]+")
+_LEAD_PUNCT = re.compile(f"^[^\\w{CJK_CHARS}]+")
 _PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
 _TRAILING_DATE = re.compile(r"[\d\-./\s]+$")
 _ALTERNATIVES = re.compile(r"\s+[/|]\s+|[/|｜]")

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from notecards.rules import Rules, norm_key
+from notecards.segment import CJK_CHARS
 
 _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)>?(?:\s+[\"'][^\"']*[\"']|[^()]*)?\s*\)")
 _REF_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\[[^\[\]]*\]")
@@ -16,7 +17,7 @@ _BOLD = re.compile(r"(\*\*|__)(.{1,300}?)\1")
 _ITALIC = re.compile(r"(?<![\w*])([*_])(?!\s)(.{1,300}?)(?<!\s)\1(?![\w*])")
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d])")
 _SHORT_YEAR = re.compile(r"(?:['’‘-]|(?<=[A-Za-z]))(\d{2})\b")
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")
@@ -45,7 +46,7 @@ _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
 _VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
 _YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]")
-_GLOSS = re.compile(r"(?<=[A-Za-z0-9?!)）])\s*[\u4e00-\u9fff][^A-Za-z]*$")
+_GLOSS = re.compile(f"(?<=[A-Za-z0-9?!)）])\\s*[{CJK_CHARS}][^A-Za-z]*$")
 _PREFIX_TOKEN = re.compile(r"[^\s(（*\[_]+")
 _PREFIX_CHARS = re.compile(r"[\w\s'’.\-–:：]+")
 _NOTE_LINKS = re.compile(r"\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)")

@@ -24,6 +24,7 @@ from notecards.fsutil import atomic_write
 from notecards.model import Card
 from notecards.render import media_name
 from notecards.write import FIELDS, note_fields
+from notecards.segment import CJK_CHARS
 
 KIND_ORDER = ("problem", "method", "finding", "reverse", "summary")
 STAT_ROWS = 10
@@ -124,7 +125,7 @@ body.pv-page { margin: 0 auto; max-width: 1280px; padding: 24px 28px 64px; backg
 
 _IMG_TAG = re.compile(r"""<img\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
 _ATTR = re.compile(r"""\s+([^\s=/>"']+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(f"[{CJK_CHARS}]")
 _SECTION = re.compile(r"\{\{([#^])\s*([^}]+?)\s*\}\}(.*?)\{\{/\s*\2\s*\}\}", re.S)
 _FIELD = re.compile(r"\{\{\s*([^}#^/]+?)\s*\}\}")
 _EMPTY_FIELD = re.compile(r"<br\s*/?>|<div>\s*</div>|&nbsp;|\s", re.IGNORECASE)
