@@ -45,3 +45,17 @@ def test_decks_written_our_way_import_as_genankis_own(tmp_path, monkeypatch, on_
     assert seen["ours"] == seen["theirs"] and len(seen["ours"]) == len(NOTES)
     assert seen["ours decks"] == seen["theirs decks"] and seen["ours cards"] == seen["theirs cards"] == len(NOTES)
     assert seen["ours mtimes"] == [n[-1] for n in NOTES]  # each note keeps its own, genanki gives all one
+
+
+def test_records_pickle_back_to_equal_records():
+    """model._Record.__reduce__ (constructor arguments, not dataclasses' per-field state)."""
+    import pickle
+
+    from notecards.pipeline import extract_document, rules_for
+    from notecards.config import Config
+    from notecards.model import SourceFile
+
+    from conftest import SEED
+
+    doc = extract_document(SourceFile(str(SEED), SEED.read_text(encoding="utf-8"), "utf-8"), rules_for(Config()))
+    assert doc.papers and pickle.loads(pickle.dumps(doc)) == doc
