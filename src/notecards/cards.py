@@ -626,19 +626,19 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
                           context=ctx.html, source=f"{where}{a.bullet.line}", slot=str(slot),
                           basis=_norm(a.bullet.text), media=_join([answer, ctx], "").media, **common(a.lang)))
     if config.abstract_cards and "abstract" in ctx_bullets:
-        cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang, q_title, key, where, config, w, memo,
+        cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang, q_title, where, config, w, memo,
                                 common(paper_lang))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
         told = [b for label in CONTEXT for b in ctx_bullets.get(label, ())]
         if told:
-            cards.append(_summary_card(doc, told, paper, paper_lang, q_title, key, where, config, w, memo,
+            cards.append(_summary_card(doc, told, paper, paper_lang, q_title, where, config, w, memo,
                                        common(paper_lang)))
     elif config.reverse_cards and asks:
-        cards += _reverse_card(doc, asks, title, paper, key, where, w, memo, context, common)
+        cards += _reverse_card(doc, asks, title, paper, where, w, memo, context, common)
     return cards, list(dict.fromkeys([*warnings, *(x for r in lists.values() for x in r.warnings)]))
 
 
-def _summary_card(doc: Document, told: list[Bullet], paper: Paper, lang: str, q_title: str, key: str, where: str,
+def _summary_card(doc: Document, told: list[Bullet], paper: Paper, lang: str, q_title: str, where: str,
                   config: Config, w: Wording, memo: Memo, common: dict) -> Card:
     """What a paper with only background and opinions gets: its notes, as many as fit, the rest on the back."""
     t = w.languages[lang]
@@ -657,7 +657,7 @@ def _summary_card(doc: Document, told: list[Bullet], paper: Paper, lang: str, q_
                 media=_join([answer, ctx], "").media, basis=_norm(" ".join(b.text for b in told)), **common)
 
 
-def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: str, key: str, where: str,
+def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: str, where: str,
                    config: Config, w: Wording, memo: Memo, common: dict) -> list[Card]:
     """`abstract_cards: true`: one card per paper, the abstract's key sentences, the whole of it on the back."""
     t = w.languages[lang]
@@ -674,7 +674,7 @@ def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: st
                  media=_join([answer, ctx], "").media, **common)]
 
 
-def _reverse_card(doc: Document, asks: list[_Ask], title: str, paper: Paper, key: str, where: str, w: Wording,
+def _reverse_card(doc: Document, asks: list[_Ask], title: str, paper: Paper, where: str, w: Wording,
                   memo: Memo, context: Callable[[str, bool], Rendered], common: Callable[[str], dict]) -> list[Card]:
     """"Which paper …?" from the first asked bullet whose whole first sentence is short and does not
     give the title away; the bullet in full is on the back."""

@@ -16,7 +16,7 @@ from notecards.classify import classify_paper
 from notecards.config import Config
 from notecards.errors import InputError, NotecardsError
 from notecards.extract import extract_structure
-from notecards.model import Card, Document, Paper, SourceFile
+from notecards.model import Card, Document, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
