@@ -41,6 +41,7 @@ def dictionary():
     return _dictionary(RULES.zh_words)
 
 
+@pytest.mark.slow  # loads jieba's dictionary twice
 def test_the_saved_dictionary_is_jiebas(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     made = _jieba_frequencies()  # from jieba, then saved
