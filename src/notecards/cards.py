@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
 from pathlib import PurePath
 from typing import NamedTuple
 from urllib.parse import quote_plus
@@ -43,6 +42,7 @@ import yaml
 
 from notecards.config import Config
 from notecards.errors import ConfigError
+from notecards.fsutil import resource_text
 from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
@@ -140,7 +140,7 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
 @lru_cache(maxsize=1)
 def wording() -> Wording:
     """The shipped wording table, read and checked once."""
-    text = resources.files("notecards").joinpath("resources", "cards.yaml").read_text(encoding="utf-8")
+    text = resource_text("cards.yaml")
     return load_wording(yaml.safe_load(text), "notecards/resources/cards.yaml")
 
 

@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from notecards.config import TAG_PREFIXES
@@ -23,7 +22,7 @@ from notecards.errors import OutputError
 from notecards.fsutil import atomic_write
 from notecards.model import Card
 from notecards.render import media_name
-from notecards.write import FIELDS, note_fields
+from notecards.write import FIELDS, card_resources, note_fields
 from notecards.segment import CJK_CHARS
 
 KIND_ORDER = ("problem", "method", "finding", "reverse", "summary")
@@ -151,9 +150,7 @@ class NoteType:
 
 def note_type() -> NoteType:
     """The templates and style sheet write.py packs into every deck, with its field order."""
-    res = resources.files("notecards") / "resources"
-    front, back, css = ((res / n).read_text(encoding="utf-8")
-                        for n in ("card_front.html", "card_back.html", "style.css"))
+    front, back, css = card_resources()
     return NoteType(front, back, css, tuple(FIELDS))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from re import _constants as sre  # internal to re: see search_plan
 from re import _parser as sre_parser
@@ -12,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from notecards.errors import ConfigError
+from notecards.errors import ConfigError, yaml_problem
+from notecards.fsutil import resource_text
 from notecards.model import LABELS
 from notecards.segment import CJK
 
@@ -370,9 +370,9 @@ def _read_yaml(path: Path | None, text: str | None, where: str) -> dict:
     try:
         data = yaml.safe_load(text if text is not None else path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=where,
-                          line=mark.line + 1 if mark else None) from None
+        line, problem = yaml_problem(exc)
+        raise ConfigError(f"not valid YAML: {problem}", path=where,
+                          line=line + 1 if line is not None else None) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=where) from None
     if data is None:
@@ -380,10 +380,6 @@ def _read_yaml(path: Path | None, text: str | None, where: str) -> dict:
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of sections", path=where)
     return data
-
-
-def _shipped(name: str) -> str:
-    return resources.files("notecards").joinpath("resources", name).read_text(encoding="utf-8")
 
 
 _SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "venues", "fields", "venue_status_words",
@@ -394,10 +390,10 @@ _SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "v
 @lru_cache(maxsize=8)
 def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...] = ()) -> Rules:
     """The shipped tables, with a user's cue file tried first and extra venue spellings."""
-    cues = _parse_cues("notecards/resources/cues.yaml", _read_yaml(None, _shipped("cues.yaml"), "cues.yaml"))
+    cues = _parse_cues("notecards/resources/cues.yaml", _read_yaml(None, resource_text("cues.yaml"), "cues.yaml"))
     _check_features("notecards/resources/cues.yaml", cues["weights"], cues)
     struct = _parse_structure("notecards/resources/structure.yaml",
-                              _read_yaml(None, _shipped("structure.yaml"), "structure.yaml"))
+                              _read_yaml(None, resource_text("structure.yaml"), "structure.yaml"))
     source = "shipped"
     if user_file is not None:
         where = str(user_file)

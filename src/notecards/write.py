@@ -54,7 +54,8 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f
 
 
 @lru_cache(maxsize=1)
-def _resources() -> tuple[str, str, str]:
+def card_resources() -> tuple[str, str, str]:
+    """The card templates (front, back) and style sheet every deck packs."""
     return tuple(map(resource_text, ("card_front.html", "card_back.html", "style.css")))
 
 
@@ -66,7 +67,7 @@ def _model() -> genanki.Model:
 
 
 def _new_model() -> genanki.Model:
-    front, back, css = _resources()
+    front, back, css = card_resources()
     return genanki.Model(MODEL_ID, MODEL_NAME, fields=[{"name": f} for f in FIELDS],
                          templates=[{"name": "Card", "qfmt": front, "afmt": back}], css=css)
 
@@ -77,7 +78,7 @@ def _required_fields() -> list:
 
 
 def model_hash() -> str:
-    return _hash([MODEL_ID, MODEL_NAME, FIELDS, *_resources()])
+    return _hash([MODEL_ID, MODEL_NAME, FIELDS, *card_resources()])
 
 
 class _Note(genanki.Note):
