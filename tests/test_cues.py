@@ -54,6 +54,7 @@ def test_config_points_at_a_cue_file(tmp_path):
     ("weights:\n  - {feature: no such thing, method: 1}\n", "weights[0].feature: no cue, prior or context feature"),
     ("weights:\n  - {feature: nested, method: 1}\n  - {feature: nested, opinion: 1}\n", "weights[1].feature: 'nested' is given twice"),
     ("purposes:\n  - {lang: en, regex: '(unclosed'}\n", "purposes[0].regex: invalid regular expression"),
+    ("shapes: {title_wrods: 2}\n", "shapes.title_wrods: unknown key"),
 ])
 def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -78,3 +79,13 @@ def test_a_cue_word_with_an_extension_a_character_reaches_jieba(tmp_path):
     rules = load_rules(path)
     assert "䶮测法" in rules.zh_words
     assert classify_bullet("本文用䶮测法估计参数", Context(index=1, count=3), rules)[0] == "other"
+
+
+def test_shipped_structure_gives_every_shape_weight_and_a_user_file_overrides_one(tmp_path):
+    from notecards.rules import SHAPE_KEYS
+
+    assert set(load_rules().shapes) == set(SHAPE_KEYS)
+    path = tmp_path / "mine.yaml"
+    path.write_text("shapes: {link: 4}\n", encoding="utf-8")
+    mine = load_rules(path).shapes
+    assert mine["link"] == 4 and mine["title_words"] == load_rules().shapes["title_words"]

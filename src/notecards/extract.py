@@ -336,20 +336,20 @@ def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> flo
     w = rules.shapes
     text = blocks[i].text
     if _names_a_part(text, rules):
-        return w.get("label_heading", -1.0)
+        return w["label_heading"]
     tl = split_title_line(text, rules)
     if looks_like_title(tl.title, rules, min_words=3):
-        score = w.get("title_words", 2.0)
+        score = w["title_words"]
     elif looks_like_title(tl.title, rules, min_words=2):
-        score = w.get("short_title", 1.0)
+        score = w["short_title"]
     else:
-        return w.get("label_heading", -1.0)
+        return w["label_heading"]
     if tl.venue or tl.year:
-        score += w.get("venue_year", 1.5)
+        score += w["venue_year"]
     if tl.link and not tl.link.startswith("#"):
-        score += w.get("link", 1.0)
+        score += w["link"]
     if any(blocks[k].kind in ("para", "item", "row") for k in range(i + 1, nxt)):
-        score += w.get("notes_below", 0.5)
+        score += w["notes_below"]
     return score
 
 
@@ -368,11 +368,11 @@ def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, froze
     scored = []
     for level, rows in by_level.items():
         titled = [(i, e) for i, e in rows if e > 0]
-        if len(titled) < w.get("min_repeat", 2) or len(titled) < w.get("min_share", 0.6) * len(rows):
+        if len(titled) < w["min_repeat"] or len(titled) < w["min_share"] * len(rows):
             continue
         if _holds_paper_items(blocks, heads, level, titled, item_at):
             continue
-        marked = sum(e > w.get("title_words", 2.0) + w.get("notes_below", 0.5) for _, e in titled)
+        marked = sum(e > w["title_words"] + w["notes_below"] for _, e in titled)
         scored.append((sum(e for _, e in titled) * len(titled) / len(rows), level, frozenset(i for i, _ in titled),
                        marked))
     if not scored:
@@ -521,7 +521,7 @@ def paper_rows(blocks: list[Block], rules: Rules) -> dict[int, tuple[TitleLine, 
         if not titled:
             continue
         col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
-        if len(hits) < rules.shapes.get("min_repeat", 2):
+        if len(hits) < rules.shapes["min_repeat"]:
             continue
         for i, tl in hits.items():
             if not _names_other_work(blocks[i].cells, col, rules):
@@ -576,7 +576,7 @@ class _Reader:
 
     def repeating(self) -> bool:
         """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
-        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.rules.shapes.get("min_repeat", 2))
+        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.rules.shapes["min_repeat"])
 
     # -- context ----------------------------------------------------------------------
     def year_ctx(self) -> int | None:

@@ -339,6 +339,14 @@ def _regex(where: str, ctx: str, value: Any) -> re.Pattern:
         raise _err(where, f"{ctx}.regex: invalid regular expression: {exc}") from None
 
 
+_WORD_SETS = ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
+              "structural_sections", "non_paper_title_words")
+"""The word lists of structure.yaml (a user cue file adds to each)."""
+SHAPE_KEYS = ("title_words", "short_title", "venue_year", "link", "notes_below", "label_heading",
+              "min_repeat", "min_share")
+"""The evidence weights of structure.yaml `shapes` (the shipped file gives every one)."""
+
+
 def _parse_structure(where: str, data: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"venues": {}, "fields": {}}
     venues = data.get("venues", {})
@@ -354,13 +362,14 @@ def _parse_structure(where: str, data: dict) -> dict[str, Any]:
     for kind, keys in fields.items():
         for k in _strings(where, f"fields.{kind}", keys):
             out["fields"].setdefault(norm_key(k), kind)
-    for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-                "structural_sections", "non_paper_title_words"):
+    for key in _WORD_SETS:
         out[key] = {norm_key(s) for s in _strings(where, key, data.get(key, []))}
     shapes = data.get("shapes", {})
     if not isinstance(shapes, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                for v in shapes.values()):
         raise _err(where, "shapes: expected a map {evidence: number}")
+    if unknown := set(shapes) - set(SHAPE_KEYS):
+        raise _err(where, f"shapes.{sorted(unknown)[0]}: unknown key; allowed keys: " + ", ".join(SHAPE_KEYS))
     out["shapes"] = {str(k): float(v) for k, v in shapes.items()}
     out["citation_noise"] = {w.casefold() for w in _strings(where, "citation_noise", data.get("citation_noise", []))}
     return out
@@ -382,9 +391,8 @@ def _read_yaml(path: Path | None, text: str | None, where: str) -> dict:
     return data
 
 
-_SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "venues", "fields", "venue_status_words",
-             "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-             "structural_sections", "non_paper_title_words"}
+_SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "venues", "fields", "shapes",
+             "citation_noise", *_WORD_SETS}
 
 
 @lru_cache(maxsize=8)
@@ -412,8 +420,9 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         ustruct = _parse_structure(where, data)
         struct["venues"].update(ustruct["venues"])
         struct["fields"].update(ustruct["fields"])
-        for key in ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-                    "structural_sections", "non_paper_title_words"):
+        struct["shapes"].update(ustruct["shapes"])
+        struct["citation_noise"] |= ustruct["citation_noise"]
+        for key in _WORD_SETS:
             struct[key] |= ustruct[key]
         source = where
     for spelling, canon in venues:
