@@ -244,7 +244,7 @@ def unfitted_rules(original: str) -> Rules:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="folder holding dev/notes")
-    ap.add_argument("--l2", type=float, default=0.03, help="pull towards the hand weights")
+    ap.add_argument("--l2", type=float, default=0.01, help="pull towards the hand weights")
     ap.add_argument("--check", action="store_true", help="print only; leave cues.yaml as it is")
     args = ap.parse_args(argv)
     original = CUES.read_text(encoding="utf-8")

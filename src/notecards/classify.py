@@ -94,6 +94,7 @@ _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
 _NO_PLAN = SearchPlan()
+_ASKS = re.compile(r"^(?!\s*>)[^。.!！]{2,120}[？?]")
 
 
 def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
@@ -146,23 +147,28 @@ def _main_clause(text: str, rules: Rules, zh: bool, en: bool) -> tuple[str, bool
     return text, False
 
 
-def cue_features(text: str, rules: Rules) -> Features:
-    """The cues a bullet's main clause matches, each with its strength."""
-    main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
-    zh = has_cjk(main)
-    en = _LATIN.search(main) is not None
-    main, purpose = _main_clause(main, rules, zh, en)
-    out: Features = [("purpose clause", 1.0)] if purpose else []
-    if len(main) <= SHORT:
-        out.append(("short", 1.0))
-    elif _PHRASE.fullmatch(main):
-        out.append(("phrase", 1.0))
+_SENTENCE_END = re.compile(r"[。！？!?；;]|\.(?=\s+[A-Z(\[\"'])")
+"""Where a sentence ends: Chinese or English end punctuation ('e.g. the' goes on)."""
+
+
+def first_sentence(text: str) -> str:
+    """'The gap is X. We fix it by Y.' -> 'The gap is X.': a bullet is about what it opens with (one
+    that states a problem and then names the fix is a problem bullet; an abstract opens with its
+    problem), so cues are read in its first sentence. Measured on the dev notes, leave-one-file-out:
+    cues after it at half weight gave 0.384 F1, at a tenth 0.421, not at all 0.425 (all: 0.395)."""
+    m = _SENTENCE_END.search(text, 8)
+    return text if m is None or len(text) - m.end() < 8 else text[:m.end()]
+
+
+def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
+    """How often each cue holds in the text (up to three places or distinct words)."""
     low = main.casefold()
     lower: str | None = main.lower()
     if len(lower) != len(main):  # 'İ' lowers to two characters: offsets would move, no shortcut
         lower = None
     toks = "\x00".join(chinese_words(main, rules.zh_words, _any_zh_word(rules))) if zh else ""
     runs = frozenset(WORD_RUN.findall(low))
+    out: dict[str, int] = {}
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
         if cue.regex is None:
             hits = _word_hits(cue, low, toks, runs)
@@ -173,7 +179,22 @@ def cue_features(text: str, rules: Rules) -> Features:
         else:  # the plan is for lower_regex
             hits = _regex_hits(cue.regex, main)
         if hits:
-            out.append((cue.name, _strength(hits)))
+            out[cue.name] = hits
+    return out
+
+
+def cue_features(text: str, rules: Rules) -> Features:
+    """The cues the first sentence of a bullet's main clause matches, each with its strength."""
+    main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
+    zh = has_cjk(main)
+    en = _LATIN.search(main) is not None
+    main, purpose = _main_clause(main, rules, zh, en)
+    out: Features = [("purpose clause", 1.0)] if purpose else []
+    if len(main) <= SHORT:
+        out.append(("short", 1.0))
+    elif _PHRASE.fullmatch(main):
+        out.append(("phrase", 1.0))
+    out.extend((name, _strength(hits)) for name, hits in _cue_hits(first_sentence(main), rules, zh, en).items())
     return out
 
 
@@ -191,6 +212,10 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     elif ctx.nested:
         out.append(("nested", 1.0))
     first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
+    if first and _ASKS.search(text):  # the question the paper asks, not yet the reader's
+        out.append(("opens the paper with a question", 1.0))
+    if ctx.count == 1:  # a one-line gloss in a list of papers
+        out.append(("the paper's only bullet", 1.0))
     for prior in rules.priors:
         if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
             out.append((prior.name, 1.0))
