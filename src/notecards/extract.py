@@ -16,7 +16,12 @@ from notecards.rules import Rules, norm_key
 from notecards.segment import CJK_CHARS
 
 _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\))\s*)+$", re.I)
-_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)((?:\\.|[^*_\\])+?)\1\s*[:：]?\s*$")
+_BOLD_ONLY = re.compile(r"^\s*(\*\*|__)([*_]?)((?:\\.|[^*_\\])+?)\2\1\s*[:：\-–—]?\s*$")
+"""`**Key Ideas**`, `__*What is the finding?*__`, `**Gist** –`: a bold line that only names what follows."""
+_PASTED_MARKER = re.compile(r"^[•●▪◦‣⁃]\s*")
+"""A list marker pasted from a PDF or a word processor ('•\tThe paper …') is not part of the text."""
+_AUTHOR_LINE = re.compile(r"^[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?,? et al\b|^[A-Z][\w\-]+(?: [A-Z][\w\-]+)*\s*等人?\s*$")
+"""`Madaan et al. (CMU) NeurIPS 2023`, `Oriol Vinyals等`: who wrote the paper, its metadata."""
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
 _WORD_CHAR = re.compile(r"\w")
@@ -132,7 +137,7 @@ def _header_text(text: str) -> str | None:
     t = text.strip()
     m = _BOLD_ONLY.match(t) if t[:2] in ("**", "__") else None  # cheap tests first: few lines are headers
     if m:
-        return m.group(2).strip()
+        return m.group(3).strip()
     if t.endswith((":", "：")) and _HEADER_ONLY.match(t) and "\n" not in t:
         return t.rstrip(":： ")
     return None
@@ -612,7 +617,7 @@ class _Reader:
     # -- bullets ------------------------------------------------------------------------
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
-        text = _strip_br(text).strip()
+        text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
         if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text)):
@@ -681,8 +686,13 @@ class _Reader:
         return True
 
     def _is_meta_line(self, target: _Open, text: str) -> bool:
-        """`- 2022 ACL`, `- ICLR 2023`: a sub-item that only states venue and year."""
+        """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year."""
         plain = clean_inline(text)
+        if len(plain) <= 100 and _AUTHOR_LINE.match(plain):
+            venue, year = parse_venue(plain, self.rules)
+            target.venue = target.venue or venue
+            target.year = target.year or year
+            return True
         if len(plain) > 40:
             return False
         venue, year = parse_venue(plain, self.rules)
