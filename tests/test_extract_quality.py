@@ -33,8 +33,12 @@ def test_seed_meets_targets():
     s = score(_predict(SEED), yaml.safe_load(SEED_GOLD.read_text(encoding="utf-8")))
     print(f"\nseed: {s.line()} per-label F1 {s.f1}")
     assert (s.titles, s.years, s.venues, s.paper_precision) == (1.0, 1.0, 1.0, 1.0)
-    assert s.macro_f1 >= 0.95
-    assert s.accuracy >= 0.95
+    # The seed's labels once scored 0.96, with cues read across every sentence of a bullet. Reading
+    # them in the first sentence only, and the cues added with it, raised leave-one-file-out macro-F1
+    # on other people's notes from 0.395 to 0.519 and cost the seed ten points (docs/extraction.md):
+    # strangers' notes are what a user brings, so the seed is held at what it scores now.
+    assert s.macro_f1 >= 0.85
+    assert s.accuracy >= 0.90
 
 
 @pytest.mark.parametrize("note", FIXTURES, ids=[p.stem for p in FIXTURES])
