@@ -47,7 +47,27 @@ ROWS = [
     # other: uses, future directions, scope
     ("这种训练方式是否可以用于提升模型安全性，值得后续工作研究", MIDDLE, "other"),
     ("Future work: extend the benchmark to speech.", MIDDLE, "other"),
+    ("A survey of retrieval-augmented generation for code", FIRST, "other"),
+    ("一篇关于多模态大模型评测的综述", FIRST, "other"),
+    # analysis papers: what they study is their finding
+    ("Revisiting the calibration of modern classifiers", FIRST, "finding"),
+    ("本文研究了数据顺序如何影响课程学习的收益", FIRST, "finding"),
+    # a bullet is about its first sentence: a problem, then the fix, is a problem
+    ("Current models struggle with long videos, which overflow their context. We propose a memory "
+     "bank that outperforms every baseline by 5 points.", MIDDLE, "problem"),
 ]
+
+
+def test_cues_are_read_in_the_first_sentence():
+    one = "The authors propose a retrieval step before decoding."
+    two = one + " Results show it outperforms every baseline on all benchmarks by a wide margin."
+    assert classify_bullet(one, MIDDLE, RULES)[0] == classify_bullet(two, MIDDLE, RULES)[0] == "method"
+
+
+def test_a_question_that_opens_a_paper_is_its_problem():
+    text = "没有域标签时如何学习域不变的特征？"
+    assert classify_bullet(text, Context(index=0, count=1), RULES)[0] == "problem"
+    assert classify_bullet("> " + text, Context(index=3, count=5), RULES)[0] == "opinion"
 
 
 @pytest.mark.parametrize("text,ctx,label", ROWS, ids=[r[0][:24] for r in ROWS])

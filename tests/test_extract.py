@@ -285,3 +285,25 @@ def test_explain_names_the_shape_that_won(tmp_path):
     assert doc.shape.startswith("heading level 2 (")
     assert "shape" in to_contract([doc], explain=True)["documents"][0]
     assert "# papers open at: heading level 2" in to_table([doc], explain=True)
+
+
+def test_bold_italic_and_dashed_pseudo_headings_name_their_section(tmp_path):
+    ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs\n\n__*What problem does it address?*__\n\n"
+                          "Routing collapses onto a few experts.\n\n**Gist** –\n\n* Each token picks two experts.\n")
+    assert [(b.text, b.section) for b in ps[0].bullets] == [
+        ("Routing collapses onto a few experts.", "What problem does it address?"),
+        ("Each token picks two experts.", "Gist")]
+
+
+def test_an_author_line_is_metadata_with_its_venue_and_year(tmp_path):
+    ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs\n\nOkafor et al. (Some Lab), ICML 2023\n\n"
+                          "- Each token picks two experts.\n\n## Another Routing Paper For Tests\n\nLindqvist et al\n\n"
+                          "- Experts are balanced by a loss.\n")
+    assert [(p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("ICML", 2023, ["Each token picks two experts."]), (None, None, ["Experts are balanced by a loss."])]
+
+
+def test_a_pasted_bullet_marker_is_not_part_of_the_text(tmp_path):
+    ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs\n\n•\tEach token picks two experts.\n\n"
+                          "•\tExperts are balanced by a loss.\n")
+    assert [b.text for b in ps[0].bullets] == ["Each token picks two experts.", "Experts are balanced by a loss."]

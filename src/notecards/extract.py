@@ -688,8 +688,8 @@ class _Reader:
     def _is_meta_line(self, target: _Open, text: str) -> bool:
         """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year."""
         plain = clean_inline(text)
-        if len(plain) <= 100 and _AUTHOR_LINE.match(plain):
-            venue, year = parse_venue(plain, self.rules)
+        if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
+            venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.rules)
             target.venue = target.venue or venue
             target.year = target.year or year
             return True
