@@ -307,3 +307,13 @@ def test_a_pasted_bullet_marker_is_not_part_of_the_text(tmp_path):
     ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs\n\n•\tEach token picks two experts.\n\n"
                           "•\tExperts are balanced by a loss.\n")
     assert [b.text for b in ps[0].bullets] == ["Each token picks two experts.", "Experts are balanced by a loss."]
+
+
+def test_a_bold_sentence_is_a_note_and_a_bold_question_a_header(tmp_path):
+    ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs (ICML 2023)\n\n"
+                          "**Does routing still collapse when the experts are trained from scratch on code?**\n\n"
+                          "- **we could try the same balancing loss on our own speech models next quarter**\n\n"
+                          "## Another Routing Paper For Tests (NeurIPS 2022)\n\n- Experts are balanced by a loss.\n")
+    assert [(b.text, b.section) for b in ps[0].bullets] == [
+        ("**we could try the same balancing loss on our own speech models next quarter**",
+         "Does routing still collapse when the experts are trained from scratch on code?")]

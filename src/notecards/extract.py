@@ -132,11 +132,19 @@ def _is_label_line(text: str) -> bool:
     return len(plain.split()) <= 4 if _LATIN_PAIR.search(plain) else len(plain) <= 10
 
 
+def _is_name(text: str) -> bool:
+    """'Key Ideas', '论文要点', a template's question: a bold line that names a section; a bold
+    sentence ('**another entry point for our research: …**') is a note the reader stressed."""
+    if text.rstrip().endswith(("?", "？")):
+        return True
+    return len(text.split()) <= 12 if _LATIN_PAIR.search(text) else len(text) <= 30
+
+
 def _header_text(text: str) -> str | None:
     """A line that only announces what follows (`阅读笔记：`, `Key Ideas`, `**论文要点**`) -> its name."""
     t = text.strip()
     m = _BOLD_ONLY.match(t) if t[:2] in ("**", "__") else None  # cheap tests first: few lines are headers
-    if m:
+    if m and _is_name(m.group(3)):
         return m.group(3).strip()
     if t.endswith((":", "：")) and _HEADER_ONLY.match(t) and "\n" not in t:
         return t.rstrip(":： ")
