@@ -94,7 +94,6 @@ _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
 _NO_PLAN = SearchPlan()
-_ASKS = re.compile(r"^(?!\s*>)[^。.!！]{2,120}[？?]")
 
 
 def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
@@ -212,7 +211,8 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     elif ctx.nested:
         out.append(("nested", 1.0))
     first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
-    if first and _ASKS.search(text):  # the question the paper asks, not yet the reader's
+    if first and not text.lstrip().startswith(">") and first_sentence(text).rstrip().endswith(("?", "？")):
+        # the question the paper asks, not yet the reader's
         out.append(("opens the paper with a question", 1.0))
     if ctx.count == 1:  # a one-line gloss in a list of papers
         out.append(("the paper's only bullet", 1.0))
