@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from notecards.cards import (build_cards, key_part, load_wording, make_cards, merge_repeats, source_path,
+from notecards.cards import (key_part, load_wording, make_cards, merge_repeats, source_path,
                              split_cue, tag, text_language, wording)
 from notecards.config import Config
 from notecards.identity import assign_slots, carry_identity, give_guids, text_slot
@@ -44,12 +44,12 @@ def seed_doc() -> Document:
 
 
 def test_one_card_per_asked_bullet_plus_reverse():
-    cards = make_cards(doc(ATTENTION), CONFIG)
+    cards = make_cards(doc(ATTENTION), CONFIG).cards
     assert [c.kind for c in cards] == ["problem", "method", "method", "finding", "reverse"]
 
 
 def test_english_questions_name_the_paper():
-    q = [c.question for c in make_cards(doc(ATTENTION), CONFIG)]
+    q = [c.question for c in make_cards(doc(ATTENTION), CONFIG).cards]
     assert q[0] == "What problem does “Attention Is All You Need” address?"
     assert q[1] == "What is the method of “Attention Is All You Need” (“Self-attention only…”)?"  # first words
     assert q[2] == "In “Attention Is All You Need”, what is “Multi-head attention”?"  # the key is the cue
@@ -58,12 +58,12 @@ def test_english_questions_name_the_paper():
 
 def test_chinese_notes_get_chinese_questions():
     p = paper("自注意力", bullets=[("problem", "循环网络训练慢"), ("method", "只用注意力")])
-    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG)]
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG).cards]
     assert q[:2] == ["《自注意力》要解决什么问题？", "《自注意力》的方法是什么？"]
 
 
 def test_card_language_setting_overrides_the_notes_language():
-    cards = make_cards(doc(ATTENTION, lang="en"), replace(CONFIG, card_language="zh"))
+    cards = make_cards(doc(ATTENTION, lang="en"), replace(CONFIG, card_language="zh")).cards
     assert cards[0].question == "《Attention Is All You Need》要解决什么问题？"
 
 
@@ -76,7 +76,7 @@ def test_cue_key_moves_from_answer_to_question():
 
 
 def test_opinions_and_background_are_context_not_questions():
-    cards = make_cards(doc(ATTENTION), CONFIG)
+    cards = make_cards(doc(ATTENTION), CONFIG).cards
     assert not any("wonder" in c.question or "wonder" in c.answer for c in cards)
     method = cards[1]
     assert "I wonder how it scales." in method.context and "&gt;" not in method.context
@@ -85,31 +85,31 @@ def test_opinions_and_background_are_context_not_questions():
 
 
 def test_back_shows_paper_meta_and_source():
-    c = make_cards(doc(ATTENTION), CONFIG)[1]
+    c = make_cards(doc(ATTENTION), CONFIG).cards[1]
     assert (c.title, c.meta, c.source) == ("Attention Is All You Need", "NeurIPS · 2017", "notes/a.md:11")
     assert c.extra.startswith('<a href="https://scholar.google.com/')
 
 
 def test_reverse_cards_can_be_turned_off():
-    cards = make_cards(doc(ATTENTION), replace(CONFIG, reverse_cards=False))
+    cards = make_cards(doc(ATTENTION), replace(CONFIG, reverse_cards=False)).cards
     assert "reverse" not in {c.kind for c in cards}
 
 
 def test_paper_with_only_opinions_still_gets_one_card():
     p = paper("Only Opinions", bullets=[("opinion", "> not convinced")])
-    [card] = make_cards(doc(p), CONFIG)
+    [card] = make_cards(doc(p), CONFIG).cards
     assert card.kind == "summary" and "not convinced" in card.answer
 
 
 def test_paper_without_bullets_is_reported_not_carded():
-    batch = build_cards(doc(paper("Empty")), CONFIG)
+    batch = make_cards(doc(paper("Empty")), CONFIG)
     assert batch.cards == () and "no cards made" in batch.warnings[0]
 
 
 def test_long_bullet_is_one_card_with_its_key_sentences_and_the_rest_on_the_back():
     long = "。".join(f"第{i}句话讲的是一个比较长的方法步骤，包含很多细节" for i in range(12)) + "。"
     config = replace(CONFIG, max_answer_chars=80)
-    [card] = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config)
+    [card] = [c for c in make_cards(doc(paper("长", bullets=[("method", long)]), lang="zh"), config).cards
               if c.kind == "method"]
     shown = re.sub(r"<[^>]+>", "", card.answer)
     assert shown.startswith("第0句话") and len(shown) <= 82 and "第11句" not in shown
@@ -124,7 +124,7 @@ def test_one_long_sentence_is_cut_at_a_clause():
 
 
 def test_seed_has_no_blank_question_or_answer(seed_doc):
-    cards = make_cards(seed_doc, CONFIG)
+    cards = make_cards(seed_doc, CONFIG).cards
     assert cards
     for c in cards:
         for value in (c.question, c.answer, c.title, c.meta, c.context, c.source, c.extra, c.kind):
@@ -150,7 +150,7 @@ def test_merge_keeps_distinct_bullets_of_a_repeat():
 
 def test_tags_have_prefixes_and_no_spaces():
     p = replace(ATTENTION, venue="NeurIPS Workshop", topics=("machine translation", "nlp"))
-    c = make_cards(doc(p), replace(CONFIG, tag_prefixes={"year": "y", "venue": "venue", "topic": "t"}))[0]
+    c = make_cards(doc(p), replace(CONFIG, tag_prefixes={"year": "y", "venue": "venue", "topic": "t"})).cards[0]
     assert c.tags == ("y::2017", "venue::NeurIPS_Workshop", "t::machine_translation", "t::nlp")
     assert tag("topic", " a :: b ") == "topic::a_:_b"
 
@@ -159,8 +159,8 @@ def test_topic_lexicon_matches_tokens():
     config = replace(CONFIG, topics={"alignment": ("对齐",), "rl": ("RL",), "rm": ("reward model",)})
     zh = paper("P", bullets=[("method", "使用奖励模型做价值观对齐")], topics=())
     en = paper("Q", bullets=[("method", "A reward model trained on the URL list")], topics=())
-    assert "topic::alignment" in make_cards(doc(zh, lang="zh"), config)[0].tags
-    tags = make_cards(doc(en), config)[0].tags
+    assert "topic::alignment" in make_cards(doc(zh, lang="zh"), config).cards[0].tags
+    tags = make_cards(doc(en), config).cards[0].tags
     assert "topic::rm" in tags and "topic::rl" not in tags  # "RL" is not inside "URL"
 
 
@@ -168,7 +168,7 @@ def test_topic_lexicon_matches_tokens():
                                            ("topic", "Papers::nlp")])
 def test_deck_hierarchy(deck_by, deck):
     p = replace(ATTENTION, topics=("nlp",))
-    assert {c.deck for c in make_cards(doc(p), replace(CONFIG, deck_by=deck_by))} == {deck}
+    assert {c.deck for c in make_cards(doc(p), replace(CONFIG, deck_by=deck_by)).cards} == {deck}
 
 
 # --- identity ---------------------------------------------------------------------------
@@ -176,11 +176,11 @@ def test_deck_hierarchy(deck_by, deck):
 
 def keyed(d, config=CONFIG):
     """The cards of a document with the guids a first build gives them (make_cards makes drafts)."""
-    return give_guids(make_cards(d, config))
+    return give_guids(make_cards(d, config).cards)
 
 
 def test_cards_are_drafts_until_identity_gives_them_guids():
-    drafts = make_cards(doc(ATTENTION), CONFIG)
+    drafts = make_cards(doc(ATTENTION), CONFIG).cards
     assert {c.guid for c in drafts} == {""}
     assert all(len(c.guid) == 20 for c in keyed(doc(ATTENTION)))
 
@@ -288,7 +288,7 @@ def test_image_outside_notes_folder_is_refused(tmp_path: Path):
 def test_refused_image_is_reported_by_make_cards(tmp_path: Path):
     (tmp_path / "notes").mkdir()
     p = paper(bullets=[("method", "see ![fig](../../etc/passwd.png) here")])
-    batch = build_cards(doc(p, path=str(tmp_path / "notes" / "a.md"), folder=str(tmp_path / "notes")), CONFIG)
+    batch = make_cards(doc(p, path=str(tmp_path / "notes" / "a.md"), folder=str(tmp_path / "notes")), CONFIG)
     assert any("left out" in w for w in batch.warnings)
     assert all("<img" not in c.answer for c in batch.cards)
 
@@ -306,18 +306,18 @@ def test_paper_that_left_is_reported_once_and_gets_its_cards_back():
 def test_identical_bullets_in_one_paper_give_one_card():
     p = paper("Twice", bullets=[("method", "the same idea, written out"), ("method", "the same  idea, written out"),
                                 ("method", "  ")])
-    assert [c.kind for c in make_cards(doc(p), CONFIG)] == ["method", "reverse"]
+    assert [c.kind for c in make_cards(doc(p), CONFIG).cards] == ["method", "reverse"]
 
 
 def test_folders_under_the_notes_folder_are_topics():
-    cards = make_cards(doc(ATTENTION, path="notes/nlp/translation/a.md", folder="notes"), CONFIG)
+    cards = make_cards(doc(ATTENTION, path="notes/nlp/translation/a.md", folder="notes"), CONFIG).cards
     assert {"topic::nlp", "topic::translation"} <= set(cards[0].tags)
-    assert not any(t.startswith("topic::") for t in make_cards(doc(ATTENTION), CONFIG)[0].tags)
+    assert not any(t.startswith("topic::") for t in make_cards(doc(ATTENTION), CONFIG).cards[0].tags)
 
 
 def test_file_and_title_markup_cannot_inject_html():
     p = replace(ATTENTION, title='<img src=x onerror="alert(1)">Attention')
-    for c in make_cards(doc(p, path='notes/<script>alert(1)</script>.md'), CONFIG):
+    for c in make_cards(doc(p, path='notes/<script>alert(1)</script>.md'), CONFIG).cards:
         for value in (c.question, c.title, c.source, c.answer, c.extra):
             assert "<script" not in value and "<img" not in value
 
@@ -365,7 +365,7 @@ def test_each_bullet_is_parsed_once_per_paper(monkeypatch):
     monkeypatch.setattr(md, "render", lambda text, *a: texts.append(text) or parse(text, *a))
     p = paper(bullets=[("problem", "Loss $a<b$ is unstable."), ("method", "Clip the *gradient*."),
                        ("method", "Key: warm up $lr$ first."), ("background", "SGD is `noisy`.")])
-    cards = make_cards(doc(p), CONFIG)
+    cards = make_cards(doc(p), CONFIG).cards
     assert len(cards) == 4 and "\\(a&lt;b\\)" in cards[1].context
     assert sorted(texts) == sorted(set(texts)) and len(texts) == 4
 
@@ -379,7 +379,7 @@ def test_several_bullets_of_a_kind_ask_by_their_first_words_never_by_number():
     p = paper("Sparse Mixtures", bullets=[("method", "Route each token to two experts out of sixty-four."),
                                           ("method", "Balance the experts with an auxiliary loss term."),
                                           ("method", "Drop tokens that overflow an expert's capacity.")])
-    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "method"]
+    q = [c.question for c in make_cards(doc(p), CONFIG).cards if c.kind == "method"]
     assert q == ["What is the method of “Sparse Mixtures” (“Route each token to…”)?",
                  "What is the method of “Sparse Mixtures” (“Balance the experts with…”)?",
                  "What is the method of “Sparse Mixtures” (“Drop tokens that…”)?"]  # half its words at most
@@ -388,7 +388,7 @@ def test_several_bullets_of_a_kind_ask_by_their_first_words_never_by_number():
 def test_two_bullets_with_the_same_key_are_told_apart_by_their_words():
     p = paper("检测器", bullets=[("method", "训练：先在大数据集上预训练主干网络"),
                                  ("method", "训练：再用少量标注数据微调检测头")])
-    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG).cards if c.kind == "method"]
     assert len(set(q)) == 2 and all("「训练」" in x for x in q) and not any(PART_NUMBER.search(x) for x in q)
     assert "先在大数据集" in q[0] and "再用少量标注" in q[1]
 
@@ -396,7 +396,7 @@ def test_two_bullets_with_the_same_key_are_told_apart_by_their_words():
 def test_bullets_with_the_same_opening_get_longer_hints_until_they_differ():
     p = paper("Twins", bullets=[("finding", "It improves accuracy on ImageNet by two points over the baseline."),
                                 ("finding", "It improves accuracy on COCO by one point over the baseline.")])
-    q = [c.question for c in make_cards(doc(p), CONFIG) if c.kind == "finding"]
+    q = [c.question for c in make_cards(doc(p), CONFIG).cards if c.kind == "finding"]
     assert len(set(q)) == 2 and "ImageNet" in q[0] and "COCO" in q[1]
 
 
@@ -408,7 +408,7 @@ def test_an_aspect_tag_is_the_cue():
 def test_quoted_abstract_is_context_not_a_card():
     abstract = "摘要：" + " ".join(f"Sentence {i} of the authors' abstract about defect detection." for i in range(9))
     p = paper("Defect Nets", bullets=[("method", abstract), ("method", "用级联自编码器重建图像，再阈值分割缺陷")])
-    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    cards = make_cards(doc(p, lang="zh"), CONFIG).cards
     assert [c.kind for c in cards if c.kind != "reverse"] == ["method"]
     assert all("Sentence 0" not in c.question + c.answer for c in cards)
     assert "Sentence 8" in cards[0].context and "摘要" in cards[0].context
@@ -417,7 +417,7 @@ def test_quoted_abstract_is_context_not_a_card():
 def test_abstract_cards_setting_makes_one_abstract_card():
     abstract = "Abstract: We study defects. " + " ".join(f"Detail {i} follows here at length." for i in range(20))
     p = paper("Defect Nets", bullets=[("finding", abstract), ("method", "Cascade auto-encoders rebuild the image.")])
-    cards = make_cards(doc(p), replace(CONFIG, abstract_cards=True))
+    cards = make_cards(doc(p), replace(CONFIG, abstract_cards=True)).cards
     [card] = [c for c in cards if c.kind == "abstract"]
     assert card.question == "What does the abstract of “Defect Nets” say?"
     assert len(re.sub(r"<[^>]+>", "", card.answer)) <= CONFIG.max_answer_chars and "Detail 19" in card.context
@@ -427,7 +427,7 @@ def test_bullet_that_restates_the_title_is_context():
     p = paper("Uncertainty Modeling for Out-of-Distribution Generalization",
               bullets=[("problem", "Uncertainty modeling for OOD generalization"),
                        ("method", "Model feature statistics as Gaussians and sample them during training.")])
-    cards = make_cards(doc(p), CONFIG)
+    cards = make_cards(doc(p), CONFIG).cards
     assert [c.kind for c in cards] == ["method", "reverse"]
     assert "Uncertainty modeling for OOD generalization" in cards[0].context
 
@@ -436,7 +436,7 @@ def test_bullet_that_only_leads_into_what_follows_or_says_too_little_is_context(
     p = paper("Bigtable", bullets=[("method", "下面是几个相关的视频："), ("method", "We can see that...."),
                                    ("method", "Gist –"), ("method", "TODO"), ("finding", "Then improved by training on demonstrations"),
                                    ("method", "Rows are kept sorted and split into tablets.")])
-    cards = make_cards(doc(p), CONFIG)
+    cards = make_cards(doc(p), CONFIG).cards
     assert [c.kind for c in cards] == ["method", "reverse"]
     assert all(t in cards[0].context for t in ("相关的视频", "We can see", "Gist", "Then improved"))
 
@@ -445,7 +445,7 @@ def test_bullet_that_leans_on_its_neighbours_is_context():
     p = paper("Second Paper", bullets=[("method", "和前面那篇的思路一样，只是换了损失函数"),
                                        ("method", "Same as above, but with a larger batch."),
                                        ("method", "用对比损失替换交叉熵，提升小样本表现")])
-    cards = make_cards(doc(p, lang="zh"), CONFIG)
+    cards = make_cards(doc(p, lang="zh"), CONFIG).cards
     assert [c.kind for c in cards] == ["method", "reverse"]
     assert "和前面那篇" in cards[0].context and "Same as above" in cards[0].context
 
@@ -454,7 +454,7 @@ def test_each_bullet_asks_in_its_own_language():
     p = paper("Domain Adaptation Survey", bullets=[
         ("method", "Unfortunately a shared encoder cannot align the label shift."),
         ("method", "没有domain label的情况下用聚类得到伪标签")])
-    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG) if c.kind == "method"]
+    q = [c.question for c in make_cards(doc(p, lang="zh"), CONFIG).cards if c.kind == "method"]
     assert q[0].startswith("What is the method of") and q[1].startswith("《Domain Adaptation Survey》的方法")
     assert text_language("用domain randomization进行sim-to-real transfer") == "zh"
     assert text_language("Unfortunately, a B-tree may not do well.") == "en"
@@ -464,7 +464,7 @@ def test_each_bullet_asks_in_its_own_language():
 def test_a_bullet_without_letters_asks_in_its_papers_language():
     p = paper("视觉变换器", bullets=[("finding", "ResNet-50 上 76.1%"), ("method", "把图像切块后送入编码器"),
                                      ("problem", "卷积网络的归纳偏置是否必要")])
-    [finding] = [c for c in make_cards(doc(p, lang="en"), CONFIG) if c.kind == "finding"]
+    [finding] = [c for c in make_cards(doc(p, lang="en"), CONFIG).cards if c.kind == "finding"]
     assert finding.question == "《视觉变换器》有什么发现？"
 
 
@@ -472,14 +472,14 @@ def test_reverse_card_never_gives_the_title_away():
     p = paper("LoRA: Low-Rank Adaptation of Large Language Models",
               bullets=[("problem", "LoRA fine-tunes large models cheaply."),
                        ("method", "Freeze the weights and train a pair of small matrices per layer.")])
-    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    [rev] = [c for c in make_cards(doc(p), CONFIG).cards if c.kind == "reverse"]
     assert "LoRA" not in rev.question and "Freeze the weights" in rev.question
 
 
 def test_reverse_card_asks_a_whole_sentence_and_shows_the_bullet_on_the_back():
     long = "A" + " very" * 40 + " long first sentence. Then more."
     p = paper("Some Paper", bullets=[("problem", long), ("method", "Train two towers that share a vocabulary. Then rank.")])
-    [rev] = [c for c in make_cards(doc(p), CONFIG) if c.kind == "reverse"]
+    [rev] = [c for c in make_cards(doc(p), CONFIG).cards if c.kind == "reverse"]
     assert "…" not in rev.question and "Train two towers that share a vocabulary" in rev.question
     assert "Then rank." in rev.context
 
@@ -487,12 +487,12 @@ def test_reverse_card_asks_a_whole_sentence_and_shows_the_bullet_on_the_back():
 def test_reverse_card_two_papers_share_is_left_out():
     a = paper("First Paper", bullets=[("method", "GAN plus a perceptual loss term")])
     b = paper("Second Paper", bullets=[("method", "GAN plus a perceptual loss term")])
-    assert "reverse" not in {c.kind for c in make_cards(doc(a, b), CONFIG)}
-    assert "reverse" in {c.kind for c in make_cards(doc(a), CONFIG)}
+    assert "reverse" not in {c.kind for c in make_cards(doc(a, b), CONFIG).cards}
+    assert "reverse" in {c.kind for c in make_cards(doc(a), CONFIG).cards}
 
 
 def test_no_question_of_the_seed_carries_a_part_number_or_repeats(seed_doc):
-    cards = make_cards(seed_doc, CONFIG)
+    cards = make_cards(seed_doc, CONFIG).cards
     assert not [c.question for c in cards if PART_NUMBER.search(c.question)]
     assert len({c.question for c in cards}) == len(cards)
     assert all(len(re.sub(r"<[^>]+>", "", c.answer)) <= CONFIG.max_answer_chars + 2 for c in cards)
@@ -503,13 +503,13 @@ def test_source_is_relative_to_the_notes_folder_wherever_the_build_runs():
     there = doc(ATTENTION, path="../../me/notes/nlp/a.md", folder="../../me/notes")
     assert source_path(here) == source_path(there) == "notes/nlp/a.md"
     assert source_path(doc(ATTENTION, path="a.md", folder=".")) == "a.md"
-    assert make_cards(here, CONFIG)[0].source == "notes/nlp/a.md:10"
+    assert make_cards(here, CONFIG).cards[0].source == "notes/nlp/a.md:10"
 
 
 def test_a_file_with_no_cards_says_so_and_papers_without_notes_are_one_line():
-    empty = build_cards(doc(paper("A"), paper("B")), CONFIG)
+    empty = make_cards(doc(paper("A"), paper("B")), CONFIG)
     assert empty.cards == () and len(empty.warnings) == 1 and "no cards made from this file" in empty.warnings[0]
-    some = build_cards(doc(ATTENTION, paper("A"), paper("B"), paper("C"), paper("D")), CONFIG)
+    some = make_cards(doc(ATTENTION, paper("A"), paper("B"), paper("C"), paper("D")), CONFIG)
     [note] = [w for w in some.warnings if "no notes to ask about" in w]
     assert note.startswith("notes/a.md:9: note: 4 papers have") and "'A', 'B', 'C', …" in note
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import chromium
 from notecards import fsutil, preview
-from notecards.cards import build_cards
+from notecards.cards import make_cards
 from notecards.cli import app
 from notecards.config import Config
 from notecards.errors import OutputError
@@ -353,7 +353,7 @@ def test_browser_check_catches_a_broken_page(tmp_path, browser):
 def test_preview_of_real_notes_loads_in_chromium_without_console_errors(notes_folder, tmp_path, browser):
     out = tmp_path / "p.html"
     assert run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml")).exit_code == 0
-    cards = [c for d in extract_paths([notes_folder], Config()).documents for c in build_cards(d, Config()).cards]
+    cards = [c for d in extract_paths([notes_folder], Config()).documents for c in make_cards(d, Config()).cards]
     page = chromium.load(browser, out.as_uri(), tmp_path / "run")
 
     text = shown_text(page.dom)

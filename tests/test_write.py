@@ -42,7 +42,7 @@ def paper(title: str, *bullets: tuple[str, str], year=2017) -> Paper:
 
 
 def cards_of(*papers: Paper, title="notes", path="notes/a.md", folder="notes"):
-    return list(give_guids(make_cards(Document(path=path, title=title, papers=papers, lang="en", folder=folder), CONFIG)))
+    return list(give_guids(make_cards(Document(path=path, title=title, papers=papers, lang="en", folder=folder), CONFIG).cards))
 
 
 P1 = paper("Paper One", ("problem", "why one"), ("method", "how one"), ("method", "and also this"))

@@ -151,13 +151,9 @@ class CardBatch:
     """`path:line: warning: …` for images left out and papers that gave no card."""
 
 
-def make_cards(doc: Document, config: Config) -> list[Card]:
-    """The cards of one notes file, in study order (paper by paper, problem first)."""
-    return list(build_cards(doc, config).cards)
-
-
-def build_cards(doc: Document, config: Config) -> CardBatch:
-    """make_cards() plus the warnings met on the way."""
+def make_cards(doc: Document, config: Config) -> CardBatch:
+    """The cards of one notes file, in study order (paper by paper, problem first), and the
+    warnings met on the way."""
     cards: list[Card] = []
     warnings: list[str] = []
     bare: list[Paper] = []  # papers that gave no card

@@ -110,9 +110,9 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
         return _Outcome(problem=InputError("nesting too deep to read", path=item.display if isinstance(item, NoteRef) else item.path))
     if keyer is None:
         return _Outcome(doc)
-    from notecards.cards import build_cards
+    from notecards.cards import make_cards
 
-    batch = build_cards(doc, config)
+    batch = make_cards(doc, config)
     key = keyer.key(src)
     if store:
         keyer.put(src, doc, batch, key)
@@ -323,7 +323,7 @@ def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
     return found
 
 
-def _make_cards(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
+def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
                 progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
     """The cards of these files: from the cache where it is current, else extracted (and cached)."""
     out: dict[int, _Outcome] = {}
@@ -371,11 +371,11 @@ def preview_cards(config: Config, paths: Iterable[Path] | None = None,
                   progress: Progress | None = None) -> tuple[list[Card], Report]:
     """`notecards preview`: the cards a build would write, with their guids (as a build into a new
     folder gives them), and the report of reading the notes."""
-    from notecards.cards import build_cards
+    from notecards.cards import make_cards
     from notecards.identity import carry_identity
 
     report = extract_paths(list(paths or config.notes), config, progress)
-    batches = [build_cards(doc, config) for doc in report.documents]
+    batches = [make_cards(doc, config) for doc in report.documents]
     owners = _owners(enumerate(b.cards for b in batches))
     ids = [doc.path for doc in report.documents]
     cards = []
@@ -414,7 +414,7 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
         made: dict[int, _Outcome] = {}
         current = first
         while todo := [i for i in current.read if i not in made]:
-            made.update(_make_cards(todo, refs, known, config, keyer, progress, len(made), len(refs)))
+            made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs)))
             current = plan(made)
         known.held.clear()
         owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
