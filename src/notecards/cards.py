@@ -77,6 +77,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 _MARKS = re.compile(r"[*_`\[\]$#<>~|]|\\")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][\w'-]*")
+_LATIN_TOKEN = re.compile(r"[A-Za-z]\S*")
 _LATIN_LOWER = re.compile(r"[a-z0-9]+")
 _NAME = re.compile(r"\b(?=\w*[A-Z0-9])[A-Za-z][\w-]*[A-Z0-9][\w-]*|\b[A-Z]{2,}\b")
 
@@ -366,24 +367,39 @@ def _title_words(text: str, stop: frozenset[str] = frozenset()) -> list[str]:
     return words
 
 
-def restates_title(text: str, title: str, have: frozenset[str] | None = None) -> bool:
-    """A bullet most of whose words are the title's ("Principled disentanglement for DG").
+class _Title(NamedTuple):
+    """A paper's title as its bullets are compared with it, tokenised once per paper."""
 
-    `have`: the title's _title_words, when the caller checks many bullets against one title.
-    """
-    if len(text) > 2 * len(title) + 10:  # far longer than the title: it says more (and costs nothing)
+    text: str
+    words: frozenset[str]
+    """Its _title_words: what a bullet that only restates the title is made of."""
+    names: tuple[str, ...]
+    """The names in its main part (`LoRA`, `GPT-3`), casefolded: a reverse prompt naming one gives it away."""
+    key_words: frozenset[str]
+    """Its _title_words but the stop words: a reverse prompt holding half of them gives it away."""
+
+
+def title_of(title: str, stop: frozenset[str]) -> _Title:
+    names = _NAME.findall(title.partition(":")[0] if ":" in title else title)
+    return _Title(title, frozenset(_title_words(title)), tuple(n.casefold() for n in names),
+                  frozenset(_title_words(title, stop)))
+
+
+def restates_title(text: str, title: _Title) -> bool:
+    """A bullet most of whose words are the title's ("Principled disentanglement for DG")."""
+    if len(text) > 2 * len(title.text) + 10:  # far longer than the title: it says more (and costs nothing)
         return False
     words = _title_words(text)
-    have = frozenset(_title_words(title)) if have is None else have
-    return bool(words) and sum(map(have.__contains__, words)) >= ECHO * len(words)
+    return bool(words) and sum(map(title.words.__contains__, words)) >= ECHO * len(words)
 
 
-def gives_title_away(prompt: str, title: str, stop: frozenset[str]) -> bool:
-    """A reverse prompt that names the paper: a name from its title (`LoRA`, `GPT-3`), or half its words."""
+def gives_title_away(prompt: str, title: _Title, stop: frozenset[str]) -> bool:
+    """A reverse prompt that names the paper: a name from its title (`LoRA`, `GPT-3`), or half its words
+    (`stop`: the words that don't count, as in title_of)."""
     low = prompt.casefold()
-    if any(n.casefold() in low for n in _NAME.findall(title.partition(":")[0] if ":" in title else title)):
+    if any(n in low for n in title.names):
         return True
-    words = set(_title_words(title, stop))
+    words = title.key_words
     return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
 
 
@@ -422,12 +438,24 @@ def _bare(text: str) -> str:
 def _hint(text: str, lang: str, size: int) -> str:
     """The first words of a bullet (_bare), to tell its question from its siblings': never more
     than half of them at first (the question must not hold its answer), more as `size` grows."""
-    if lang == "zh" and has_cjk(text):
-        n = min(HINT_CHARS * size, max(1, len(text) // 2) * size)
-        return text[:n].rstrip("，,。；;：: ")
-    words = text.split(" ", HINT_WORDS * size)
-    half = max(1, (text.count(" ") + 1) // 2) * size
-    return " ".join(words[:min(HINT_WORDS * size, half)]).rstrip(",.;: ")
+    return _Hints(text, lang).at(size)
+
+
+class _Hints:
+    """A bullet's text cut once into what its hints are made of (characters for Chinese, words
+    otherwise), so that a hint of any size is a slice: questions that open alike ask for several."""
+
+    __slots__ = ("units", "by_char", "half")
+
+    def __init__(self, text: str, lang: str) -> None:
+        self.by_char = lang == "zh" and has_cjk(text)
+        self.units: str | list[str] = text if self.by_char else text.split(" ")
+        self.half = max(1, len(self.units) // 2)
+
+    def at(self, size: int) -> str:
+        if self.by_char:
+            return self.units[:min(HINT_CHARS * size, self.half * size)].rstrip("，,。；;：: ")
+        return " ".join(self.units[:min(HINT_WORDS * size, self.half * size)]).rstrip(",.;: ")
 
 
 def _unquote(text: str) -> str:
@@ -502,7 +530,7 @@ def _source_path(path_text: str, folder: str) -> str:
     return shown.as_posix() if not shown.is_absolute() else shown.name
 
 
-def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tuple[list[_Ask], dict[str, list[Bullet]]]:
+def _plan(bullets: list[Bullet], title: _Title, lang: str | None, w: Wording) -> tuple[list[_Ask], dict[str, list[Bullet]]]:
     """The paper's asked bullets (lang None: the paper's), and its context bullets by heading
     (label or 'abstract').
 
@@ -510,7 +538,6 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
     """
     asks: list[_Ask] = []
     ctx: dict[str, list[Bullet]] = {}
-    have = frozenset(_title_words(title))
     heads: dict[str, bool] = {}
     for b in bullets:
         cue, body = split_cue(b.text, w.generic_keys)
@@ -518,7 +545,7 @@ def _plan(bullets: list[Bullet], title: str, lang: str | None, w: Wording) -> tu
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(body) or restates_title(body, title, have) or _unfinished(body):
+        elif w.note_order.search(body) or restates_title(body, title) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
@@ -533,7 +560,7 @@ def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str
     None for a bullet whose words are a sibling's to the end (nothing tells them apart)."""
     kinds = Counter(a.kind for a in asks)
     cues = Counter(a.cue for a in asks if a.cue)
-    bare: dict[int, str] = {}  # the words of each bullet that needed a hint
+    hints: dict[int, _Hints] = {}  # the words of each bullet that needed a hint, cut once
 
     def word(i: int, size: int) -> str:
         a = asks[i]
@@ -541,22 +568,26 @@ def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str
         cue = html.escape(a.cue) if a.cue else None
         if size == 0:
             return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
-        if i not in bare:
-            bare[i] = _bare(_unquote(a.body))
-        hint = html.escape(_hint(bare[i], a.lang, size))
+        if i not in hints:
+            hints[i] = _Hints(_bare(_unquote(a.body)), a.lang)
+        hint = html.escape(hints[i].at(size))
         return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
                 else t[f"{a.kind}_hint"].format(title=title, hint=hint))
 
     sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
     questions = [word(i, n) for i, n in enumerate(sizes)]
+    counts = Counter(questions)
+    clash = [i for i, q in enumerate(questions) if counts[q] > 1]
     for _ in range(HINT_ROUNDS):
-        counts = Counter(questions)
-        clash = [i for i, q in enumerate(questions) if counts[q] > 1]
         if not clash:
             break
+        # only the clashing questions change, so the counts are moved for them alone
         for i in clash:
+            counts[questions[i]] -= 1
             sizes[i] = 2 * sizes[i] or 1  # doubling: bullets that open alike take few rounds to tell apart
             questions[i] = word(i, sizes[i])
+            counts[questions[i]] += 1
+        clash = [i for i, q in enumerate(questions) if counts[q] > 1]
     seen: set[str] = set()
     out: list[str | None] = []
     for q in questions:
@@ -572,7 +603,8 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
     if not bullets:
         return [], []
     fixed = None if config.card_language == "auto" else config.card_language
-    asks, ctx_bullets = _plan(bullets, title, fixed, w)
+    title_words = title_of(title, w.title_stop_words)
+    asks, ctx_bullets = _plan(bullets, title_words, fixed, w)
     own = [b for label, bs in ctx_bullets.items() if label != "abstract" for b in bs] + [a.bullet for a in asks]
     # the paper's language is its reader's: a quoted abstract does not count
     paper_lang = fixed or language([b.text for b in (own or bullets)])
@@ -630,7 +662,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
             cards.append(_summary_card(doc, told, paper, paper_lang, q_title, where, config, w, memo,
                                        common(paper_lang)))
     elif config.reverse_cards and asks:
-        cards += _reverse_card(doc, asks, title, paper, where, w, memo, context, common)
+        cards += _reverse_card(doc, asks, title_words, paper, where, w, memo, context, common)
     return cards, list(dict.fromkeys([*warnings, *(x for r in lists.values() for x in r.warnings)]))
 
 
@@ -670,21 +702,22 @@ def _abstract_card(doc: Document, abstract: list[Bullet], lang: str, q_title: st
                  media=_join([answer, ctx], "").media, **common)]
 
 
-def _reverse_card(doc: Document, asks: list[_Ask], title: str, paper: Paper, where: str, w: Wording,
+def _reverse_card(doc: Document, asks: list[_Ask], title: _Title, paper: Paper, where: str, w: Wording,
                   memo: Memo, context: Callable[[str, bool], Rendered], common: Callable[[str], dict]) -> list[Card]:
     """"Which paper …?" from the first asked bullet whose whole first sentence is short and does not
     give the title away; the bullet in full is on the back."""
     for a in sorted(asks, key=lambda a: ASKED.index(a.kind)):
-        prompt = _first_sentence(plain_text(_unquote(a.body), memo))
+        said = plain_text(_unquote(a.body), memo)
+        prompt = _first_sentence(said)
         low, high = REVERSE_CUE_CHARS
-        short = len(prompt) < low if has_cjk(prompt) else len(re.findall(r"[A-Za-z]\S*", prompt)) < 4
+        short = len(prompt) < low if has_cjk(prompt) else len(_LATIN_TOKEN.findall(prompt)) < 4
         if short or len(prompt) > high or gives_title_away(prompt, title, w.title_stop_words):
             continue
         t = w.languages[a.lang]
-        whole = plain_text(_unquote(a.body), memo).rstrip("。；;，,.!?！？ ") != prompt
+        whole = said.rstrip("。；;，,.!?！？ ") != prompt
         ctx = _with_rest(context(a.lang, True), _render(doc, a.bullet, memo, a.body) if whole else None, t)
         return [Card(guid="", kind="reverse",
-                     question=t[f"reverse_{a.kind}"].format(cue=html.escape(prompt)), answer=html.escape(title),
+                     question=t[f"reverse_{a.kind}"].format(cue=html.escape(prompt)), answer=html.escape(title.text),
                      context=ctx.html, source=f"{where}{paper.line}", media=ctx.media,
                      basis=_norm(a.bullet.text), **common(a.lang))]
     return []
