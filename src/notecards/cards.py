@@ -637,7 +637,8 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
     warnings: list[str] = []
     cards: list[Card] = []
     for a, question in zip(asks, _questions(asks, q_title, w, memo)):
-        slot = text_slot(_norm(a.bullet.text))  # the slot identity.assign_slots gives a bullet new to the state
+        basis = _norm(a.bullet.text)
+        slot = text_slot(basis)  # the slot identity.assign_slots gives a bullet new to the state
         t = w.languages[a.lang]
         part = key_part(a.body, config.max_answer_chars, memo)
         answer = _render(doc, a.bullet, memo, part)
@@ -652,7 +653,8 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
         shown = answer.html + (' <span class="nc-more">…</span>' if full is not None else "")
         cards.append(Card(guid="", kind=a.kind, question=question, answer=shown,
                           context=ctx.html, source=f"{where}{a.bullet.line}", slot=str(slot),
-                          basis=_norm(a.bullet.text), media=_join([answer, ctx], "").media, **common(a.lang)))
+                          basis=basis, media=_join([answer, ctx], "").media if answer.media else ctx.media,
+                          **common(a.lang)))
     if config.abstract_cards and "abstract" in ctx_bullets:
         cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang, q_title, where, config, w, memo,
                                 common(paper_lang))
