@@ -177,21 +177,23 @@ def test_front_matter_with_a_second_document_or_anchor_is_still_checked():
     assert (plain.front, plain.warnings) == ({"title": "A Title", "tags": ["x", "y"]}, ())
 
 
-def test_line_caches_serve_one_file_only(tmp_path):
-    from notecards import meta
-    from notecards.extract import _key_variants, is_section_name
+def test_line_answers_live_in_their_documents_memo():
+    from notecards.meta import LineMemo, split_title_line
     from notecards.pipeline import rules_for
-    papers(tmp_path, "## Key Ideas\n\n- [A Real Paper Title Here](https://x.org)\n  - note one\n")
-    is_section_name("Key Ideas", rules_for(Config()))
-    assert _key_variants in meta._LINE_CACHES and meta.clean_inline in meta._LINE_CACHES
-    meta.forget_lines()
-    assert all(helper.cache_info().currsize == 0 for helper in meta._LINE_CACHES)
+    rules = rules_for(Config())
+    line = "[A Real Paper Title Here](https://x.org)"
+    memo = LineMemo(rules)
+    first = split_title_line(line, memo)
+    assert split_title_line(line, memo) is first  # asked again within the document: from its memo
+    assert ("split_title_line", line) in memo.answers
+    other = split_title_line(line, LineMemo(rules))  # another document works it out for itself
+    assert other == first and other is not first
 
 
 def test_title_line_shapes_the_fast_paths_must_keep():
-    from notecards.meta import looks_like_title, split_title_line
+    from notecards.meta import LineMemo, looks_like_title, split_title_line
     from notecards.pipeline import rules_for
-    rules = rules_for(Config())
+    rules = LineMemo(rules_for(Config()))
     def parts(line):
         tl = split_title_line(line, rules)
         return tl.title, tl.venue, tl.year
@@ -210,7 +212,7 @@ def test_title_line_shapes_the_fast_paths_must_keep():
 # -- the title-line grammar: exact line -> (title, venue, year, note) ----------------------------------
 import pytest  # noqa: E402
 
-from notecards.meta import clean_inline, split_title_line  # noqa: E402
+from notecards.meta import LineMemo, clean_inline, split_title_line  # noqa: E402
 from notecards.rules import load_rules  # noqa: E402
 from notecards.show import to_contract, to_table  # noqa: E402
 
@@ -230,7 +232,7 @@ TITLE_LINES = [
 
 @pytest.mark.parametrize("line,expected", TITLE_LINES, ids=[t[0][:30] for t in TITLE_LINES])
 def test_title_line_grammar(line, expected):
-    tl = split_title_line(line, load_rules())
+    tl = split_title_line(line, LineMemo(load_rules()))
     assert (tl.title, tl.venue, tl.year, tl.note) == expected
 
 

@@ -8,11 +8,11 @@ from pathlib import PurePath
 from typing import Any
 
 from notecards.identity import paper_key
-from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, forget_lines, is_date_text,
-                            line_cache, looks_like_title, parse_venue, section_keys, split_field, split_title_line,
+from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, is_date_text,
+                            looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
-from notecards.rules import Rules, norm_key
+from notecards.rules import LineMemo, Rules, norm_key, per_line
 from notecards.segment import CJK_CHARS
 
 _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\))\s*)+$", re.I)
@@ -91,13 +91,13 @@ class _Heading:
     year: int | None = None
 
 
-@line_cache
-def _key_variants(text: str, rules: Rules) -> frozenset[str]:
+@per_line
+def _key_variants(text: str, memo: LineMemo) -> frozenset[str]:
     """A heading as the section tables may name it: whole, without parentheses, and each part.
 
     Each regex runs only when the characters it needs are there: most lines have none of them.
     """
-    plain = clean_inline(text)
+    plain = clean_inline(text, memo)
     if plain and not (plain[0].isalnum() or plain[0] == "_"):  # \w, as re defines it
         plain = _LEAD_PUNCT.sub("", plain)
     parts = {plain}
@@ -111,22 +111,22 @@ def _key_variants(text: str, rules: Rules) -> frozenset[str]:
     if "/" in no_parens or "|" in no_parens or "｜" in no_parens:
         parts.update(_ALTERNATIVES.split(no_parens))  # '相关链接 / Related links'
     # A set first: the parts are mostly the same text. Most are too long to be a name: skip norm_key.
-    keys = {norm_key(p) for p in parts if could_be_key(p, section_keys(rules))}
+    keys = {norm_key(p, memo) for p in parts if could_be_key(p, section_keys(memo.rules))}
     keys.discard("")
     return frozenset(keys)
 
 
-def is_non_paper_section(text: str, rules: Rules) -> bool:
-    return not _key_variants(text, rules).isdisjoint(rules.non_paper_sections)
+def is_non_paper_section(text: str, memo: LineMemo) -> bool:
+    return not _key_variants(text, memo).isdisjoint(memo.rules.non_paper_sections)
 
 
-def is_section_name(text: str, rules: Rules) -> bool:
-    return not _key_variants(text, rules).isdisjoint(rules.section_names)
+def is_section_name(text: str, memo: LineMemo) -> bool:
+    return not _key_variants(text, memo).isdisjoint(memo.rules.section_names)
 
 
-def _is_label_line(text: str) -> bool:
+def _is_label_line(text: str, memo: LineMemo) -> bool:
     """A short line with no sentence in it: 'RM model', 'InstructGPT achievements vs GPT3', '实验部分'."""
-    plain = clean_inline(text)
+    plain = clean_inline(text, memo)
     if not plain or len(plain) > 40 or _CLAUSE.search(plain):
         return False
     return len(plain.split()) <= 4 if _LATIN_PAIR.search(plain) else len(plain) <= 10
@@ -151,37 +151,37 @@ def _header_text(text: str) -> str | None:
     return None
 
 
-def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | None, bool]:
+def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine | None, bool]:
     """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
     text = _strip_br(b.text.replace("\n", " "))
-    if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, rules):
-        return _gloss_title(blocks, i, rules), False
-    f = split_field(text, rules)
+    if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, memo):
+        return _gloss_title(blocks, i, memo), False
+    f = split_field(text, memo)
     if f:
-        return (_gloss_title(blocks, i, rules) if f[0] != "title" else None), False
-    tl = split_title_line(text, rules)
+        return (_gloss_title(blocks, i, memo) if f[0] != "title" else None), False
+    tl = split_title_line(text, memo)
     if tl.link.startswith("#"):
         return None, False  # a table of contents
-    if tl.note and norm_key(tl.note) in rules.non_paper_sections:
+    if tl.note and norm_key(tl.note, memo) in memo.rules.non_paper_sections:
         return None, False  # '[Lil'Log: …](url) (blog post)'
-    found, weak = _title_of_item(blocks, i, tl, rules)
-    if found is not None and not tl.venue and _names_no_paper(tl.title, rules):
+    found, weak = _title_of_item(blocks, i, tl, memo)
+    if found is not None and not tl.venue and _names_no_paper(tl.title, memo):
         return None, False  # asked only of the few items that name something: most are notes
     return found, weak
 
 
-def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> tuple[TitleLine | None, bool]:
+def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, memo: LineMemo) -> tuple[TitleLine | None, bool]:
     """The title an item's line, its gloss field or its children make of it, before the no-paper check."""
     b = blocks[i]
-    if tl.strong and looks_like_title(tl.title, rules, min_words=1, marked=True):
+    if tl.strong and looks_like_title(tl.title, memo, min_words=1, marked=True):
         return tl, False
-    gloss = _gloss_title(blocks, i, rules)
+    gloss = _gloss_title(blocks, i, memo)
     if gloss:
         return gloss, False
-    if b.has_children and looks_like_title(tl.title, rules, min_words=3) and _children_are_notes(blocks, i, rules):
+    if b.has_children and looks_like_title(tl.title, memo, min_words=3) and _children_are_notes(blocks, i, memo):
         return tl, False
-    if looks_like_title(tl.title, rules, min_words=2) and not tl.note:
+    if looks_like_title(tl.title, memo, min_words=2) and not tl.note:
         return tl, True
     return None, False
 
@@ -189,30 +189,30 @@ def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, rules: Rules) -> 
 _EVENT_WORDS = re.compile(r"[A-Za-z][\w&\-]*(?:\s+[A-Za-z][\w&\-]*){0,2}?(?=\s*['’]?\s*(?:19|20)\d{2}\b)")
 
 
-@line_cache
-def _named_event(text: str, rules: Rules) -> tuple[str, int] | None:
+@per_line
+def _named_event(text: str, memo: LineMemo) -> tuple[str, int] | None:
     """'Summary of EMNLP 2022' -> ('EMNLP', 2022): a known venue right before a year, anywhere in a heading."""
-    plain = clean_inline(text)
+    plain = clean_inline(text, memo)
     year = find_year(plain)
     if year is None:
         return None
     for m in _EVENT_WORDS.finditer(plain):
         words = m.group(0).split()
         for k in range(len(words)):
-            canon = rules.venues.get(" ".join(words[k:]).casefold())
+            canon = memo.rules.venues.get(" ".join(words[k:]).casefold())
             if canon:
                 return canon, year
     return None
 
 
-def _names_no_paper(title: str, rules: Rules) -> bool:
+def _names_no_paper(title: str, memo: LineMemo) -> bool:
     """'Quoc Le's Tutorials on Deep Learning', 'ScaledML 2018': a talk, course or event, not a paper."""
-    if not rules.non_paper_title_words.isdisjoint(_TITLE_WORDS.findall(title.casefold())):
+    if not memo.rules.non_paper_title_words.isdisjoint(_TITLE_WORDS.findall(title.casefold())):
         return True
     return _EVENT.fullmatch(title.strip()) is not None
 
 
-def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
+def paper_items(blocks: list[Block], memo: LineMemo) -> dict[int, TitleLine]:
     """Every list item that names a paper, by block index.
 
     A plain title-like item with no marks counts when most of its siblings are marked papers
@@ -229,7 +229,7 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
             continue
         for d in [d for d in runs if d > b.level]:
             del runs[d]
-        tl, weak = _item_title(blocks, i, rules)
+        tl, weak = _item_title(blocks, i, memo)
         if b.level not in runs:
             runs[b.level] = []
             all_runs.append(runs[b.level])
@@ -255,39 +255,39 @@ def _children(blocks: list[Block], i: int):
         yield b
 
 
-def _gloss_title(blocks: list[Block], i: int, rules: Rules) -> TitleLine | None:
+def _gloss_title(blocks: list[Block], i: int, memo: LineMemo) -> TitleLine | None:
     """`- LoRA 篇` with a `- 论文名称：…` child: the field gives the title."""
     for child in _children(blocks, i):
-        f = split_field(child.text, rules)
+        f = split_field(child.text, memo)
         if f and f[0] == "title" and f[2]:
-            tl = split_title_line(f[2], rules)
+            tl = split_title_line(f[2], memo)
             return replace(tl, strong=True, note="")
     return None
 
 
-def _children_are_notes(blocks: list[Block], i: int, rules: Rules) -> bool:
+def _children_are_notes(blocks: list[Block], i: int, memo: LineMemo) -> bool:
     """Sub-items that read as notes on a paper, not as a nested list of titles."""
     kids = list(_children(blocks, i))
     if not kids:
         return False
-    titled = sum(1 for k in kids if split_title_line(k.text, rules).strong)
+    titled = sum(1 for k in kids if split_title_line(k.text, memo).strong)
     return titled * 2 <= len(kids)
 
 
-def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, TitleLine],
+def _classify_headings(blocks: list[Block], memo: LineMemo, items: dict[int, TitleLine],
                        rows: frozenset[int] = frozenset()) -> tuple[dict[int, _Heading], tuple[str, int]]:
     """Decide for every heading whether it is a year, a date, a paper, a section or a topic."""
     heads = [(i, b) for i, b in enumerate(blocks) if b.kind == "heading"]
     out: dict[int, _Heading] = {}
     for n, (i, b) in enumerate(heads):
         text = b.text
-        if (y := year_heading(text)) is not None:
+        if (y := year_heading(text, memo)) is not None:
             out[i] = _Heading(b.level, "year", text, y)
-        elif is_date_text(text):
+        elif is_date_text(text, memo):
             out[i] = _Heading(b.level, "date", text)
-        elif is_non_paper_section(text, rules):
+        elif is_non_paper_section(text, memo):
             out[i] = _Heading(b.level, "skip", text)
-        elif is_section_name(text, rules) or text.rstrip().endswith((":", "：")):
+        elif is_section_name(text, memo) or text.rstrip().endswith((":", "：")):
             out[i] = _Heading(b.level, "section", text)
         else:
             out[i] = _Heading(b.level, "candidate", text)
@@ -297,28 +297,28 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
             continue
         end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
         inner = [out[j] for j, c in heads[n + 1:] if j < end]
-        tl = split_title_line(text := h.text, rules)
+        tl = split_title_line(text := h.text, memo)
         top = _top_depth(blocks, i + 1, end)
         has_paper_items = any(k in items and blocks[k].level == top for k in range(i + 1, end))
         direct_end = next((j for j, _ in heads[n + 1:]), len(blocks))
-        own_content = _next_title_line(blocks, i, rules) or any(
+        own_content = _next_title_line(blocks, i, memo) or any(
             blocks[k].kind == "item" for k in range(i + 1, direct_end))  # an intro paragraph is not enough
         # deeper paper headings make this one a topic, unless it has notes of its own
         strong_inner = any(x.kind in ("year", "date") for x in inner) or (not own_content and any(
-            x.kind == "candidate" and split_title_line(x.text, rules).strong for x in inner))
-        strong = tl.strong and looks_like_title(tl.title, rules, min_words=1)
+            x.kind == "candidate" and split_title_line(x.text, memo).strong for x in inner))
+        strong = tl.strong and looks_like_title(tl.title, memo, min_words=1)
         if strong_inner or (has_paper_items and (not strong or _mostly_papers(blocks, i + 1, end, items))):
             out[i] = replace(h, kind="topic")
         elif strong:
             out[i] = replace(h, kind="paper")
-        elif _next_title_line(blocks, i, rules) or (looks_like_title(tl.title, rules, min_words=2) and any(
+        elif _next_title_line(blocks, i, memo) or (looks_like_title(tl.title, memo, min_words=2) and any(
                 blocks[k].kind in ("item", "para") for k in range(i + 1, end))):
             out[i] = replace(h, kind="paper?")
         else:
             out[i] = replace(h, kind="topic")
-    out = _settle_weak_headings(blocks, heads, out, rules)
+    out = _settle_weak_headings(blocks, heads, out, memo)
     openers = sorted({*items, *rows})
-    shape = _heading_shape(blocks, heads, openers, rules)
+    shape = _heading_shape(blocks, heads, openers, memo)
     out = _apply_heading_shape(heads, out, shape[0], shape[1]) if shape else out
     return (_over_rows(blocks, heads, out, rows) if rows else out), (shape[2:] if shape else ("", 0))
 
@@ -338,22 +338,22 @@ def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
 _LABEL_END = ("-", "–", "—", ":", "：")
 
 
-def _names_a_part(text: str, rules: Rules) -> bool:
+def _names_a_part(text: str, memo: LineMemo) -> bool:
     """A year, a date, a non-paper section or a section of one paper's notes: never a paper."""
-    return (text.rstrip().endswith(_LABEL_END) or year_heading(text) is not None or is_date_text(text)
-            or is_non_paper_section(text, rules) or is_section_name(text, rules))
+    return (text.rstrip().endswith(_LABEL_END) or year_heading(text, memo) is not None or is_date_text(text, memo)
+            or is_non_paper_section(text, memo) or is_section_name(text, memo))
 
 
-def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> float:
+def heading_evidence(blocks: list[Block], i: int, nxt: int, memo: LineMemo) -> float:
     """How strongly one heading reads as a paper's title, from what it says and what is under it."""
-    w = rules.shapes
+    w = memo.rules.shapes
     text = blocks[i].text
-    if _names_a_part(text, rules):
+    if _names_a_part(text, memo):
         return w["label_heading"]
-    tl = split_title_line(text, rules)
-    if looks_like_title(tl.title, rules, min_words=3):
+    tl = split_title_line(text, memo)
+    if looks_like_title(tl.title, memo, min_words=3):
         score = w["title_words"]
-    elif looks_like_title(tl.title, rules, min_words=2):
+    elif looks_like_title(tl.title, memo, min_words=2):
         score = w["short_title"]
     else:
         return w["label_heading"]
@@ -366,18 +366,18 @@ def heading_evidence(blocks: list[Block], i: int, nxt: int, rules: Rules) -> flo
     return score
 
 
-def _heading_shape(blocks, heads, item_at: list[int], rules) -> tuple[int, frozenset[int], str, int] | None:
+def _heading_shape(blocks, heads, item_at: list[int], memo) -> tuple[int, frozenset[int], str, int] | None:
     """The heading level that opens papers in this file, if one does:
     (level, its openers, explanation, how many of them carry a venue, year or link).
 
     Every level is scored over the whole file; a level whose headings hold lists of paper items is a
     level of topics, not papers.
     """
-    w = rules.shapes
+    w = memo.rules.shapes
     nexts = [j for j, _ in heads[1:]] + [len(blocks)]
     by_level: dict[int, list[tuple[int, float]]] = {}
     for (i, b), nxt in zip(heads, nexts):
-        by_level.setdefault(b.level, []).append((i, heading_evidence(blocks, i, nxt, rules)))
+        by_level.setdefault(b.level, []).append((i, heading_evidence(blocks, i, nxt, memo)))
     scored = []
     for level, rows in by_level.items():
         titled = [(i, e) for i, e in rows if e > 0]
@@ -440,7 +440,7 @@ def _apply_heading_shape(heads, out, level: int, openers: frozenset[int]) -> dic
     return result
 
 
-def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
+def _settle_weak_headings(blocks, heads, out, memo) -> dict[int, _Heading]:
     """A weakly title-like heading is a paper when its siblings are papers, never inside a section."""
     stack: list[_Heading] = []
     for n, (i, b) in enumerate(heads):
@@ -449,7 +449,7 @@ def _settle_weak_headings(blocks, heads, out, rules) -> dict[int, _Heading]:
         h = out[i]
         if h.kind == "paper?":
             inside = any(s.kind in ("section", "paper") for s in stack)
-            if inside and not _next_title_line(blocks, i, rules):
+            if inside and not _next_title_line(blocks, i, memo):
                 out[i] = replace(h, kind="section")
             else:
                 out[i] = replace(h, kind="paper")
@@ -471,17 +471,17 @@ def _top_depth(blocks: list[Block], start: int, end: int) -> int:
     return min(depths) if depths else 0
 
 
-def _next_title_line(blocks: list[Block], i: int, rules: Rules) -> str | None:
+def _next_title_line(blocks: list[Block], i: int, memo: LineMemo) -> str | None:
     """`## 5.MOCO v1` followed by the full title on its own line -> that title."""
-    short = clean_inline(_LEAD_NUMBER.sub("", blocks[i].text))
+    short = clean_inline(_LEAD_NUMBER.sub("", blocks[i].text), memo)
     if i + 1 >= len(blocks) or len(short.split()) > 4:
         return None
     nxt = blocks[i + 1]
     if nxt.kind != "para" or "\n" in nxt.text.strip() or nxt.quoted:
         return None
-    tl = split_title_line(nxt.text, rules)
+    tl = split_title_line(nxt.text, memo)
     # a marked line ('**[Title](url)**') starts a paper of its own; the full title is a bare line
-    if not tl.note and not tl.strong and looks_like_title(tl.title, rules, min_words=3) and len(tl.title) > len(short):
+    if not tl.note and not tl.strong and looks_like_title(tl.title, memo, min_words=3) and len(tl.title) > len(short):
         return nxt.text
     return None
 
@@ -500,17 +500,17 @@ _SEGMENT_NUMBER = re.compile(r"^\s*(?:\d{1,3}[.、．)]?\s+|\d{1,3}[.、．)]|[-
 _EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"})
 
 
-def _cell_title(cell: str, rules: Rules) -> TitleLine | None:
+def _cell_title(cell: str, memo: LineMemo) -> TitleLine | None:
     """A table cell that names a paper: a marked title (bold, link, 《》, venue)."""
     if not _CELL_MARKS.search(cell):
         return None  # most cells are notes or numbers: no mark, no title
-    tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], rules)
-    if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, rules, min_words=2, marked=True):
+    tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], memo)
+    if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, memo, min_words=2, marked=True):
         return tl
     return None
 
 
-def paper_rows(blocks: list[Block], rules: Rules) -> dict[int, tuple[TitleLine, int]]:
+def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine, int]]:
     """Every table row that names a paper -> (its title, the title column).
 
     Per table, the title column is the one with the most marked titles; the table is a table of
@@ -528,24 +528,24 @@ def paper_rows(blocks: list[Block], rules: Rules) -> dict[int, tuple[TitleLine, 
         titled: dict[int, dict[int, TitleLine]] = {}
         for i in rows:
             for col, cell in enumerate(blocks[i].cells):
-                tl = _cell_title(cell, rules)
+                tl = _cell_title(cell, memo)
                 if tl is not None:
                     titled.setdefault(col, {})[i] = tl
         if not titled:
             continue
         col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
-        if len(hits) < rules.shapes["min_repeat"]:
+        if len(hits) < memo.rules.shapes["min_repeat"]:
             continue
         for i, tl in hits.items():
-            if not _names_other_work(blocks[i].cells, col, rules):
+            if not _names_other_work(blocks[i].cells, col, memo):
                 found[i] = (tl, col)
     return found
 
 
-def _names_other_work(cells: tuple[str, ...], col: int, rules: Rules) -> bool:
+def _names_other_work(cells: tuple[str, ...], col: int, memo: LineMemo) -> bool:
     for k, cell in enumerate(cells):
-        plain = clean_inline(cell)
-        if k != col and len(plain) <= 40 and not rules.non_paper_title_words.isdisjoint(
+        plain = clean_inline(cell, memo)
+        if k != col and len(plain) <= 40 and not memo.rules.non_paper_title_words.isdisjoint(
                 _TITLE_WORDS.findall(plain.casefold())):
             return True
     return False
@@ -562,14 +562,14 @@ def _cell_segments(cell: str) -> list[str]:
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
-    def __init__(self, blocks: list[Block], rules: Rules, front: dict[str, Any], single: bool = False):
+    def __init__(self, blocks: list[Block], memo: LineMemo, front: dict[str, Any], single: bool = False):
         self.blocks = blocks
-        self.rules = rules
+        self.memo = memo
         self.single = single
         """One paper per file: nothing opens a paper, every heading is a section of it."""
-        self.items = {} if single else paper_items(blocks, rules)
-        self.rows = {} if single else paper_rows(blocks, rules)
-        self.headings, (self.shape, self.shape_marked) = _classify_headings(blocks, rules, self.items,
+        self.items = {} if single else paper_items(blocks, memo)
+        self.rows = {} if single else paper_rows(blocks, memo)
+        self.headings, (self.shape, self.shape_marked) = _classify_headings(blocks, memo, self.items,
                                                                              frozenset(self.rows))
         """self.shape: which heading level opens papers, with its score and the runner-up ('' if none)."""
         if single:
@@ -589,7 +589,7 @@ class _Reader:
 
     def repeating(self) -> bool:
         """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
-        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.rules.shapes["min_repeat"])
+        return bool(self.rows) or (bool(self.shape) and self.shape_marked >= self.memo.rules.shapes["min_repeat"])
 
     # -- context ----------------------------------------------------------------------
     def year_ctx(self) -> int | None:
@@ -598,12 +598,12 @@ class _Reader:
     def event_ctx(self) -> tuple[str | None, int | None]:
         """'## Papers at EMNLP 2022' above a paper: the event it was presented at."""
         for h in reversed(self.stack):
-            if h.kind == "topic" and (found := _named_event(h.text, self.rules)):
+            if h.kind == "topic" and (found := _named_event(h.text, self.memo)):
                 return found
         return None, None
 
     def topics(self) -> tuple[str, ...]:
-        heads = tuple(clean_inline(h.text) for h in self.stack if h.kind == "topic")
+        heads = tuple(clean_inline(h.text, self.memo) for h in self.stack if h.kind == "topic")
         return tuple(dict.fromkeys(t for t in self.front_topics + heads if t))
 
     def skipping(self) -> bool:
@@ -628,14 +628,14 @@ class _Reader:
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
-        if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text)):
+        if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text, self.memo)):
             return
         target = self.cur
         parents = target.parents if target else []
         while parents and parents[-1][0] >= depth:
             parents.pop()
         plain = text[1:].strip() if quoted and text.startswith(">") else text
-        f = split_field(plain, self.rules) if not quoted else None
+        f = split_field(plain, self.memo) if not quoted else None
         if f:
             kind, _, value = f
             if target is not None and self._take_field(target, kind, value):
@@ -646,14 +646,14 @@ class _Reader:
                 return
         header = _header_text(plain) if not quoted else None
         if header is None and not quoted and (
-                (len(plain) <= 30 and is_section_name(plain, self.rules)) or (has_children and _is_label_line(plain))):
-            header = clean_inline(plain)  # 'Key Ideas', '3 datasets' over sub-items: they name what follows
+                (len(plain) <= 30 and is_section_name(plain, self.memo)) or (has_children and _is_label_line(plain, self.memo))):
+            header = clean_inline(plain, self.memo)  # 'Key Ideas', '3 datasets' over sub-items: they name what follows
         if header is not None:
             if depth == 0:  # a header paragraph or bold pseudo-heading; a header item is its children's parent
                 self._set_section(header)
             parents.append((depth, header))
             return
-        if _is_link_only(plain) or _TAGS_ONLY.match(clean_inline(plain)):
+        if _is_link_only(plain) or _TAGS_ONLY.match(clean_inline(plain, self.memo)):
             parents.append((depth, ""))  # `[Code](…)`, `[[Page]]`, `#tag`: metadata of the paper, not a note
             return
         if target is not None and self._is_meta_line(target, plain):
@@ -679,14 +679,14 @@ class _Reader:
         if kind == "drop":
             return True
         if kind == "title":
-            tl = split_title_line(value, self.rules)
+            tl = split_title_line(value, self.memo)
             if not tl.title:
                 return True
             target.field_title = tl.title
             target.venue = target.venue or tl.venue
             target.year = target.year or tl.year
             return True
-        venue, year = parse_venue(value, self.rules, loose=kind == "venue")
+        venue, year = parse_venue(value, self.memo, kind == "venue")
         if kind == "year":
             year = year or find_year(value)
         target.venue = target.venue or venue
@@ -695,15 +695,15 @@ class _Reader:
 
     def _is_meta_line(self, target: _Open, text: str) -> bool:
         """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year."""
-        plain = clean_inline(text)
+        plain = clean_inline(text, self.memo)
         if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
-            venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.rules)
+            venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.memo)
             target.venue = target.venue or venue
             target.year = target.year or year
             return True
         if len(plain) > 40:
             return False
-        venue, year = parse_venue(plain, self.rules)
+        venue, year = parse_venue(plain, self.memo)
         leftover = _YEARS.sub("", plain)
         if venue and (year or len(leftover.split()) <= 3):
             rest = [w for w in _VENUE_SPLIT.split(leftover) if w]
@@ -735,16 +735,16 @@ class _Reader:
                 self.close()
         self.stack.append(h)
         if h.kind == "paper":
-            full = _next_title_line(self.blocks, i, self.rules)
+            full = _next_title_line(self.blocks, i, self.memo)
             if full:
-                tl = split_title_line(full, self.rules)
-                head = split_title_line(h.text, self.rules)
+                tl = split_title_line(full, self.memo)
+                head = split_title_line(h.text, self.memo)
                 tl = replace(tl, venue=tl.venue or head.venue, year=tl.year or head.year)
                 self.open(tl, b.line, "heading", b.level)
-                self.cur.gloss = clean_inline(_LEAD_NUMBER.sub("", h.text))
+                self.cur.gloss = clean_inline(_LEAD_NUMBER.sub("", h.text), self.memo)
                 self.skip_next = i + 1
             else:
-                self.open(split_title_line(h.text, self.rules), b.line, "heading", b.level)
+                self.open(split_title_line(h.text, self.memo), b.line, "heading", b.level)
         elif h.kind == "section":
             self._set_section(h.text)
 
@@ -761,7 +761,7 @@ class _Reader:
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
                 self.cur.indent = b.indent
-                own = split_title_line(b.text.replace("\n", " "), self.rules).title
+                own = split_title_line(b.text.replace("\n", " "), self.memo).title
                 if own != tl.title:
                     self.cur.gloss = own  # '- LoRA 篇' named the paper; a 论文名称 field gave the title
                 return
@@ -773,31 +773,31 @@ class _Reader:
         text = b.text
         if self.skip_next == i:
             return
-        plain = clean_inline(text)
-        if is_date_text(plain) or _IMAGE_ONLY.match(text.strip()):
+        plain = clean_inline(text, self.memo)
+        if is_date_text(plain, self.memo) or _IMAGE_ONLY.match(text.strip()):
             return
         if "\n" not in text and len(plain) <= 60 and self._title_field_follows(i):
             self.pending_gloss = plain  # '[3]级联自编码器…' names the paper whose title field comes next
             return
         header = _header_text(text)
-        if header is not None and is_non_paper_section(header, self.rules):
+        if header is not None and is_non_paper_section(header, self.memo):
             self.close()
             self.skip_block = True  # `参考资料：` as a plain line: links follow, not papers
             return
-        for line_no, line in _field_lines(text, b.line, self.rules):
-            f = split_field(line, self.rules)
+        for line_no, line in _field_lines(text, b.line, self.memo):
+            f = split_field(line, self.memo)
             if f and f[0] == "title" and not b.quoted and not self.single:
                 cur = self.cur
                 if cur is None or cur.field_title or cur.kind in ("item", "para", "field"):
-                    tl = split_title_line(f[2], self.rules)
+                    tl = split_title_line(f[2], self.memo)
                     self.open(replace(tl, note=""), line_no, "field", 0)
                     self.cur.field_title = tl.title
                     self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
             if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
-                tl = split_title_line(line, self.rules)
-                whole = tl.strong and not tl.note and looks_like_title(tl.title, self.rules, min_words=2)
+                tl = split_title_line(line, self.memo)
+                whole = tl.strong and not tl.note and looks_like_title(tl.title, self.memo, min_words=2)
                 if whole and (tl.link or _BOLD_ONLY.match(line)):
                     self.open(tl, line_no, "para", 0)
                     continue
@@ -818,7 +818,7 @@ class _Reader:
             if k == col:
                 continue
             for seg in _cell_segments(cell):
-                plain = clean_inline(seg)
+                plain = clean_inline(seg, self.memo)
                 if plain.casefold() in _EMPTY_CELL or not plain or _is_link_only(seg):
                     continue
                 if len(plain) <= 30 and self._cell_meta(plain):
@@ -827,7 +827,7 @@ class _Reader:
 
     def _cell_meta(self, plain: str) -> bool:
         """'arxiv2023', 'ICLR 2023', '2022': a cell that only says where and when."""
-        venue, year = parse_venue(plain, self.rules)
+        venue, year = parse_venue(plain, self.memo)
         if not (venue or year) or len(_VENUE_SPLIT.split(_YEARS.sub(" ", plain).strip())) > 3:
             return False
         self.cur.venue = self.cur.venue or venue
@@ -842,7 +842,7 @@ class _Reader:
         nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
         if nxt is None or nxt.kind != "para":
             return False
-        f = split_field(nxt.text.split("\n")[0], self.rules)
+        f = split_field(nxt.text.split("\n")[0], self.memo)
         return f is not None and f[0] == "title"
 
     def run(self) -> list[_Open]:
@@ -866,15 +866,15 @@ class _Reader:
         return self.papers
 
 
-def _field_lines(text: str, line: int, rules: Rules):
+def _field_lines(text: str, line: int, memo: LineMemo):
     """Split a paragraph at lines that start a known field; other lines continue the previous one."""
     lines = text.split("\n")
-    if len(lines) == 1 or not any(split_field(ln, rules) for ln in lines[1:]):
+    if len(lines) == 1 or not any(split_field(ln, memo) for ln in lines[1:]):
         yield line, text
         return
     start, buf = line, [lines[0]]
     for k, ln in enumerate(lines[1:], start=1):
-        if split_field(ln, rules):
+        if split_field(ln, memo):
             yield start, " ".join(buf)
             start, buf = line + k, [ln]
         else:
@@ -883,30 +883,30 @@ def _field_lines(text: str, line: int, rules: Rules):
 
 
 def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
-                    path: str, rules: Rules) -> tuple[str, int]:
+                    path: str, memo: LineMemo) -> tuple[str, int]:
     """The one paper of a file that names no paper inline: front matter, field, heading, first line, file name."""
     if isinstance(front.get("title"), str) and front["title"].strip():
         return front["title"].strip(), 0
     for kind, value in fields:
         if kind == "title" and value:
-            return clean_inline(value), 0
+            return clean_inline(value, memo), 0
     def naming(b: Block) -> bool:
-        return not (is_section_name(b.text, rules) or b.text.rstrip().endswith((":", "："))
-                    or year_heading(b.text) or is_date_text(b.text))
+        return not (is_section_name(b.text, memo) or b.text.rstrip().endswith((":", "："))
+                    or year_heading(b.text, memo) or is_date_text(b.text, memo))
 
     first = next((b for b in blocks if b.kind in ("para", "item", "heading")), None)
     if first is not None and first.kind == "heading" and naming(first):
-        return split_title_line(first.text, rules).title, first.line
+        return split_title_line(first.text, memo).title, first.line
     if first is not None and first.kind == "para":
         line = first.text.split("\n")[0]
-        tl = split_title_line(line, rules)
-        if tl.strong and looks_like_title(tl.title, rules, min_words=3, marked=True):
+        tl = split_title_line(line, memo)
+        if tl.strong and looks_like_title(tl.title, memo, min_words=3, marked=True):
             return tl.title, first.line  # '**Title** — authors [paper](…)'
-        if looks_like_title(line, rules, min_words=3):
-            return clean_inline(line), first.line  # a bare first line: the title with no markup at all
+        if looks_like_title(line, memo, min_words=3):
+            return clean_inline(line, memo), first.line  # a bare first line: the title with no markup at all
     h1 = next((b for b in blocks if b.kind == "heading" and b.level == 1 and naming(b)), None)
     if h1 is not None:
-        return split_title_line(h1.text, rules).title, h1.line
+        return split_title_line(h1.text, memo).title, h1.line
     return re.sub(r"[_\-]+", " ", PurePath(path).stem).strip(), 0
 
 
@@ -929,7 +929,7 @@ class Source:
     year: int | None = None
 
 
-def one_paper_source(blocks: list[Block], front: dict[str, Any], rules: Rules) -> Source | None:
+def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo) -> Source | None:
     """The paper a one-paper note is about, if the file states it the way one-paper notes do:
     a JSON comment or a bibtex block near the top, a citation line (`Authors. "Title." Venue, 2019.`)
     opening the file, or a front-matter `title` (also `citation: {title: …}`) that reads as a title."""
@@ -937,24 +937,24 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], rules: Rules) -
     found: list[Source] = []
     for b in lead:
         if b.kind == "html" and b.text.startswith("<!--") and (m := _JSON_TITLE.search(b.text)):
-            found.append(Source("json", clean_inline(m.group(1)), b.line))
-        if b.kind == "code" and "@" in b.text and (bib := _bibtex(b.text, rules)):
+            found.append(Source("json", clean_inline(m.group(1), memo), b.line))
+        if b.kind == "code" and "@" in b.text and (bib := _bibtex(b.text, memo)):
             found.append(replace(bib, line=b.line))
     if found:  # the first names it; a bibtex block adds venue and year
         return replace(found[0], venue=next((x.venue for x in found if x.venue), None),
                        year=next((x.year for x in found if x.year), None))
     first = next((b for b in lead if b.kind == "para"), None)
     if first is not None and first is lead[0]:
-        plain = clean_inline(first.text.split("\n")[0])
+        plain = clean_inline(first.text.split("\n")[0], memo)
         m = _QUOTED_TITLE.search(plain)
-        if m and find_year(plain) and looks_like_title(m.group(1), rules, min_words=3):
-            venue = _citation_venue(plain[m.end():], rules)
+        if m and find_year(plain) and looks_like_title(m.group(1), memo, min_words=3):
+            venue = _citation_venue(plain[m.end():], memo)
             return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
     meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
     title = meta.get("title")
-    if isinstance(title, str) and looks_like_title(_after_label(title), rules, min_words=3):
+    if isinstance(title, str) and looks_like_title(_after_label(title), memo, min_words=3):
         venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
-        venue = (parse_venue(venue, rules)[0] or venue.strip()) if isinstance(venue, str) else None
+        venue = (parse_venue(venue, memo)[0] or venue.strip()) if isinstance(venue, str) else None
         year = find_year(str(meta.get("year", "")))
         return Source("front", _after_label(title).strip(), venue=venue or None, year=year)
     return None
@@ -966,22 +966,22 @@ def _after_label(title: str) -> str:
     return title[m.end():] if m else title
 
 
-def _bibtex(text: str, rules: Rules) -> Source | None:
-    got = {k.casefold(): clean_inline(v.replace("{", "").replace("}", "")) for k, v in _BIB_FIELD.findall(text)}
+def _bibtex(text: str, memo: LineMemo) -> Source | None:
+    got = {k.casefold(): clean_inline(v.replace("{", "").replace("}", ""), memo) for k, v in _BIB_FIELD.findall(text)}
     if not got.get("title"):
         return None
     where = got.get("booktitle") or got.get("journal")
-    venue = parse_venue(where, rules)[0] or (where.split(",")[0].strip() if where else None)
+    venue = parse_venue(where, memo)[0] or (where.split(",")[0].strip() if where else None)
     return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
 
 
-def _citation_venue(rest: str, rules: Rules) -> str | None:
+def _citation_venue(rest: str, memo: LineMemo) -> str | None:
     """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
     words = [w for w in re.split(r"[\s,.]+", rest) if w]
-    while words and (words[0].casefold() in rules.citation_noise or words[0].isdigit()):
+    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit()):
         words.pop(0)
     for n in range(min(10, len(words)), 0, -1):
-        canon = rules.venues.get(" ".join(words[:n]).casefold())
+        canon = memo.rules.venues.get(" ".join(words[:n]).casefold())
         if canon:
             return canon
     return None
@@ -1016,17 +1016,17 @@ def _body_title(source: Source, opened: list[_Open]) -> str:
     return source.title
 
 
-def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, rules: Rules, reader: _Reader,
+def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, memo: LineMemo, reader: _Reader,
                   source: Source | None) -> _Open:
     """The one paper of a file that opens none: titled from its source, else front matter, field, heading…"""
     if source is not None:
         title, title_line = source.title, source.line
     else:
-        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, rules)
+        title, title_line = _fallback_title(blocks, front, reader.fields_seen, path, memo)
     venue = year = None
     for kind, value in reader.fields_seen:
         if kind in ("venue", "year"):
-            v, y = parse_venue(value, rules, loose=kind == "venue")
+            v, y = parse_venue(value, memo, kind == "venue")
             venue, year = venue or v, year or y or (find_year(value) if kind == "year" else None)
     fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
     if source is not None:
@@ -1046,34 +1046,34 @@ def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, 
 def extract_structure(blocks: tuple[Block, ...], front: dict[str, Any], path: str,
                       rules: Rules) -> tuple[list[Paper], str]:
     """The papers, and which opener shape won the file (for `extract --explain`)."""
-    forget_lines()  # the line caches serve one file (see meta.forget_lines)
+    memo = LineMemo(rules)  # this file's answers about its lines, for this file only
     blocks = list(blocks)
-    reader = _Reader(blocks, rules, front)
+    reader = _Reader(blocks, memo, front)
     opened = reader.run()
-    source = None if reader.repeating() else one_paper_source(blocks, front, rules)
+    source = None if reader.repeating() else one_paper_source(blocks, front, memo)
     if source is not None and sum(1 for o in opened if o.venue or o.year) <= 1:
         # a one-paper note: the papers the reader saw are its sections; read it again as one paper
         source = replace(source, title=_body_title(source, opened))
-        reader = _Reader(blocks, rules, front, single=True)
+        reader = _Reader(blocks, memo, front, single=True)
         opened = reader.run()
         shape = f"one paper, named by its {source.kind}"
     else:
         source = None
         shape = _shape_note(reader, opened)
     if not opened and reader.orphans:
-        opened = [_single_paper(blocks, front, path, rules, reader, source)]
+        opened = [_single_paper(blocks, front, path, memo, reader, source)]
     opened = _one_unit(opened)
     papers = [_finish(o) for o in opened]
     papers = [p for p in papers if p.title]
-    return _earliest_years(_with_toc_meta(papers, blocks, rules)), shape
+    return _earliest_years(_with_toc_meta(papers, blocks, memo)), shape
 
 
-def _with_toc_meta(papers: list[Paper], blocks: list[Block], rules: Rules) -> list[Paper]:
+def _with_toc_meta(papers: list[Paper], blocks: list[Block], memo: LineMemo) -> list[Paper]:
     """A table of contents (`1. [Title, ICLR 2023](#title)`) states venue and year its headings leave out."""
     toc: dict[str, tuple[str | None, int | None]] = {}
     for b in blocks:
         if b.kind == "item" and "](#" in b.text:
-            tl = split_title_line(b.text, rules)
+            tl = split_title_line(b.text, memo)
             if tl.link.startswith("#") and (tl.venue or tl.year):
                 toc.setdefault(paper_key(tl.title), (tl.venue, tl.year))
     if not toc:

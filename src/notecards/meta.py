@@ -4,9 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
 
-from notecards.rules import Rules, norm_key
+from notecards.rules import LineMemo, Rules, norm_key, per_line
 from notecards.segment import CJK_CHARS
 
 _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)>?(?:\s+[\"'][^\"']*[\"']|[^()]*)?\s*\)")
@@ -83,18 +82,8 @@ class TitleLine:
     """Marked as a title: a link, bold, italics, a venue tag or a venue in parentheses."""
 
 
-_LINE_CACHES: list[Any] = []
-
-
-def line_cache(helper: Callable) -> Any:
-    """An lru_cache on a helper keyed on one line's text, emptied by forget_lines."""
-    cached = lru_cache(maxsize=16384)(helper)
-    _LINE_CACHES.append(cached)
-    return cached
-
-
-@line_cache
-def clean_inline(text: str) -> str:
+@per_line
+def clean_inline(text: str, memo: LineMemo | None = None) -> str:
     """Markdown inline text -> plain text: links to their text, no emphasis, tags or escapes.
 
     Each substitution runs only when the characters it needs are there: most lines have no markup.
@@ -140,8 +129,8 @@ def find_year(text: str) -> int | None:
     return None
 
 
-@line_cache
-def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | None, int | None]:
+@per_line
+def parse_venue(text: str, memo: LineMemo, loose: bool = False) -> tuple[str | None, int | None]:
     """'ICLR-22 oral' -> ('ICLR', 2022); 'CVPR（CMU）' -> ('CVPR', None); 'NIPS'17' -> ('NeurIPS', 2017).
 
     Only spellings in the venue table count, unless `loose` (a `[TAG]` prefix), where an
@@ -149,7 +138,7 @@ def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | Non
     """
     s = _BOLD.sub(" ", text) if "**" in text or "__" in text else text  # people or institutions: 'Arxiv(**Bengio**)'
     if "(" in s or "（" in s:
-        s = _PARENS.sub(lambda m: " " + m.group(1) + " " if _venue_words(m.group(1), rules)[0] else " ", s)
+        s = _PARENS.sub(lambda m: " " + m.group(1) + " " if _venue_words(m.group(1), memo)[0] else " ", s)
     year = find_year(s)
     s = _YEAR.sub(" ", s)
     if year is None:
@@ -157,54 +146,54 @@ def parse_venue(text: str, rules: Rules, loose: bool = False) -> tuple[str | Non
         if m:
             year = _short_year(m.group(1))
             s = s[:m.start()] + " " + s[m.end():]
-    venue, _ = _venue_words(s, rules)
+    venue, _ = _venue_words(s, memo)
     if venue is None and loose:
-        words = clean_inline(s).strip(" -–—:：,，.").split()
+        words = clean_inline(s, memo).strip(" -–—:：,，.").split()
         if 1 <= len(words) <= 3 and all(_TAG_WORD.fullmatch(w) for w in words) \
                 and any(w[:2].isupper() or w[0].isupper() for w in words):
             venue = " ".join(words)
     return venue, year
 
 
-def _venue_words(s: str, rules: Rules) -> tuple[str | None, list[str]]:
-    words = [w for w in _VENUE_SEP.split(clean_inline(s)) if w]
+def _venue_words(s: str, memo: LineMemo) -> tuple[str | None, list[str]]:
+    words = [w for w in _VENUE_SEP.split(clean_inline(s, memo)) if w]
     words = [w for w in words if not _DIGITS.fullmatch(w)]
     kept: list[str] = []
-    status = rules.venue_status_words
+    status = memo.rules.venue_status_words
     i = 0
     while i < len(words):  # drop status words, longest match first ('best paper award')
         for n in (3, 2, 1):
             phrase = " ".join(words[i:i + n])
-            if i + n <= len(words) and could_be_key(phrase, status) and norm_key(phrase) in status:
+            if i + n <= len(words) and could_be_key(phrase, status) and norm_key(phrase, memo) in status:
                 i += n
                 break
         else:
             kept.append(words[i])
             i += 1
     for n in range(min(3, len(kept)), 0, -1):  # longest known spelling at the start
-        canon = rules.venues.get(" ".join(kept[:n]).casefold())
+        canon = memo.rules.venues.get(" ".join(kept[:n]).casefold())
         if canon:
             rest = kept[n:]
             if not rest:
                 return canon, []
-            if all(w.casefold() in rules.venue_suffix_words or _CAPS.fullmatch(w) for w in rest):
-                return " ".join([canon] + [w.capitalize() if w.casefold() in rules.venue_suffix_words else w
+            if all(w.casefold() in memo.rules.venue_suffix_words or _CAPS.fullmatch(w) for w in rest):
+                return " ".join([canon] + [w.capitalize() if w.casefold() in memo.rules.venue_suffix_words else w
                                            for w in rest]), []
             return None, kept
     return None, kept
 
 
-def looks_like_title(text: str, rules: Rules, min_words: int = 2, marked: bool = False) -> bool:
+def looks_like_title(text: str, memo: LineMemo, min_words: int = 2, marked: bool = False) -> bool:
     """Plain text that reads as a paper title: mostly Latin words, not a sentence or a label."""
-    shape = _title_shape(text, rules)
+    shape = _title_shape(text, memo)
     return shape is not None and min_words <= shape[0] and (marked or not shape[1])
 
 
-@line_cache
-def _title_shape(text: str, rules: Rules) -> tuple[int, bool] | None:
+@per_line
+def _title_shape(text: str, memo: LineMemo) -> tuple[int, bool] | None:
     """What looks_like_title weighs besides its thresholds: (Latin words, says 'I' or 'my'), or None
     when no threshold makes it a title. One cache entry per line serves every min_words and marked."""
-    t = clean_inline(text)
+    t = clean_inline(text, memo)
     if not t or len(t) > 300 or t.endswith((":", "：")):
         return None
     cjk = 0 if t.isascii() else sum(map(len, _CJK_RUN.findall(t)))  # runs: fewer strings than one per char
@@ -216,9 +205,9 @@ def _title_shape(text: str, rules: Rules) -> tuple[int, bool] | None:
         return None
     if t.count(".") + t.count("!") + t.count("?") > 1 and len(_SENTENCE_END.findall(t)) > 1:
         return None
-    if could_be_key(t, section_keys(rules)):  # last: the tests above are cheaper and turn away most lines
-        key = norm_key(t)
-        if key in rules.non_paper_sections or key in rules.sections:
+    if could_be_key(t, section_keys(memo.rules)):  # last: the tests above are cheaper and turn away most lines
+        key = norm_key(t, memo)
+        if key in memo.rules.non_paper_sections or key in memo.rules.sections:
             return None
     first_person = (not t.isascii() or _MAYBE_FIRST_PERSON.search(t.lower()) is not None) \
         and _FIRST_PERSON.search(t) is not None
@@ -261,7 +250,7 @@ def section_keys(rules: Rules) -> frozenset[str]:
     return frozenset({*rules.sections, *rules.section_names, *rules.non_paper_sections})
 
 
-def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, str]:
+def _venue_from_tail(tail: str, memo: LineMemo) -> tuple[str | None, int | None, str]:
     """Venue and year stated right after a title: '(ICLR 2023)', ', Interspeech 2021', '[[CVPR'17](u)]'."""
     venue = year = None
     while True:
@@ -270,14 +259,14 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
             return venue, year, tail
         m = _TAIL_PARENS.match(tail) or _TAIL_COMMA.match(tail)
         if m:
-            v, y = parse_venue(m.group(1), rules)
+            v, y = parse_venue(m.group(1), memo)
             if v or y:
                 venue, year = venue or v, year or y
                 tail = tail[m.end():]
                 continue
         m = _TAIL_LINK.match(tail)
         if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
-            v, y = parse_venue(m.group(1) or m.group(2), rules)  # '[[arXiv](u)]' names where it is published
+            v, y = parse_venue(m.group(1) or m.group(2), memo)  # '[[arXiv](u)]' names where it is published
             if v and not venue:
                 venue, year = v, year or y
             tail = tail[m.end():]
@@ -285,7 +274,7 @@ def _venue_from_tail(tail: str, rules: Rules) -> tuple[str | None, int | None, s
         return venue, year, tail
 
 
-def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int | None]:
+def _strip_title_venue(title: str, memo: LineMemo) -> tuple[str, str | None, int | None]:
     """'Title (CVPR 2017)' or 'Title - ICLR'16 Best Paper Award' -> the title and its venue."""
     # Each pattern can only match at the last parenthesis or dash: try there, not at every position.
     at = max(title.rfind("("), title.rfind("（"))
@@ -297,14 +286,14 @@ def _strip_title_venue(title: str, rules: Rules) -> tuple[str, str | None, int |
         m = _END_COMMA_YEAR.search(title)
         at = m.start() if m else at
     if m:
-        venue, year = parse_venue(m.group(1), rules)
+        venue, year = parse_venue(m.group(1), memo)
         if venue or (year and _WHEN.fullmatch(m.group(1))):
             return title[:at].rstrip(), venue, year  # the spaces before `at` are part of the match
     return title, None, None
 
 
-@line_cache
-def split_title_line(text: str, rules: Rules) -> TitleLine:
+@per_line
+def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
     s = text.strip()
     if "\\" in s:
@@ -315,43 +304,43 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
     links = "](" in s  # every link pattern below needs it
     m = _LEAD_TAG.match(s) if s[:1] == "[" else None
     if m and not _LINK.match(s):
-        v, y = parse_venue(m.group(1), rules, loose=True)
+        v, y = parse_venue(m.group(1), memo, True)
         if v or y:
             venue, year, strong = v, y, True
             s = s[m.end():]
     title, link, rest, prefix = "", "", "", ""
     mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
-    if mark and looks_like_title(mark.group(1), rules, min_words=1, marked=True):
+    if mark and looks_like_title(mark.group(1), memo, min_words=1, marked=True):
         title, rest, strong = mark.group(1), s[mark.end():], True
         links = False
     checked = None  # a title _strip_title_venue found no venue in
-    lead, s = _take_venue_prefix(s, rules)
+    lead, s = _take_venue_prefix(s, memo)
     if lead:
-        v, y = parse_venue(lead, rules)
+        v, y = parse_venue(lead, memo)
         venue, year, strong = venue or v, year or y or find_year(lead), True
         links = "](" in s
     for lm in _LINK.finditer(s) if links and not title else ():
         label = lm.group(1)
-        if norm_key(label) in rules.generic_link_texts or not clean_inline(label) or _is_venue_label(label, rules):
+        if norm_key(label, memo) in memo.rules.generic_link_texts or not clean_inline(label, memo) or _is_venue_label(label, memo):
             continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
         before = s[:lm.start()]
-        if len(clean_inline(before)) > 80:
+        if len(clean_inline(before, memo)) > 80:
             break
         title, link, rest, prefix = lm.group(1), lm.group(2), s[lm.end():], before
         strong = True
         break
     if not title:
         em = (_LEAD_BOLD.match(s) or _LEAD_ITALIC.match(s)) if "*" in s or "_" in s else None
-        if em and (not em.group(1).strip() or parse_venue(em.group(1), rules)[0] or find_year(em.group(1))):
+        if em and (not em.group(1).strip() or parse_venue(em.group(1), memo)[0] or find_year(em.group(1))):
             prefix, title, rest = em.group(1), em.group(3), s[em.end():]
             strong = True
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
-        if cut and looks_like_title(title, rules, min_words=1):
-            v, y, _ = _venue_from_tail(rest, rules)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
+        if cut and looks_like_title(title, memo, min_words=1):
+            v, y, _ = _venue_from_tail(rest, memo)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
-        bare = _strip_title_venue(title, rules)
+        bare = _strip_title_venue(title, memo)
         if bare[1] or bare[2]:
             title, venue, year, strong = bare[0], venue or bare[1], year or bare[2], True
         else:
@@ -359,22 +348,22 @@ def split_title_line(text: str, rules: Rules) -> TitleLine:
             cut = _VENUE_CUT.search(title) if _could_cut_venue(title) else None
             if cut:
                 at = len(title[:cut.start()].rstrip())  # from the spaces before it
-                v, y, tail = _venue_from_tail(title[at:], rules)
+                v, y, tail = _venue_from_tail(title[at:], memo)
                 if v or (y and _YEAR_PARENS.match(title[at:])):
                     title, rest = title[:at], tail  # '(Smith et al., 2018)' is a citation
                     venue, year, strong = venue or v, year or y, True
     if prefix.strip():
-        v, y = parse_venue(prefix, rules)
+        v, y = parse_venue(prefix, memo)
         venue, year = venue or v, year or y or find_year(prefix)
         strong = True
-    v, y, rest = _venue_from_tail(rest, rules)
+    v, y, rest = _venue_from_tail(rest, memo)
     venue, year = venue or v, year or y
-    title = clean_inline(title)
+    title = clean_inline(title, memo)
     gloss = None if title.isascii() else _GLOSS.search(title)
-    if gloss and looks_like_title(title[:gloss.start()], rules, min_words=3):
+    if gloss and looks_like_title(title[:gloss.start()], memo, min_words=3):
         title = title[:gloss.start()]  # 'Title得知了两个结论': the reader's words after the title
     if title != checked:  # most plain lines come out of clean_inline as they went in
-        title, v, y = _strip_title_venue(title, rules)
+        title, v, y = _strip_title_venue(title, memo)
         venue, year = venue or v, year or y
     note = clean_note(rest)
     return TitleLine(title=title.strip(" \t:：-–—,，"), venue=venue, year=year, note=note, link=link,
@@ -391,10 +380,10 @@ _TRAILING_LINKS = re.compile(r"\s*(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]
 _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*\*|__[^_]{1,40}__)")
 
 
-def _could_open_venue(word: str, rules: Rules) -> bool:
+def _could_open_venue(word: str, memo: LineMemo) -> bool:
     """Cheap test before the full parse: the first word starts a known venue spelling."""
     head = _FIRST_WORD.split(word.casefold(), maxsplit=1)[0]
-    return head in _venue_starts(rules) if head else False
+    return head in _venue_starts(memo.rules) if head else False
 
 
 _FIRST_WORD = re.compile(r"[\s\-–:：,'’]")
@@ -407,11 +396,11 @@ def _venue_starts(rules: Rules) -> frozenset[str]:
     return frozenset(rules.venues).union(v[:k] for v in rules.venues for k, c in enumerate(v) if c == " ")
 
 
-def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
+def _take_venue_prefix(s: str, memo: LineMemo) -> tuple[str, str]:
     """'ICLR-22 oral [T](u)' -> ('ICLR-22 oral', '[T](u)'); 'Arxiv(**Bengio**) _T_' -> ('Arxiv', '_T_')."""
     head80 = s[:80]
     first = _PREFIX_TOKEN.match(head80)
-    if not first or not _could_open_venue(first.group(0), rules):
+    if not first or not _could_open_venue(first.group(0), memo):
         return "", s
     tokens = list(_PREFIX_TOKEN.finditer(head80))
     for n in range(min(5, len(tokens)), 0, -1):
@@ -419,23 +408,23 @@ def _take_venue_prefix(s: str, rules: Rules) -> tuple[str, str]:
         if s[:tokens[0].start()].strip():
             break
         head = s[:end]
-        venue, year = parse_venue(head, rules)
+        venue, year = parse_venue(head, memo)
         if not venue or not _PREFIX_CHARS.fullmatch(head):
             continue
-        if _venue_words(head, rules)[1]:
+        if _venue_words(head, memo)[1]:
             continue  # words left over: 'ICLR tricks' is not a venue prefix
         rest = s[end:]
         while (m := _PREFIX_TAIL.match(rest)):
             rest = rest[m.end():]
         rest = rest.lstrip(" :：-–—,，")
-        if rest and (rest[0] in "[*_" or looks_like_title(rest, rules, min_words=2)):
+        if rest and (rest[0] in "[*_" or looks_like_title(rest, memo, min_words=2)):
             return head, rest
     return "", s
 
 
-def _is_venue_label(label: str, rules: Rules) -> bool:
-    plain = clean_inline(label)
-    return len(plain) <= 30 and parse_venue(plain, rules)[0] is not None and not looks_like_title(plain, rules, 3)
+def _is_venue_label(label: str, memo: LineMemo) -> bool:
+    plain = clean_inline(label, memo)
+    return len(plain) <= 30 and parse_venue(plain, memo)[0] is not None and not looks_like_title(plain, memo, 3)
 
 
 def clean_note(rest: str) -> str:
@@ -451,38 +440,29 @@ def clean_note(rest: str) -> str:
     return rest if _WORD_CHAR.search(rest) else ""
 
 
-@line_cache
-def split_field(text: str, rules: Rules) -> tuple[str, str, str] | None:
+@per_line
+def split_field(text: str, memo: LineMemo) -> tuple[str, str, str] | None:
     """'论文名称：LoRA…' -> ('title', '论文名称', 'LoRA…'); None when the line is not a known field."""
     head = text[:80]  # the key is near the start; never scan a long bullet for it
     m = _FIELD.match(head) if ":" in head or "：" in head else None
     if not m:
         return None
-    key = norm_key(m.group(1))
-    kind = rules.fields.get(key)
-    if kind is None or (kind == "drop" and key in rules.venues):
+    key = norm_key(m.group(1), memo)
+    kind = memo.rules.fields.get(key)
+    if kind is None or (kind == "drop" and key in memo.rules.venues):
         return None  # 'Arxiv: [Title](url)' is a venue prefix, not a link field
     return kind, m.group(1).strip(), text[m.end():].strip().rstrip("*_ ").strip()
 
 
-@line_cache
-def is_date_text(text: str) -> bool:
+@per_line
+def is_date_text(text: str, memo: LineMemo | None = None) -> bool:
     """A reading-log date or month: '2023.2.19', '2019-07', '2018-06 - 2019-01', 'February 2023'."""
-    t = clean_inline(text).strip()
+    t = clean_inline(text, memo).strip()
     return bool(_DATE_RANGE.fullmatch(t) or _MONTH_DATE.fullmatch(t) or _DIGIT_DATE.fullmatch(t))
 
 
-def year_heading(text: str) -> int | None:
+def year_heading(text: str, memo: LineMemo | None = None) -> int | None:
     """'2023', '2023年', 'Year 2023', '**2023**' -> 2023; anything else -> None."""
-    t = clean_inline(text).strip()
+    t = clean_inline(text, memo).strip()
     m = _YEAR_HEADING.fullmatch(t)
     return int(m.group(1)) if m else None
-
-
-def forget_lines() -> None:
-    """Empty every line_cache (these helpers and extract's). They answer the same question about one line
-    several times while a file is read; across files lines rarely repeat, so the caches are emptied
-    for each file: memory stays flat, and a benchmark made of repeated files can't look faster for it."""
-    for helper in _LINE_CACHES:
-        helper.cache_clear()
-    norm_key.cache_clear()  # rules.py's key normaliser, cached on headings and keys

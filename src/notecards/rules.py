@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 from re import _constants as sre  # internal to re: see search_plan
 from re import _parser as sre_parser
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -230,12 +230,51 @@ class Rules:
     """Feature name -> what it adds to each label (fitted by scripts/calibrate.py), zeros left out."""
 
 
-@lru_cache(maxsize=65536)
-def norm_key(text: str) -> str:
+class LineMemo:
+    """One document's answers about its lines, under one table of rules: made for each notes file
+    and passed down. Finding a file's papers and then reading them asks the same questions of a
+    line several times (its title parts, its venue, is it a field?); across files lines rarely
+    repeat, so nothing outlives the document: memory stays flat, and a benchmark made of repeated
+    files can't look faster for it."""
+
+    __slots__ = ("rules", "answers")
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.answers: dict[tuple, Any] = {}
+        """(helper name, text, its other arguments) -> its answer"""
+
+
+_UNKNOWN = object()
+
+
+def per_line(helper: Callable) -> Any:
+    """helper(text, memo, *args), worked out once per document: its answers are kept in `memo`.
+    Without a memo (a line outside any document) it is worked out each time."""
+    name = helper.__qualname__
+
+    @wraps(helper)
+    def once(text: str, memo: LineMemo | None = None, *args: Any) -> Any:
+        if memo is None:
+            return helper(text, None, *args)
+        key = (name, text, *args)
+        got = memo.answers.get(key, _UNKNOWN)
+        if got is _UNKNOWN:
+            got = memo.answers[key] = helper(text, memo, *args)
+        return got
+    return once
+
+
+_KEY_MARKUP = re.compile(r"[*_`#>\[\]]+")
+_KEY_ENDS = re.compile(r"^[\s\d.、．)）(（:：\-–—]+|[\s:：.。,，;；!！?？\-–—]+$")
+_SPACES = re.compile(r"\s+")
+
+
+@per_line
+def norm_key(text: str, memo: LineMemo | None = None) -> str:
     """A heading or key as compared with the tables: no markup, case or end punctuation."""
-    text = re.sub(r"[*_`#>\[\]]+", "", text)
-    text = re.sub(r"^[\s\d.、．)）(（:：\-–—]+|[\s:：.。,，;；!！?？\-–—]+$", "", text)
-    return re.sub(r"\s+", " ", text).casefold()
+    text = _KEY_ENDS.sub("", _KEY_MARKUP.sub("", text))
+    return _SPACES.sub(" ", text).casefold()
 
 
 def _err(where: str, message: str) -> ConfigError:
