@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from notecards.model import Paper
-from notecards.rules import WORD_RUN, Cue, Rules, SearchPlan, norm_key
+from notecards.rules import WORD_RUN, Cue, Rules, norm_key
 from notecards.segment import chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
@@ -93,15 +93,8 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-_NO_PLAN = SearchPlan()
-
-
-def _regex_hits(regex: re.Pattern, text: str, plan: SearchPlan = _NO_PLAN) -> int:
+def _regex_hits(regex: re.Pattern, text: str) -> int:
     """Places the pattern holds, up to three: each is more evidence (capped in _strength)."""
-    if plan.gate is not None and plan.gate.search(text) is None:
-        return 0  # none of the characters a match starts with
-    if plan.anchored:
-        return 1 if regex.match(text) else 0
     first = regex.search(text)  # most cues miss most bullets: one search says so
     if first is None:
         return 0
@@ -172,10 +165,10 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
         if cue.regex is None:
             hits = _word_hits(cue, low, toks, runs)
         elif cue.lower_regex is None:
-            hits = _regex_hits(cue.regex, main, cue.plan)
+            hits = _regex_hits(cue.regex, main)
         elif lower is not None:
-            hits = _regex_hits(cue.lower_regex, lower, cue.plan)
-        else:  # the plan is for lower_regex
+            hits = _regex_hits(cue.lower_regex, lower)
+        else:  # no lower-cased text to search lower_regex in
             hits = _regex_hits(cue.regex, main)
         if hits:
             out[cue.name] = hits

@@ -5,8 +5,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
 from pathlib import Path
-from re import _constants as sre  # internal to re: see search_plan
-from re import _parser as sre_parser
 from typing import Any, Callable
 
 import yaml
@@ -37,8 +35,6 @@ class Cue:
     lower_regex: re.Pattern | None = field(init=False, compare=False)
     """A `(?i)` regex with no capital letter, without the flag: searched in the lower-cased bullet,
     it finds the same and runs about twice as fast (re can't skip ahead on a case-blind pattern)."""
-    plan: SearchPlan = field(init=False, compare=False)
-    """How to search `lower_regex`, else `regex`, quickly."""
 
     def __post_init__(self) -> None:  # compiled once per table, not once per bullet
         zh = sorted((w for w in self.words if CJK.search(w)), key=len, reverse=True)
@@ -51,8 +47,6 @@ class Cue:
         object.__setattr__(self, "latin_words", frozenset(latin) if runs else None)
         object.__setattr__(self, "latin_pattern", re.compile(
             r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin and not runs else None)
-        pattern = self.lower_regex or self.regex
-        object.__setattr__(self, "plan", search_plan(pattern) if pattern is not None else SearchPlan())
 
     @property
     def name(self) -> str:
@@ -70,96 +64,6 @@ class Cue:
 
 WORD_RUN = re.compile(r"[\w'’]+")
 """What a cue word may not touch on either side (see Cue.latin_pattern)."""
-
-
-# --- searching a cue's regex quickly --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPlan:
-    """What re's own search can't see in a cue regex. It skips ahead to the characters a match
-    can start with only when the pattern begins with a plain literal or character class, so
-    `(?<!无法)(?:解决|针对)…` or `[啊吧]+$|[啊吧][，。]` is tried at every position of every bullet."""
-
-    gate: re.Pattern | None = None
-    """A class of the characters every match starts with, all rare in prose (no ASCII letter,
-    digit or space): one fast scan for them rules out most bullets."""
-    anchored: bool = False
-    """Every alternative starts with `^`: one match at the start says it all."""
-
-
-def search_plan(regex: re.Pattern) -> SearchPlan:
-    """The plan for one regex; an empty plan (search as is) whenever in doubt."""
-    if regex.flags & re.MULTILINE:
-        return SearchPlan()
-    try:
-        items = sre_parser.parse(regex.pattern, regex.flags).data
-        anchored = _anchored(items)
-        starts, nullable = _starts(items)
-    except Exception:  # noqa: BLE001  re's parser is internal: a change there costs speed, never a result
-        return SearchPlan()
-    if anchored or regex.flags & re.IGNORECASE or _re_skips(items) or starts is None or nullable \
-            or not all(map(_rare, starts)):
-        return SearchPlan(anchored=anchored)
-    return SearchPlan(gate=re.compile("[" + "".join(re.escape(c) for c in sorted(starts)) + "]"))
-
-
-def _rare(char: str) -> bool:
-    return not (char.isascii() and char.isalnum()) and not char.isspace()
-
-
-def _starts(items: list) -> tuple[set[str] | None, bool]:
-    """The characters a match of this sequence can start with (None: any), and whether it can be empty."""
-    out: set[str] = set()
-    for op, av in items:
-        if op in (sre.ASSERT, sre.ASSERT_NOT, sre.AT):
-            continue  # zero width: the next item starts the match
-        chars, nullable = _item_starts(op, av)
-        if chars is None:
-            return None, False
-        out |= chars
-        if not nullable:
-            return out, False
-    return out, True
-
-
-def _item_starts(op, av) -> tuple[set[str] | None, bool]:
-    if op is sre.LITERAL:
-        return {chr(av)}, False
-    if op is sre.IN:  # a range, category or negation is too wide to be worth a gate
-        return ({chr(a) for _, a in av} if all(o is sre.LITERAL for o, _ in av) else None), False
-    if op is sre.BRANCH:
-        alts = [_starts(alt) for alt in av[1]]
-        if any(chars is None for chars, _ in alts):
-            return None, False
-        return set().union(*(chars for chars, _ in alts)), any(empty for _, empty in alts)
-    if op is sre.SUBPATTERN and not av[1] & re.IGNORECASE:
-        return _starts(av[-1])
-    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-        chars, empty = _starts(av[2])
-        return chars, empty or av[0] == 0
-    return None, False
-
-
-def _anchored(items: list) -> bool:
-    if not items:
-        return False
-    op, av = items[0]
-    if op is sre.AT:
-        return av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING)
-    if op is sre.BRANCH:
-        return all(_anchored(alt) for alt in av[1])
-    return op is sre.SUBPATTERN and not av[1] & re.MULTILINE and _anchored(av[-1])  # (?m:^…): every line
-
-
-def _re_skips(items: list) -> bool:
-    """re skips ahead by itself: the pattern starts with a literal, a class, or literal alternatives."""
-    op, av = items[0] if items else (None, None)
-    if op is sre.SUBPATTERN and not av[1]:
-        return _re_skips(av[-1])
-    if op is sre.BRANCH:
-        return all(alt and alt[0][0] is sre.LITERAL for alt in av[1])
-    return op in (sre.LITERAL, sre.IN)
 
 
 @dataclass(frozen=True, slots=True)
