@@ -380,6 +380,7 @@ class _Title(NamedTuple):
 
 
 def title_of(title: str, stop: frozenset[str]) -> _Title:
+    """The title's words, names and key words (`stop`: the words that are not key words)."""
     names = _NAME.findall(title.partition(":")[0] if ":" in title else title)
     return _Title(title, frozenset(_title_words(title)), tuple(n.casefold() for n in names),
                   frozenset(_title_words(title, stop)))
@@ -435,15 +436,11 @@ def _bare(text: str) -> str:
     return " ".join(_MARKS.sub("", _LINK_TARGET.sub("]", _TAG.sub("", text))).split())
 
 
-def _hint(text: str, lang: str, size: int) -> str:
-    """The first words of a bullet (_bare), to tell its question from its siblings': never more
-    than half of them at first (the question must not hold its answer), more as `size` grows."""
-    return _Hints(text, lang).at(size)
-
-
 class _Hints:
-    """A bullet's text cut once into what its hints are made of (characters for Chinese, words
-    otherwise), so that a hint of any size is a slice: questions that open alike ask for several."""
+    """The first words of a bullet (_bare), to tell its question from its siblings': never more
+    than half of them at first (the question must not hold its answer), more as the size grows.
+    The text is cut once (into characters for Chinese, else words): questions that open alike ask
+    for several sizes."""
 
     __slots__ = ("units", "by_char", "half")
 

@@ -1,4 +1,4 @@
-"""Cue and structure tables (YAML) -> a validated, frozen Rules object."""
+"""Cue and structure tables (YAML) -> a validated, frozen Rules object; LineMemo, one document's answers under them."""
 from __future__ import annotations
 
 import re
