@@ -33,7 +33,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import PurePath
 from typing import NamedTuple
 from urllib.parse import quote_plus
@@ -603,9 +603,14 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
     title_words = title_of(title, w.title_stop_words)
     asks, ctx_bullets = _plan(bullets, title_words, fixed, w)
     own = [b for label, bs in ctx_bullets.items() if label != "abstract" for b in bs] + [a.bullet for a in asks]
-    # the paper's language is its reader's: a quoted abstract does not count
-    paper_lang = fixed or language([b.text for b in (own or bullets)])
-    asks = [a if a.lang else a._replace(lang=paper_lang) for a in asks]
+
+    @cache
+    def paper_lang() -> str:
+        """The paper's language, for cards whose own text does not tell (most bullets do: then it
+        is never worked out). It is its reader's: a quoted abstract does not count."""
+        return fixed or language([b.text for b in (own or bullets)])
+
+    asks = [a if a.lang else a._replace(lang=paper_lang()) for a in asks]
     key = paper_key(title) or f"line{paper.line}"
     where = html.escape(source_path(doc)) + ":"  # a file name is text, not markup
     topics = paper_topics(paper, doc, config, folders)
@@ -653,13 +658,13 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
                           basis=basis, media=_join([answer, ctx], "").media if answer.media else ctx.media,
                           **common(a.lang)))
     if config.abstract_cards and "abstract" in ctx_bullets:
-        cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang, q_title, where, config, w, memo,
-                                common(paper_lang))
+        cards += _abstract_card(doc, ctx_bullets["abstract"], paper_lang(), q_title, where, config, w, memo,
+                                common(paper_lang()))
     if not cards:  # only opinions/background: one card, so the paper is still in Anki
         told = [b for label in CONTEXT for b in ctx_bullets.get(label, ())]
         if told:
-            cards.append(_summary_card(doc, told, paper, paper_lang, q_title, where, config, w, memo,
-                                       common(paper_lang)))
+            cards.append(_summary_card(doc, told, paper, paper_lang(), q_title, where, config, w, memo,
+                                       common(paper_lang())))
     elif config.reverse_cards and asks:
         cards += _reverse_card(doc, asks, title_words, paper, where, w, memo, context, common)
     return cards, list(dict.fromkeys([*warnings, *(x for r in lists.values() for x in r.warnings)]))
