@@ -151,10 +151,20 @@ def _header_text(text: str) -> str | None:
     return None
 
 
+@line_cache
+def _title_part(text: str, rules: Rules) -> tuple[str, str]:
+    """An item's title line and its continuation lines: a marked title (link, wikilink, bold) on the
+    first line is the whole title line, and the lines under it are a note; otherwise one wrapped line."""
+    first, nl, rest = text.partition("\n")
+    if nl and rest.strip() and split_title_line(_strip_br(first), rules).strong:
+        return _strip_br(first), rest
+    return _strip_br(text.replace("\n", " ")), ""
+
+
 def _item_title(blocks: list[Block], i: int, rules: Rules) -> tuple[TitleLine | None, bool]:
     """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
-    text = _strip_br(b.text.replace("\n", " "))
+    text = _title_part(b.text, rules)[0]
     if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, rules):
         return _gloss_title(blocks, i, rules), False
     f = split_field(text, rules)
@@ -761,9 +771,12 @@ class _Reader:
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
                 self.cur.indent = b.indent
-                own = split_title_line(b.text.replace("\n", " "), self.rules).title
+                head, rest = _title_part(b.text, self.rules)
+                own = split_title_line(head, self.rules).title
                 if own != tl.title:
                     self.cur.gloss = own  # '- LoRA 篇' named the paper; a 论文名称 field gave the title
+                if rest:
+                    self.add_bullet(rest.replace("\n", " "), b.line + 1, b.level + 1)
                 return
             if cur is not None and cur.kind == "item":
                 self.close()  # a sibling item that names no paper ends the list of papers
