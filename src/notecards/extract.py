@@ -308,8 +308,7 @@ def _classify_headings(blocks: list[Block], rules: Rules, items: dict[int, Title
         end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
         inner = [out[j] for j, c in heads[n + 1:] if j < end]
         tl = split_title_line(text := h.text, rules)
-        top = _top_depth(blocks, i + 1, end)
-        has_paper_items = any(k in items and blocks[k].level == top for k in range(i + 1, end))
+        has_paper_items = _holds_listed_papers(blocks, i + 1, end, items)
         direct_end = next((j for j, _ in heads[n + 1:]), len(blocks))
         own_content = _next_title_line(blocks, i, rules) or any(
             blocks[k].kind == "item" for k in range(i + 1, direct_end))  # an intro paragraph is not enough
@@ -474,6 +473,22 @@ def _mostly_papers(blocks: list[Block], start: int, end: int, items: dict[int, T
     papers = sum(1 for k in tops if k in items)
     prose = sum(1 for k in range(start, end) if blocks[k].kind == "para" and len(blocks[k].text) > 60)
     return papers >= 2 and papers >= 0.6 * len(tops) and prose <= 1
+
+
+def _holds_listed_papers(blocks: list[Block], start: int, end: int, items: dict[int, TitleLine]) -> bool:
+    """Paper items at the top of the section's list, or right under a group item ('- Deep learning'
+    over '  - [Title](…)'): a list of papers, not notes that cite one."""
+    top = _top_depth(blocks, start, end)
+    group = False
+    for k in range(start, end):
+        b = blocks[k]
+        if b.kind != "item":
+            continue
+        if k in items and (b.level == top or (group and b.level == top + 1)):
+            return True
+        if b.level == top:
+            group = b.has_children and k not in items and _is_label_line(b.text)
+    return False
 
 
 def _top_depth(blocks: list[Block], start: int, end: int) -> int:
