@@ -226,7 +226,8 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
     """Every list item that names a paper, by block index.
 
     A plain title-like item with no marks counts when most of its siblings are marked papers
-    (a reading log where a few titles have no link).
+    (a reading log where a few titles have no link), or when all its siblings read as titles and
+    one of them is marked (a list where only the first title got a link).
     """
     found: dict[int, TitleLine] = {}
     runs: dict[int, list[tuple[int, TitleLine | None, bool]]] = {}
@@ -247,7 +248,9 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
     doc_marked = sum(1 for run in all_runs for _, tl, weak in run if tl is not None and not weak)
     for run in all_runs:
         marked = sum(1 for _, tl, weak in run if tl is not None and not weak)
-        siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and marked * 2 >= len(run)
+        titled = sum(1 for _, tl, _ in run if tl is not None)
+        # most siblings marked, or every sibling reads as a title beside a marked one
+        siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and (marked * 2 >= len(run) or titled == len(run))
         for i, tl, weak in run:
             if tl is not None and (not weak or siblings_agree):
                 found[i] = tl
