@@ -226,8 +226,8 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
     """Every list item that names a paper, by block index.
 
     A plain title-like item with no marks counts when most of its siblings are marked papers
-    (a reading log where a few titles have no link), or when all its siblings read as titles and
-    one of them is marked (a list where only the first title got a link).
+    (a reading log where a few titles have no link), or when all its siblings read as long titles
+    (`shapes.sibling_title_words`) and one of them is marked (a list where only the first title got a link).
     """
     found: dict[int, TitleLine] = {}
     runs: dict[int, list[tuple[int, TitleLine | None, bool]]] = {}
@@ -245,16 +245,27 @@ def paper_items(blocks: list[Block], rules: Rules) -> dict[int, TitleLine]:
             runs[b.level] = []
             all_runs.append(runs[b.level])
         runs[b.level].append((i, tl, weak))
+    all_runs = _known_titles_confirmed(all_runs)
     doc_marked = sum(1 for run in all_runs for _, tl, weak in run if tl is not None and not weak)
     for run in all_runs:
         marked = sum(1 for _, tl, weak in run if tl is not None and not weak)
-        titled = sum(1 for _, tl, _ in run if tl is not None)
-        # most siblings marked, or every sibling reads as a title beside a marked one
+        titled = sum(1 for _, tl, weak in run if tl is not None and (
+            not weak or looks_like_title(tl.title, rules, min_words=int(rules.shapes["sibling_title_words"]))))
+        # most siblings marked, or every sibling reads as a long title beside a marked one
         siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and (marked * 2 >= len(run) or titled == len(run))
         for i, tl, weak in run:
             if tl is not None and (not weak or siblings_agree):
                 found[i] = tl
     return found
+
+
+def _known_titles_confirmed(runs: list[list[tuple[int, TitleLine | None, bool]]]):
+    """A plain item repeating a title the file already gives as a paper is that paper again
+    (a weekly log listing each paper under a method, then again under a concept)."""
+    known = {paper_key(tl.title) for run in runs for _, tl, weak in run if tl is not None and not weak}
+    known.discard("")
+    return [[(i, tl, weak and paper_key(tl.title) not in known) if tl is not None else (i, tl, weak)
+             for i, tl, weak in run] for run in runs]
 
 
 def _children(blocks: list[Block], i: int):

@@ -343,7 +343,7 @@ _WORD_SETS = ("venue_status_words", "venue_suffix_words", "generic_link_texts", 
               "structural_sections", "non_paper_title_words")
 """The word lists of structure.yaml (a user cue file adds to each)."""
 SHAPE_KEYS = ("title_words", "short_title", "venue_year", "link", "notes_below", "label_heading",
-              "min_repeat", "min_share")
+              "min_repeat", "min_share", "sibling_title_words")
 """The evidence weights of structure.yaml `shapes` (the shipped file gives every one)."""
 
 
