@@ -1073,11 +1073,30 @@ def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, rules: 
     fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
     if source is not None:
         venue, year = venue or source.venue, year or source.year
+    if not (venue or year or front.get("venue") or fm_year):
+        venue, year = _lead_venue(blocks, rules)
     lead = blocks[0].line if blocks else 1
     single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
                    topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
     single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
     return single
+
+
+_VENUE_MARK = re.compile(r"(?<![\w'])[A-Za-z][\w&]{1,15}\s?['’\-]?\s?(?:19|20)?\d{2}(?![\w'])")
+
+
+def _lead_venue(blocks: list[Block], rules: Rules) -> tuple[str | None, int | None]:
+    """A one-paper note whose opening prose says where the paper appeared ('这篇文章是 SOSP'17 的 best
+    paper', 'our ICLR 2023 paper'): a known venue with its year, the only one the lead names."""
+    marks = set()
+    for b in [b for b in blocks if b.kind != "heading"][:_LEAD_BLOCKS]:
+        if b.kind != "para" or b.quoted:
+            continue
+        for m in _VENUE_MARK.finditer(clean_inline(b.text)):
+            venue, year = parse_venue(m.group(0), rules)
+            if venue and year:
+                marks.add((venue, year))
+    return next(iter(marks)) if len(marks) == 1 else (None, None)
 
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:
