@@ -41,6 +41,7 @@ _CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
 _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
 
 
+_CALLOUT = re.compile(r"\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)", re.S)
 _LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
 
 
@@ -625,6 +626,8 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.callout: str | None = None
+        """Kind of the `> [!kind]` callout being read, until the quote ends."""
 
     def repeating(self) -> bool:
         """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
@@ -788,6 +791,9 @@ class _Reader:
             self._set_section(h.text)
 
     def item(self, i: int, b: Block) -> None:
+        if self.callout is not None:
+            self.add_bullet(self._callout_body(b.text), b.line, b.level + 1, False, b.has_children)
+            return
         cur = self.cur
         in_heading_paper = cur is not None and cur.kind in ("heading", "single")
         if not in_heading_paper:
@@ -814,6 +820,12 @@ class _Reader:
     def para(self, i: int, b: Block) -> None:
         text = b.text
         if self.skip_next == i:
+            return
+        if b.quoted and text[:2] == "[!" and (m := _CALLOUT.match(text)):
+            self._callout(m, b)
+            return
+        if self.callout is not None:
+            self.add_bullet(self._callout_body(text), b.line, 1)
             return
         plain = clean_inline(text)
         if is_date_text(plain) or _IMAGE_ONLY.match(text.strip()):
@@ -846,6 +858,21 @@ class _Reader:
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def _callout(self, m: re.Match[str], b: Block) -> None:
+        """`> [!note] Title` and its first lines: the title heads the body, each body paragraph is a bullet."""
+        self.callout = m.group(1).casefold()
+        title, _, body = m.group(2).partition("\n")
+        if self.cur is not None and title.strip():
+            self.cur.parents.append((0, clean_inline(title)))
+        if body.strip():
+            self.add_bullet(self._callout_body(body), b.line + 1, 1)
+
+    def _callout_body(self, text: str) -> str:
+        """A callout line as a bullet: a quote line for a comment kind (`[!quote]`), else plain notes."""
+        text = text.replace("\n", " ")
+        bare = text[1:].lstrip() if text.startswith(">") else text
+        return "> " + bare if self.callout in self.rules.quote_callouts else bare
 
     def row(self, i: int, b: Block) -> None:
         """A table row: a paper of its own (its other cells are its notes and metadata), or notes."""
@@ -890,6 +917,8 @@ class _Reader:
     def run(self) -> list[_Open]:
         skipping = False  # the heading stack changes only at headings
         for i, b in enumerate(self.blocks):
+            if not b.quoted:
+                self.callout = None
             if b.kind == "heading":
                 self.skip_block = False
                 self.heading(i, b)
