@@ -626,6 +626,9 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.event_levels = frozenset(h.level for h in self.headings.values()
+                                      if h.kind in ("topic", "section") and _named_event(h.text, rules))
+        """Heading levels where some topic names an event ('## Papers at EMNLP 2022')."""
         self.callout: str | None = None
         """Kind of the `> [!kind]` callout being read, until the quote ends."""
 
@@ -638,10 +641,16 @@ class _Reader:
         return next((h.year for h in reversed(self.stack) if h.kind == "year"), None)
 
     def event_ctx(self) -> tuple[str | None, int | None]:
-        """'## Papers at EMNLP 2022' above a paper: the event it was presented at."""
+        """'## Papers at EMNLP 2022' above a paper: the event it was presented at. When headings of one
+        level over papers name the event themselves, one of that level that names none ('## From another
+        conference') holds papers from elsewhere: the file's title does not date them."""
         for h in reversed(self.stack):
-            if h.kind == "topic" and (found := _named_event(h.text, self.rules)):
+            if h.kind not in ("topic", "section"):
+                continue
+            if found := _named_event(h.text, self.rules):
                 return found
+            if h.level in self.event_levels:
+                return None, None
         return None, None
 
     def topics(self) -> tuple[str, ...]:
