@@ -41,6 +41,7 @@ _CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
 _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
 
 
+_CALLOUT = re.compile(r"\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)", re.S)
 _LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
 
 
@@ -151,10 +152,20 @@ def _header_text(text: str) -> str | None:
     return None
 
 
+@per_line
+def _title_part(text: str, memo: LineMemo | None) -> tuple[str, str]:
+    """An item's title line and its continuation lines: a marked title (link, wikilink, bold) on the
+    first line is the whole title line, and the lines under it are a note; otherwise one wrapped line."""
+    first, nl, rest = text.partition("\n")
+    if nl and rest.strip() and split_title_line(_strip_br(first), memo).strong:
+        return _strip_br(first), rest
+    return _strip_br(text.replace("\n", " ")), ""
+
+
 def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine | None, bool]:
     """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
-    text = _strip_br(b.text.replace("\n", " "))
+    text = _title_part(b.text, memo)[0]
     if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
     f = split_field(text, memo)
@@ -216,7 +227,8 @@ def paper_items(blocks: list[Block], memo: LineMemo) -> dict[int, TitleLine]:
     """Every list item that names a paper, by block index.
 
     A plain title-like item with no marks counts when most of its siblings are marked papers
-    (a reading log where a few titles have no link).
+    (a reading log where a few titles have no link), or when all its siblings read as long titles
+    (`shapes.sibling_title_words`) and one of them is marked (a list where only the first title got a link).
     """
     found: dict[int, TitleLine] = {}
     runs: dict[int, list[tuple[int, TitleLine | None, bool]]] = {}
@@ -234,14 +246,27 @@ def paper_items(blocks: list[Block], memo: LineMemo) -> dict[int, TitleLine]:
             runs[b.level] = []
             all_runs.append(runs[b.level])
         runs[b.level].append((i, tl, weak))
+    all_runs = _known_titles_confirmed(all_runs)
     doc_marked = sum(1 for run in all_runs for _, tl, weak in run if tl is not None and not weak)
     for run in all_runs:
         marked = sum(1 for _, tl, weak in run if tl is not None and not weak)
-        siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and marked * 2 >= len(run)
+        titled = sum(1 for _, tl, weak in run if tl is not None and (
+            not weak or looks_like_title(tl.title, memo, min_words=int(memo.rules.shapes["sibling_title_words"]))))
+        # most siblings marked, or every sibling reads as a long title beside a marked one
+        siblings_agree = marked >= (1 if doc_marked >= 5 else 2) and (marked * 2 >= len(run) or titled == len(run))
         for i, tl, weak in run:
             if tl is not None and (not weak or siblings_agree):
                 found[i] = tl
     return found
+
+
+def _known_titles_confirmed(runs: list[list[tuple[int, TitleLine | None, bool]]]):
+    """A plain item repeating a title the file already gives as a paper is that paper again
+    (a weekly log listing each paper under a method, then again under a concept)."""
+    known = {paper_key(tl.title) for run in runs for _, tl, weak in run if tl is not None and not weak}
+    known.discard("")
+    return [[(i, tl, weak and paper_key(tl.title) not in known) if tl is not None else (i, tl, weak)
+             for i, tl, weak in run] for run in runs]
 
 
 def _children(blocks: list[Block], i: int):
@@ -298,8 +323,7 @@ def _classify_headings(blocks: list[Block], memo: LineMemo, items: dict[int, Tit
         end = next((j for j, c in heads[n + 1:] if c.level <= b.level), len(blocks))
         inner = [out[j] for j, c in heads[n + 1:] if j < end]
         tl = split_title_line(text := h.text, memo)
-        top = _top_depth(blocks, i + 1, end)
-        has_paper_items = any(k in items and blocks[k].level == top for k in range(i + 1, end))
+        has_paper_items = _holds_listed_papers(blocks, i + 1, end, items, memo)
         direct_end = next((j for j, _ in heads[n + 1:]), len(blocks))
         own_content = _next_title_line(blocks, i, memo) or any(
             blocks[k].kind == "item" for k in range(i + 1, direct_end))  # an intro paragraph is not enough
@@ -466,6 +490,23 @@ def _mostly_papers(blocks: list[Block], start: int, end: int, items: dict[int, T
     return papers >= 2 and papers >= 0.6 * len(tops) and prose <= 1
 
 
+def _holds_listed_papers(blocks: list[Block], start: int, end: int, items: dict[int, TitleLine],
+                         memo: LineMemo) -> bool:
+    """Paper items at the top of the section's list, or right under a group item ('- Deep learning'
+    over '  - [Title](…)'): a list of papers, not notes that cite one."""
+    top = _top_depth(blocks, start, end)
+    group = False
+    for k in range(start, end):
+        b = blocks[k]
+        if b.kind != "item":
+            continue
+        if k in items and (b.level == top or (group and b.level == top + 1)):
+            return True
+        if b.level == top:
+            group = b.has_children and k not in items and _is_label_line(b.text, memo)
+    return False
+
+
 def _top_depth(blocks: list[Block], start: int, end: int) -> int:
     depths = [blocks[k].level for k in range(start, end) if blocks[k].kind == "item"]
     return min(depths) if depths else 0
@@ -586,6 +627,11 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.event_levels = frozenset(h.level for h in self.headings.values()
+                                      if h.kind in ("topic", "section") and _named_event(h.text, memo))
+        """Heading levels where some topic names an event ('## Papers at EMNLP 2022')."""
+        self.callout: str | None = None
+        """Kind of the `> [!kind]` callout being read, until the quote ends."""
 
     def repeating(self) -> bool:
         """The file repeats one opener shape (a heading level, table rows): it is not a one-paper note."""
@@ -596,10 +642,16 @@ class _Reader:
         return next((h.year for h in reversed(self.stack) if h.kind == "year"), None)
 
     def event_ctx(self) -> tuple[str | None, int | None]:
-        """'## Papers at EMNLP 2022' above a paper: the event it was presented at."""
+        """'## Papers at EMNLP 2022' above a paper: the event it was presented at. When headings of one
+        level over papers name the event themselves, one of that level that names none ('## From another
+        conference') holds papers from elsewhere: the file's title does not date them."""
         for h in reversed(self.stack):
-            if h.kind == "topic" and (found := _named_event(h.text, self.memo)):
+            if h.kind not in ("topic", "section"):
+                continue
+            if found := _named_event(h.text, self.memo):
                 return found
+            if h.level in self.event_levels:
+                return None, None
         return None, None
 
     def topics(self) -> tuple[str, ...]:
@@ -749,6 +801,9 @@ class _Reader:
             self._set_section(h.text)
 
     def item(self, i: int, b: Block) -> None:
+        if self.callout is not None:
+            self.add_bullet(self._callout_body(b.text), b.line, b.level + 1, False, b.has_children)
+            return
         cur = self.cur
         in_heading_paper = cur is not None and cur.kind in ("heading", "single")
         if not in_heading_paper:
@@ -761,9 +816,12 @@ class _Reader:
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
                 self.cur.indent = b.indent
-                own = split_title_line(b.text.replace("\n", " "), self.memo).title
+                head, rest = _title_part(b.text, self.memo)
+                own = split_title_line(head, self.memo).title
                 if own != tl.title:
                     self.cur.gloss = own  # '- LoRA 篇' named the paper; a 论文名称 field gave the title
+                if rest:
+                    self.add_bullet(rest.replace("\n", " "), b.line + 1, b.level + 1)
                 return
             if cur is not None and cur.kind == "item":
                 self.close()  # a sibling item that names no paper ends the list of papers
@@ -772,6 +830,12 @@ class _Reader:
     def para(self, i: int, b: Block) -> None:
         text = b.text
         if self.skip_next == i:
+            return
+        if b.quoted and text[:2] == "[!" and (m := _CALLOUT.match(text)):
+            self._callout(m, b)
+            return
+        if self.callout is not None:
+            self.add_bullet(self._callout_body(text), b.line, 1)
             return
         plain = clean_inline(text, self.memo)
         if is_date_text(plain, self.memo) or _IMAGE_ONLY.match(text.strip()):
@@ -804,6 +868,21 @@ class _Reader:
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def _callout(self, m: re.Match[str], b: Block) -> None:
+        """`> [!note] Title` and its first lines: the title heads the body, each body paragraph is a bullet."""
+        self.callout = m.group(1).casefold()
+        title, _, body = m.group(2).partition("\n")
+        if self.cur is not None and title.strip():
+            self.cur.parents.append((0, clean_inline(title, self.memo)))
+        if body.strip():
+            self.add_bullet(self._callout_body(body), b.line + 1, 1)
+
+    def _callout_body(self, text: str) -> str:
+        """A callout line as a bullet: a quote line for a comment kind (`[!quote]`), else plain notes."""
+        text = text.replace("\n", " ")
+        bare = text[1:].lstrip() if text.startswith(">") else text
+        return "> " + bare if self.callout in self.memo.rules.quote_callouts else bare
 
     def row(self, i: int, b: Block) -> None:
         """A table row: a paper of its own (its other cells are its notes and metadata), or notes."""
@@ -848,6 +927,8 @@ class _Reader:
     def run(self) -> list[_Open]:
         skipping = False  # the heading stack changes only at headings
         for i, b in enumerate(self.blocks):
+            if not b.quoted:
+                self.callout = None
             if b.kind == "heading":
                 self.skip_block = False
                 self.heading(i, b)
@@ -1031,11 +1112,30 @@ def _single_paper(blocks: list[Block], front: dict[str, Any], path: str, memo: L
     fm_year = find_year(str(front.get("year", ""))) if front.get("year") else None
     if source is not None:
         venue, year = venue or source.venue, year or source.year
+    if not (venue or year or front.get("venue") or fm_year):
+        venue, year = _lead_venue(blocks, memo)
     lead = blocks[0].line if blocks else 1
     single = _Open(title=TitleLine(title), line=lead, kind="single", anchor=0, year_ctx=None,
                    topics=reader.front_topics, venue=venue or front.get("venue"), year=year or fm_year)
     single.bullets = [b for b in reader.orphans if b.line != title_line]  # the title line is not a note
     return single
+
+
+_VENUE_MARK = re.compile(r"(?<![\w'])[A-Za-z][\w&]{1,15}\s?['’\-]?\s?(?:19|20)?\d{2}(?![\w'])")
+
+
+def _lead_venue(blocks: list[Block], memo: LineMemo) -> tuple[str | None, int | None]:
+    """A one-paper note whose opening prose says where the paper appeared ('这篇文章是 SOSP'17 的 best
+    paper', 'our ICLR 2023 paper'): a known venue with its year, the only one the lead names."""
+    marks = set()
+    for b in [b for b in blocks if b.kind != "heading"][:_LEAD_BLOCKS]:
+        if b.kind != "para" or b.quoted:
+            continue
+        for m in _VENUE_MARK.finditer(clean_inline(b.text, memo)):
+            venue, year = parse_venue(m.group(0), memo)
+            if venue and year:
+                marks.add((venue, year))
+    return next(iter(marks)) if len(marks) == 1 else (None, None)
 
 
 def extract_papers(blocks: tuple[Block, ...], front: dict[str, Any], path: str, rules: Rules) -> list[Paper]:

@@ -128,6 +128,8 @@ class Rules:
     """Words before the venue in a citation line ('In Proceedings of the IEEE …')."""
     shapes: dict[str, float] = field(default_factory=dict)
     """Weights of the evidence that picks a file's paper unit (structure.yaml `shapes`)."""
+    quote_callouts: frozenset[str] = frozenset()
+    """Callout kinds (`> [!quote]`) whose body is a comment, read as a quote line."""
     """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
     purposes: tuple[Purpose, ...] = ()
     weights: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
@@ -283,10 +285,10 @@ def _regex(where: str, ctx: str, value: Any) -> re.Pattern:
 
 
 _WORD_SETS = ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-              "structural_sections", "non_paper_title_words")
+              "structural_sections", "non_paper_title_words", "quote_callouts")
 """The word lists of structure.yaml (a user cue file adds to each)."""
 SHAPE_KEYS = ("title_words", "short_title", "venue_year", "link", "notes_below", "label_heading",
-              "min_repeat", "min_share")
+              "min_repeat", "min_share", "sibling_title_words")
 """The evidence weights of structure.yaml `shapes` (the shipped file gives every one)."""
 
 
@@ -384,7 +386,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         non_paper_sections=frozenset(struct["non_paper_sections"]),
         structural_sections=frozenset(struct["structural_sections"]),
         non_paper_title_words=frozenset(struct["non_paper_title_words"]), prefix_keys=prefix_keys,
-        source=source, shapes=struct["shapes"], citation_noise=frozenset(struct["citation_noise"]),
+        source=source, shapes=struct["shapes"], quote_callouts=frozenset(struct["quote_callouts"]), citation_noise=frozenset(struct["citation_noise"]),
         section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
         zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
                                           if CJK.search(w)),
