@@ -1,0 +1,119 @@
+"""One big notes file is built a paper at a time in a worker of its own (pipeline._stream_one): the
+same decks, ledger, cache entries, warnings and rebuilds as when it is built whole."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from notecards import parse, pipeline
+from notecards.cache import CACHE_DIR, read_entry
+from notecards.config import Config
+from notecards.ledger import load_ledger
+from notecards.pipeline import build_decks
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_one_file  # noqa: E402  (the benchmark's corpus: the fixtures' papers, retitled, repeated)
+from bench import make_corpus  # noqa: E402
+
+NOW = 1_800_000_000.0
+"""Both builds stamp their notes with this time, so their decks can be compared byte for byte."""
+
+
+@pytest.fixture(scope="module")
+def big_text(tmp_path_factory) -> str:
+    """About 120 papers in one file: Chinese and English, the fixtures' shapes, reverse prompts two
+    papers share, a paper listed twice (at the start and the end), a control character to warn of."""
+    tmp = tmp_path_factory.mktemp("corpus")
+    make_corpus(tmp / "many", 12, bench_one_file.one_file_sources())
+    bench_one_file.join_corpus(tmp / "many", tmp / "one.md")
+    text = (tmp / "one.md").read_text(encoding="utf-8")
+    first = text.split("\n\n# ", 2)[1]  # the first file's papers, listed again at the end
+    return text + "\n\n# " + first + "\n- 最后一条笔记\x1f带一个控制字符\n"
+
+
+def _build(notes: Path, out: Path, monkeypatch, streamed: bool, cache: bool = True, extracts: bool = True):
+    """A build with the file streamed (in its own worker) or extracted whole (in this process);
+    `extracts`: the file is to be extracted (not carried over unread)."""
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 10_000 if streamed else 10**12)
+    monkeypatch.setattr(parse, "CHUNK_LINES", 300)  # parsed in pieces either way, as a big file is
+    monkeypatch.setattr(time, "time", lambda: NOW)
+    workers_started = []
+    real = pipeline._in_own_worker
+    monkeypatch.setattr(pipeline, "_in_own_worker", lambda *a: workers_started.append(a) or real(*a))
+    report = build_decks(Config(cache=cache), [notes], out)
+    assert len(workers_started) == (streamed and extracts)
+    return report
+
+
+def _same_builds(a: Path, b: Path, ra, rb) -> None:
+    assert (ra.files, ra.papers, ra.cards, ra.removed) == (rb.files, rb.papers, rb.cards, rb.removed)
+    assert ra.warnings == rb.warnings and [str(p) for p in ra.problems] == [str(p) for p in rb.problems]
+    assert [d.name for d in ra.decks] == [d.name for d in rb.decks]
+    for deck in ra.decks:
+        assert deck.read_bytes() == (b / deck.name).read_bytes(), deck.name
+    la, lb = load_ledger(a), load_ledger(b)  # the same but for the decks' own mtimes on disk
+    assert (la.files, la.model, la.gone) == (lb.files, lb.model, lb.gone)
+    assert {d: replace(r, mtime_ns=0) for d, r in la.decks.items()} == {d: replace(r, mtime_ns=0) for d, r in lb.decks.items()}
+
+
+def _notes(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "big.md").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_big_file_built_a_paper_at_a_time_gives_the_decks_of_a_whole_build(big_text, tmp_path, monkeypatch):
+    notes = _notes(tmp_path, big_text)
+    whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False)
+    streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True)
+    assert whole.papers > 100 and whole.cards > 1000
+    assert any("U+001F" in w for w in whole.warnings)  # path:line warnings come through
+    _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
+    [whole_entry], [streamed_entry] = ([read_entry(p) for p in (tmp_path / out / CACHE_DIR).glob("*.pickle")]
+                                       for out in ("whole", "streamed"))
+    assert whole_entry is not None and whole_entry == streamed_entry
+
+
+def test_a_streamed_build_leaves_out_reverse_cards_two_papers_share_as_a_whole_one_does(big_text, tmp_path,
+                                                                                       monkeypatch):
+    from notecards.cards import build_cards
+    from notecards.model import SourceFile
+
+    doc = pipeline.extract_document(SourceFile("big.md", big_text, "utf-8"), pipeline.rules_for(Config()))
+    made = [c for p in doc.papers for c in build_cards(replace(doc, papers=(p,)), Config()).cards]
+    batch = build_cards(doc, Config())
+    assert sum(c.kind == "reverse" for c in made) > sum(c.kind == "reverse" for c in batch.cards)  # some left out
+    notes = _notes(tmp_path, big_text)
+    streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True)
+    assert streamed.cards == len(batch.cards)
+
+
+def test_rebuilds_of_a_streamed_file_match_rebuilds_of_a_whole_one(big_text, tmp_path, monkeypatch):
+    notes = _notes(tmp_path, big_text)
+    outs = {True: tmp_path / "streamed", False: tmp_path / "whole"}
+    for streamed, out in outs.items():
+        _build(notes, out, monkeypatch, streamed)
+    big = notes / "big.md"
+    edits = [big_text.replace("（续2）", "（续二）", 3),  # reworded bullets keep their cards' guids
+             big_text + "\n\n# Added later\n\n- **A Paper Added Later** (ICLR 2024)\n  - We propose a new method.\n"]
+    for k, text in enumerate([*edits, edits[-1]]):  # the last build: saved again unchanged, carried over
+        big.write_text(text, encoding="utf-8")
+        reports = {streamed: _build(notes, out, monkeypatch, streamed, extracts=k < len(edits))
+                   for streamed, out in outs.items()}
+        _same_builds(outs[False], outs[True], reports[False], reports[True])
+
+
+def test_a_streamed_build_without_the_cache_leaves_no_file_behind(big_text, tmp_path, monkeypatch):
+    notes = _notes(tmp_path, big_text)
+    whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False, cache=False)
+    streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True, cache=False)
+    _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "whole").iterdir())
