@@ -37,18 +37,26 @@ def big_text(tmp_path_factory) -> str:
     return text + "\n\n# " + first + "\n- 最后一条笔记\x1f带一个控制字符\n"
 
 
-def _build(notes: Path, out: Path, monkeypatch, streamed: bool, cache: bool = True, extracts: bool = True):
-    """A build with the file streamed (in its own worker) or extracted whole (in this process);
-    `extracts`: the file is to be extracted (not carried over unread)."""
+def _build(notes: Path, out: Path, monkeypatch, streamed: bool, cache: bool = True, extracts: bool = True,
+           own_worker: bool = True):
+    """A build with the big file streamed (in a worker of its own, or `own_worker` False: in the
+    pool's) or extracted whole; `extracts`: the big file is to be extracted (not carried over)."""
     monkeypatch.setattr(pipeline, "STREAM_BYTES", 10_000 if streamed else 10**12)
     monkeypatch.setattr(parse, "CHUNK_LINES", 300)  # parsed in pieces either way, as a big file is
     monkeypatch.setattr(time, "time", lambda: NOW)
-    workers_started = []
-    real = pipeline._in_own_worker
-    monkeypatch.setattr(pipeline, "_in_own_worker", lambda *a: workers_started.append(a) or real(*a))
+    seen: dict[str, int] = {"_in_own_worker": 0, "_read_back": 0}
+    for name in seen:
+        monkeypatch.setattr(pipeline, name, _counted(getattr(pipeline, name), name, seen))
     report = build_decks(Config(cache=cache), [notes], out)
-    assert len(workers_started) == (streamed and extracts)
+    assert seen == {"_in_own_worker": int(streamed and extracts and own_worker), "_read_back": int(streamed and extracts)}
     return report
+
+
+def _counted(real, name: str, seen: dict[str, int]):
+    def counting(*args):
+        seen[name] += 1
+        return real(*args)
+    return counting
 
 
 def _same_builds(a: Path, b: Path, ra, rb) -> None:
@@ -117,3 +125,16 @@ def test_a_streamed_build_without_the_cache_leaves_no_file_behind(big_text, tmp_
     _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
     assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == \
         sorted(p.name for p in (tmp_path / "whole").iterdir())
+
+
+def test_a_big_file_among_many_is_streamed_by_a_pool_worker_with_the_same_decks(big_text, tmp_path, monkeypatch):
+    from notecards import workers
+
+    notes = _notes(tmp_path, big_text)
+    for i in range(20):  # enough files for the pool: the big one is one of its tasks
+        (notes / f"small-{i:02d}.md").write_text(big_text[:3000] + f"\n- A note of file {i}.\n", encoding="utf-8")
+    whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True, own_worker=False)
+    _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
