@@ -2,6 +2,7 @@
 same decks, ledger, cache entries, warnings and rebuilds as when it is built whole."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import replace
@@ -73,8 +74,15 @@ def _same_builds(a: Path, b: Path, ra, rb) -> None:
 def _notes(tmp_path: Path, text: str) -> Path:
     folder = tmp_path / "notes"
     folder.mkdir()
-    (folder / "big.md").write_text(text, encoding="utf-8")
+    _save(folder / "big.md", text)
     return folder
+
+
+def _save(path: Path, text: str) -> None:
+    """Saved a minute ago: a file saved just now is never trusted by its stat (pipeline.RACY_NS),
+    and the two builds compared must not see it differently."""
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(time.time_ns() - 60 * 10**9,) * 2)
 
 
 def test_a_big_file_built_a_paper_at_a_time_gives_the_decks_of_a_whole_build(big_text, tmp_path, monkeypatch):
@@ -112,7 +120,7 @@ def test_rebuilds_of_a_streamed_file_match_rebuilds_of_a_whole_one(big_text, tmp
     edits = [big_text.replace("（续2）", "（续二）", 3),  # reworded bullets keep their cards' guids
              big_text + "\n\n# Added later\n\n- **A Paper Added Later** (ICLR 2024)\n  - We propose a new method.\n"]
     for k, text in enumerate([*edits, edits[-1]]):  # the last build: saved again unchanged, carried over
-        big.write_text(text, encoding="utf-8")
+        _save(big, text)
         reports = {streamed: _build(notes, out, monkeypatch, streamed, extracts=k < len(edits))
                    for streamed, out in outs.items()}
         _same_builds(outs[False], outs[True], reports[False], reports[True])
@@ -132,7 +140,7 @@ def test_a_big_file_among_many_is_streamed_by_a_pool_worker_with_the_same_decks(
 
     notes = _notes(tmp_path, big_text)
     for i in range(20):  # enough files for the pool: the big one is one of its tasks
-        (notes / f"small-{i:02d}.md").write_text(big_text[:3000] + f"\n- A note of file {i}.\n", encoding="utf-8")
+        _save(notes / f"small-{i:02d}.md", big_text[:3000] + f"\n- A note of file {i}.\n")
     whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False)
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
     monkeypatch.setattr(workers, "cpus", lambda: 2)
