@@ -146,3 +146,12 @@ def test_a_big_file_among_many_is_streamed_by_a_pool_worker_with_the_same_decks(
     monkeypatch.setattr(workers, "cpus", lambda: 2)
     streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True, own_worker=False)
     _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
+
+
+def test_a_streamed_build_whose_cache_cannot_be_written_still_builds(big_text, tmp_path, monkeypatch):
+    notes = _notes(tmp_path, big_text)
+    whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False, cache=False)
+    (tmp_path / "streamed").mkdir()
+    (tmp_path / "streamed" / CACHE_DIR).write_text("a file where the cache folder goes", encoding="utf-8")
+    streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True)
+    _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)

@@ -18,7 +18,7 @@ from notecards.config import Config
 from notecards.errors import InputError, NotecardsError, OutputError
 from notecards.extract import extract_structure
 from notecards.fsutil import TEMP_PREFIX
-from notecards.model import Card, Document, SourceFile
+from notecards.model import Card, Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
@@ -172,30 +172,42 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     groups = deque(repeat_groups(doc.papers))
     doc = replace(doc, papers=())  # each paper goes once its cards are written
 
+    def listed() -> Iterator[Paper]:
+        while groups:  # in the order build_cards takes them: merge_repeats of the labelled papers
+            yield merge_listings([classify_paper(p, rules) for p in groups.popleft()])
+
     def pieces() -> Iterator[tuple[Card, ...] | Tail]:
-        merged = (merge_listings([classify_paper(p, rules) for p in groups.popleft()]) for _ in range(len(groups)))
         tallies = []
-        for made, tally in paper_cards(doc, merged, config):
+        for made, tally in paper_cards(doc, listed(), config):
             tallies.append(tally)
             yield tuple(made)
         left_out, batch_warnings = end_cards(doc.path, tallies)
         yield Tail(batch_warnings, left_out)
 
-    if store:
-        path = keyer.path(doc.path, doc.folder)
-    else:
+    head = Entry(key, papers, warnings, keyer.cards_key)
+    todo = len(groups)
+    try:
+        if store:
+            path = keyer.path(doc.path, doc.folder)
+            try:
+                write_entry(path, head, pieces())
+                return _Outcome(papers=papers, warnings=warnings, key=key, stat=stat, stream=str(path))
+            except OSError:  # a cache that can't be written costs speed, never the build: a temp file then
+                if len(groups) < todo:
+                    raise  # it failed part way: the disk, not the cache folder
         fd, name = tempfile.mkstemp(dir=keyer.folder.parent, prefix=TEMP_PREFIX, suffix=".cards")
         os.close(fd)
-        path = Path(name)
-    write_entry(path, Entry(key, papers, warnings, keyer.cards_key), pieces())
-    return _Outcome(papers=papers, warnings=warnings, key=key, stat=stat, stream=str(path))
+        write_entry(Path(name), head, pieces())
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(keyer.folder.parent)) from None
+    return _Outcome(papers=papers, warnings=warnings, key=key, stat=stat, stream=name)
 
 
-def _read_back(o: _Outcome, keyer: Cache) -> _Outcome:
+def _read_back(o: _Outcome) -> _Outcome:
     """A streamed outcome with its cards, read from the file the worker wrote (a temp file is removed)."""
     path = Path(o.stream)
     entry = read_entry(path)
-    if path.parent != keyer.folder:
+    if path.name.startswith(TEMP_PREFIX):
         path.unlink(missing_ok=True)
     if entry is None:
         raise OutputError("cannot read back the cards just written", path=str(path))
@@ -247,8 +259,7 @@ def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store
     outcomes = []
     for outcome in results:
         if outcome.stream:
-            assert keyer is not None
-            outcome = _read_back(outcome, keyer)
+            outcome = _read_back(outcome)
         outcomes.append(outcome)
         done += 1
         if progress:
