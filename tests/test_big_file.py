@@ -155,3 +155,30 @@ def test_a_streamed_build_whose_cache_cannot_be_written_still_builds(big_text, t
     (tmp_path / "streamed" / CACHE_DIR).write_text("a file where the cache folder goes", encoding="utf-8")
     streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True)
     _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
+
+
+def test_a_ledger_line_written_in_pieces_is_the_line_with_its_checksum():
+    from notecards import ledger
+
+    body = '{"notes":[' + ",".join(f'["g{i}","论文{i}",{i},0]' for i in range(150_000)) + '],"papers":[]}'
+    assert len(body) > 2 * ledger._PIECE_CHARS
+    line = b"".join(ledger._summed('{"file":"a.md"}\t', body))
+    text = '{"file":"a.md"}\t' + body
+    assert line == f"{text}\t{ledger._line_sum(text)}\n".encode()
+
+
+def test_a_ledger_record_body_is_the_json_of_its_notes_and_papers():
+    import json
+
+    from notecards.identity import PaperIdentity
+    from notecards.ledger import file_record
+
+    notes = [(f"g{i}", f"h{i}", i, "Papers::" + ("b" if i % 3 else "a\"论文")) for i in range(50)]
+    papers = [PaperIdentity(ident=f"p{i}", key=f"k{i}", title=f"Title \\ {i} 论文", slots=(("method", "1", 'a "bullet" 论文'),),
+                            next_slot=(("method", 3),), live=True) for i in range(3)]
+    record = file_record(notes=notes, identities=papers, key="k")
+    index = {"Papers::a\"论文": 0, "Papers::b": 1}
+    expected = {"notes": [[g, h, m, index[d]] for g, h, m, d in notes],
+                "papers": [{"ident": p.ident, "key": p.key, "title": p.title, "slots": [list(s) for s in p.slots],
+                            "next": dict(p.next_slot), "live": p.live} for p in papers]}
+    assert record.body == json.dumps(expected, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
