@@ -1,7 +1,9 @@
 """Extraction cache: a notes file's text + the rules in effect -> its cards (a build keeps only the
 cards and what it reports: pickling the Document too cost a build a third of its cache's time).
 
-One small compressed pickle per notes file in `<out>/.notecards-cache/`, written atomically. An
+One small gzip file per notes file in `<out>/.notecards-cache/`, written atomically: a few pickles
+in a row, the Entry without its cards, the cards a paper at a time, then a Tail (so a big notes
+file's cards can be written as they are made, and read back, without all being held twice). An
 entry is used only when its key matches: the file's decoded text and display path, and a
 fingerprint of everything else a result depends on (see `fingerprint`). Anything unreadable is a miss, never an
 error: the file is extracted again and the entry rewritten.
@@ -11,22 +13,23 @@ folder others can write to is no place for decks or for this cache.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import pickle
 import sys
-import zlib
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from notecards.config import Config
 from notecards.fsutil import atomic_write
-from notecards.model import Document, SourceFile
+from notecards.model import Card, Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
-_FORMAT = 3
+_FORMAT = 4
 _TEMP_PREFIX = ".tmp-"
 _NOT_FOR_CARDS = ("notes", "out", "cache", "base")
 """Config keys that never change what a Document's cards are (`base`, the config file's folder, is
@@ -101,6 +104,18 @@ class Entry:
     """(path, size, mtime_ns) of every image the cards pack: an edited image remakes them."""
 
 
+@dataclass(frozen=True, slots=True)
+class Tail:
+    """The last record of an entry: what is known once every card of the file is made."""
+
+    warnings: tuple[str, ...]
+    """The CardBatch's warnings."""
+    left_out: frozenset[int] = frozenset()
+    """Positions, among the cards written, of those the batch leaves out (cards.end_cards)."""
+    media: tuple[tuple[str, int, int], ...] = ()
+    """Entry.media: filled in by the writer, from the cards that went by."""
+
+
 def media_stats(paths: list[str] | tuple[str, ...]) -> tuple[tuple[str, int, int], ...] | None:
     """Size and mtime of each file, or None when one is gone."""
     out = []
@@ -129,17 +144,17 @@ class Cache:
         file not there. A file whose `seen` is as recorded has the recorded key, without reading it."""
         return digest(self.fingerprint, display, folder, stat) if stat else ""
 
-    def _path(self, src_path: str, folder: str) -> Path:
+    def path(self, src_path: str, folder: str) -> Path:
+        """Where the entry of this file is kept."""
         return self.folder / (digest(src_path, folder)[:32] + ".pickle")
 
     def has(self, path: str, folder: str) -> bool:
         """Whether an entry is stored for this file (under any key)."""
-        return self._path(path, folder).exists()
+        return self.path(path, folder).exists()
 
     def get(self, path: str, folder: str, key: str) -> Entry | None:
         """The entry stored for this file under this key, or None (missing, stale or unreadable)."""
-        entry = _load(self._path(path, folder))
-        return entry if isinstance(entry, Entry) and entry.key == key else None
+        return read_entry(self.path(path, folder), key)
 
     def usable_cards(self, entry: Entry):
         """The entry's CardBatch if it was made with this config and its images are unchanged."""
@@ -153,16 +168,15 @@ class Cache:
     def put(self, src: SourceFile, doc: Document, cards: Any, key: str) -> None:
         """Store the cards made from `src` (whose key is `key`) and the Document's counts. A cache
         that can't be written costs speed, never the build."""
-        media = media_stats([m for c in cards.cards for m in c.media]) or ()
-        entry = Entry(key, len(doc.papers), doc.warnings, self.cards_key, cards, media)
+        head = Entry(key, len(doc.papers), doc.warnings, self.cards_key)
         try:
-            _atomic_dump(self._path(src.path, src.folder), entry)
+            write_entry(self.path(src.path, src.folder), head, [cards.cards, Tail(cards.warnings)])
         except (OSError, pickle.PicklingError, RecursionError):
             pass
 
     def prune(self, keep: list[tuple[str, str]]) -> None:
         """Delete entries of files that are no longer notes (and temp files a killed run left)."""
-        wanted = {self._path(p, f).name for p, f in keep}
+        wanted = {self.path(p, f).name for p, f in keep}
         try:
             names = os.listdir(self.folder)
         except OSError:
@@ -175,31 +189,44 @@ class Cache:
                     pass
 
 
-def _load(path: Path) -> Any:
+def write_entry(path: Path, head: Entry, pieces: Iterable[tuple[Card, ...] | Tail]) -> None:
+    """Write an entry atomically: `head` (without cards or media), then each tuple of cards as it
+    comes, then the Tail that ends `pieces`. Each piece is its own pickle, so a big notes file's
+    cards are never pickled (nor held) all at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: _dump_pieces(fh, head, pieces), durable=False)
+
+
+def _dump_pieces(fh, head: Entry, pieces: Iterable[tuple[Card, ...] | Tail]) -> None:
+    # gzip level 1: cards repeat their paper's context, so entries shrink about 6x for little time.
+    media: list[tuple[int, str]] = []  # (position, image) of the cards that pack one
+    written = 0
+    with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=1, mtime=0) as out:
+        pickle.dump(head, out, protocol=pickle.HIGHEST_PROTOCOL)
+        for piece in pieces:
+            if isinstance(piece, Tail):
+                kept = [m for i, m in media if i not in piece.left_out]
+                piece = replace(piece, media=media_stats(kept) or ())
+            else:
+                media += [(written + k, m) for k, c in enumerate(piece) for m in c.media]
+                written += len(piece)
+            pickle.dump(piece, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_entry(path: Path, key: str | None = None) -> Entry | None:
+    """The entry in `path` with its CardBatch, or None: missing, unreadable, written by an older
+    notecards, or (given `key`) stored under another key, which is found without reading its cards."""
+    from notecards.cards import CardBatch
+
     try:
-        return pickle.loads(zlib.decompress(path.read_bytes()))
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as fh:
+            head = pickle.load(fh)
+            if not isinstance(head, Entry) or key is not None and head.key != key:
+                return None
+            cards: list[Card] = []
+            while not isinstance(piece := pickle.load(fh), Tail):
+                cards.extend(piece)
     except Exception:  # truncated, corrupt, or written by an older notecards: a miss
         return None
-
-
-def _atomic_dump(path: Path, value: Any) -> None:
-    # zlib level 1: cards repeat their paper's context, so entries shrink about 6x for little time.
-    # Pickled straight into the compressor: a big notes file's pickle is never held whole.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fh: _dump_compressed(fh, value), durable=False)
-
-
-class _Compressing:
-    """A file-like `write` that deflates into `fh`."""
-
-    def __init__(self, fh):
-        self.fh, self.z = fh, zlib.compressobj(1)
-
-    def write(self, data) -> None:
-        self.fh.write(self.z.compress(data))
-
-
-def _dump_compressed(fh, value: Any) -> None:
-    out = _Compressing(fh)
-    pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-    fh.write(out.z.flush())
+    kept = tuple(c for i, c in enumerate(cards) if i not in piece.left_out) if piece.left_out else tuple(cards)
+    return replace(head, cards=CardBatch(kept, piece.warnings), media=piece.media)

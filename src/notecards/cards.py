@@ -31,7 +31,7 @@ import html
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from pathlib import PurePath
@@ -156,39 +156,60 @@ def make_cards(doc: Document, config: Config) -> CardBatch:
     """The cards of one notes file, in study order (paper by paper, problem first), and the
     warnings met on the way."""
     cards: list[Card] = []
-    warnings: list[str] = []
-    bare: list[Paper] = []  # papers that gave no card
+    tallies: list[PaperTally] = []
+    for made, tally in paper_cards(doc, merge_repeats(doc.papers), config):
+        cards.extend(made)
+        tallies.append(tally)
+    left_out, warnings = end_cards(doc.path, tallies)
+    return CardBatch(tuple(c for i, c in enumerate(cards) if i not in left_out), warnings)
+
+
+class PaperTally(NamedTuple):
+    """What end_cards needs of one paper's cards: a file built a paper at a time keeps only this."""
+
+    title: str
+    line: int
+    cards: int
+    reverse: tuple[tuple[int, str], ...]
+    """(position among the paper's cards, question) of its reverse cards."""
+    warnings: tuple[str, ...]
+
+
+def paper_cards(doc: Document, papers: Iterable[Paper], config: Config) -> Iterator[tuple[list[Card], PaperTally]]:
+    """Each paper's cards, one paper at a time (`papers` with repeats merged, see merge_repeats).
+
+    `doc` gives the file's path, title, folder and topics; its `papers` are not read."""
     folders = _folder_topics(doc)
     w = wording()
-    for paper in merge_repeats(doc.papers):
+    for paper in papers:
         # a memo per paper: its texts recur in its cards (context, cue splits); across papers
         # real notes hardly repeat a line, and a longer-lived memo would only flatter the benchmark
         made, warned = _paper_cards(doc, paper, config, w, Memo(), folders)
-        cards.extend(made)
-        warnings.extend(warned)
-        if not made:
-            bare.append(paper)
-    cards = _unambiguous(cards)
-    if not cards:
-        warnings.append(f"{doc.path}: warning: no cards made from this file (no paper in it has a problem, "
+        reverse = tuple((k, c.question) for k, c in enumerate(made) if c.kind == "reverse")
+        yield made, PaperTally(paper.title, paper.line, len(made), reverse, tuple(warned))
+
+
+def end_cards(path: str, tallies: list[PaperTally]) -> tuple[frozenset[int], tuple[str, ...]]:
+    """Once every paper's cards are made: the positions (among all the file's cards) of those left
+    out, reverse cards whose prompt two papers share (neither answer would be right), and the
+    file's warnings."""
+    asked = Counter(q for t in tallies for _, q in t.reverse)
+    left_out: set[int] = set()
+    made = 0
+    for t in tallies:
+        left_out.update(made + k for k, q in t.reverse if asked[q] > 1)
+        made += t.cards
+    warnings = [w for t in tallies for w in t.warnings]
+    bare = [t for t in tallies if not t.cards]  # papers that gave no card
+    if made == len(left_out):
+        warnings.append(f"{path}: warning: no cards made from this file (no paper in it has a problem, "
                         "method, finding or note of yours under it)")
     elif bare:  # a reading list names many papers it says nothing about: one line, not one per paper
         first = bare[0]
-        names = ", ".join(f"'{_norm(p.title) or p.line}'" for p in bare[:3]) + (", …" if len(bare) > 3 else "")
-        warnings.append(f"{doc.path}:{first.line}: note: {len(bare)} {'paper has' if len(bare) == 1 else 'papers have'} "
+        names = ", ".join(f"'{_norm(t.title) or t.line}'" for t in bare[:3]) + (", …" if len(bare) > 3 else "")
+        warnings.append(f"{path}:{first.line}: note: {len(bare)} {'paper has' if len(bare) == 1 else 'papers have'} "
                         f"no notes to ask about, so no cards: {names}")
-    return CardBatch(tuple(cards), tuple(dict.fromkeys(warnings)))
-
-
-def _unambiguous(cards: list[Card]) -> list[Card]:
-    """Without reverse cards whose prompt two papers share: neither answer would be right."""
-    asked: dict[str, int] = {}
-    for c in cards:
-        if c.kind == "reverse":
-            asked[c.question] = asked.get(c.question, 0) + 1
-    if all(n == 1 for n in asked.values()):
-        return cards
-    return [c for c in cards if c.kind != "reverse" or asked[c.question] == 1]
+    return frozenset(left_out), tuple(dict.fromkeys(warnings))
 
 
 # --- papers -----------------------------------------------------------------------------
@@ -200,13 +221,18 @@ def _norm(text: str) -> str:
 
 def merge_repeats(papers: Iterable[Paper]) -> tuple[Paper, ...]:
     """Papers listed more than once (same paper_key) -> one; bullets merged, each text once."""
+    return tuple(map(merge_listings, repeat_groups(papers)))
+
+
+def repeat_groups(papers: Iterable[Paper]) -> list[list[Paper]]:
+    """The listings of each paper (same paper_key), in the order papers first appear."""
     listings: dict[str, list[Paper]] = {}
     for p in papers:
         listings.setdefault(paper_key(p.title) or f"line{p.line}", []).append(p)
-    return tuple(map(_merge, listings.values()))
+    return list(listings.values())
 
 
-def _merge(listings: list[Paper]) -> Paper:
+def merge_listings(listings: list[Paper]) -> Paper:
     """One paper from its listings: the first one's title, all their bullets (each text once) and
     topics, the earliest year, the first venue and link given."""
     seen: set[str] = set()  # normalised texts

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -11,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from notecards import workers
-from notecards.cache import Cache, media_stats
+from notecards.cache import Cache, Entry, Tail, media_stats, read_entry, write_entry
 from notecards.classify import classify_paper
 from notecards.config import Config
-from notecards.errors import InputError, NotecardsError
+from notecards.errors import InputError, NotecardsError, OutputError
 from notecards.extract import extract_structure
-from notecards.model import Card, Document, SourceFile
+from notecards.fsutil import TEMP_PREFIX
+from notecards.model import Card, Document, Paper, SourceFile
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
@@ -50,9 +52,15 @@ def rules_for(config: Config) -> Rules:
 
 def extract_document(src: SourceFile, rules: Rules) -> Document:
     """One decoded notes file -> its Document with labelled bullets."""
+    doc = _unlabelled(src, rules)
+    return replace(doc, papers=tuple(classify_paper(p, rules) for p in doc.papers))
+
+
+def _unlabelled(src: SourceFile, rules: Rules) -> Document:
+    """One decoded notes file -> its Document, the bullets not labelled yet (the blocks are dropped
+    on return: a big file's are never held with its cards)."""
     parsed = parse_markdown(src.text)
     papers, shape = extract_structure(parsed.blocks, parsed.front, src.path, rules)
-    papers = [classify_paper(p, rules) for p in papers]
     title = parsed.front.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else Path(src.path).stem
     lang = language([b.text for p in papers for b in p.bullets] or [src.text[:2000]])
@@ -85,6 +93,9 @@ class _Outcome:
     on what was read, never on an earlier reading)."""
     stat: tuple[int, ...] = ()
     """_stat() of the file just before it was read."""
+    stream: str = ""
+    """A big file's cards are not in `batch` but in this file, where a worker wrote them as they
+    were made (its cache entry, or a temp file when the cache is off): see _stream_one."""
 
 
 def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
@@ -97,17 +108,38 @@ Source = NoteRef | SourceFile
 """A file to extract: found on disk, or already read (to key it) and not to be read again."""
 
 
+STREAM_BYTES = 1_000_000
+"""A build makes the cards of a bigger notes file a paper at a time, in a worker of its own, and
+writes them out as they are made (_stream_one): its text, blocks, Document and cards are never
+held together, so one big file costs about what the same papers cost in many small files."""
+
+
+def _big(item: Source) -> bool:
+    if isinstance(item, SourceFile):
+        return len(item.text) > STREAM_BYTES
+    try:
+        return os.stat(item.path).st_size > STREAM_BYTES
+    except OSError:
+        return False  # read_note says why
+
+
+def _unreadable(item: Source, exc: InputError | RecursionError) -> _Outcome:
+    if isinstance(exc, RecursionError):
+        exc = InputError("nesting too deep to read", path=item.display if isinstance(item, NoteRef) else item.path)
+    return _Outcome(problem=exc)
+
+
 def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
     """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
     text read, and (`store`) keep them in the cache."""
+    if keyer is not None and _big(item):
+        return _stream_one(item, config, keyer, store)
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
     try:
         src = item if isinstance(item, SourceFile) else read_note(item)
         doc = extract_document(src, rules_for(config))
-    except InputError as exc:
-        return _Outcome(problem=exc)
-    except RecursionError:
-        return _Outcome(problem=InputError("nesting too deep to read", path=item.display if isinstance(item, NoteRef) else item.path))
+    except (InputError, RecursionError) as exc:
+        return _unreadable(item, exc)
     if keyer is None:
         return _Outcome(doc)
     from notecards.cards import make_cards
@@ -117,6 +149,69 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
     if store:
         keyer.put(src, doc, batch, key)
     return replace(_built(batch, len(doc.papers), doc.warnings, key), stat=stat)
+
+
+def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Outcome:
+    """A big file's cards, made a paper at a time and written to its cache entry (`store`), else
+    to a temp file, as they are made; the outcome names the file (read back by _read_back).
+
+    The same cards as _extract_one's: each paper's listings are labelled, merged and carded in
+    the order build_cards takes them, and cards.end_cards finishes the file from a tally."""
+    from notecards.cards import end_cards, merge_listings, paper_cards, repeat_groups
+
+    stat = () if isinstance(item, SourceFile) else _stat(item.path)
+    rules = rules_for(config)
+    try:
+        src = item if isinstance(item, SourceFile) else read_note(item)
+        key = keyer.key(src)
+        doc = _unlabelled(src, rules)
+    except (InputError, RecursionError) as exc:
+        return _unreadable(item, exc)
+    del src  # the text goes (unless the caller read it to key it), as the blocks went
+    papers, warnings = len(doc.papers), doc.warnings
+    groups = deque(repeat_groups(doc.papers))
+    doc = replace(doc, papers=())  # each paper goes once its cards are written
+
+    def listed() -> Iterator[Paper]:
+        while groups:  # in the order build_cards takes them: merge_repeats of the labelled papers
+            yield merge_listings([classify_paper(p, rules) for p in groups.popleft()])
+
+    def pieces() -> Iterator[tuple[Card, ...] | Tail]:
+        tallies = []
+        for made, tally in paper_cards(doc, listed(), config):
+            tallies.append(tally)
+            yield tuple(made)
+        left_out, batch_warnings = end_cards(doc.path, tallies)
+        yield Tail(batch_warnings, left_out)
+
+    head = Entry(key, papers, warnings, keyer.cards_key)
+    todo = len(groups)
+    try:
+        if store:
+            path = keyer.path(doc.path, doc.folder)
+            try:
+                write_entry(path, head, pieces())
+                return _Outcome(papers=papers, warnings=warnings, key=key, stat=stat, stream=str(path))
+            except OSError:  # a cache that can't be written costs speed, never the build: a temp file then
+                if len(groups) < todo:
+                    raise  # it failed part way: the disk, not the cache folder
+        fd, name = tempfile.mkstemp(dir=keyer.folder.parent, prefix=TEMP_PREFIX, suffix=".cards")
+        os.close(fd)
+        write_entry(Path(name), head, pieces())
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=exc.filename or str(keyer.folder.parent)) from None
+    return _Outcome(papers=papers, warnings=warnings, key=key, stat=stat, stream=name)
+
+
+def _read_back(o: _Outcome) -> _Outcome:
+    """A streamed outcome with its cards, read from the file the worker wrote (a temp file is removed)."""
+    path = Path(o.stream)
+    entry = read_entry(path)
+    if path.name.startswith(TEMP_PREFIX):
+        path.unlink(missing_ok=True)
+    if entry is None:
+        raise OutputError("cannot read back the cards just written", path=str(path))
+    return replace(_built(entry.cards, o.papers, o.warnings, o.key), stat=o.stat)
 
 
 _WORKER: tuple[Config, Cache | None, bool] | None = None
@@ -145,6 +240,13 @@ def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, stor
             yield pending.popleft().result()
 
 
+def _in_own_worker(item: Source, config: Config, keyer: Cache, store: bool) -> _Outcome:
+    """One file extracted in a worker forked for it, which has exited when this returns: what the
+    extraction left in its heap (jieba, a big file's blocks and Document) goes with it."""
+    with workers.pool(1, _worker_init, (config, keyer, store)) as pool:
+        return pool.submit(_worker_task, item).result()
+
+
 def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
                  progress: Progress | None, done: int = 0, total: int | None = None) -> list[_Outcome]:
     """Every file's outcome, in the order of `items`, extracted in workers when there are enough."""
@@ -152,9 +254,12 @@ def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store
     if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
         results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
     else:
-        results = (_extract_one(r, config, keyer, store) for r in items)
+        results = (_in_own_worker(r, config, keyer, store) if keyer is not None and _big(r)
+                   else _extract_one(r, config, keyer, store) for r in items)
     outcomes = []
     for outcome in results:
+        if outcome.stream:
+            outcome = _read_back(outcome)
         outcomes.append(outcome)
         done += 1
         if progress:

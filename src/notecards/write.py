@@ -256,9 +256,14 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
     names = _file_names(plan.by_deck.keys() | plan.standing)
     jobs, digests = _deck_jobs(plan, out, names, previous)
     try:
-        writing = _writing(jobs, pool)  # in the pool the decks are being written from here on
-        records = dict(kept) | file_records(plan, files)
-        _drain(writing, progress or (lambda done, total: None), len(jobs))
+        progress = progress or (lambda done, total: None)
+        writing = _writing(jobs, pool)
+        if writing is None:  # in this process: the decks first, so a big deck's notes and the records are not held at once
+            _drain((_write_deck(*_rows(job)) for job in jobs), progress, len(jobs))
+            records = dict(kept) | file_records(plan, files)
+        else:  # the pool writes the decks meanwhile
+            records = dict(kept) | file_records(plan, files)
+            _drain(writing, progress, len(jobs))
         decks = {d: previous.decks[d] for d in plan.standing}
         decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in plan.by_deck)
         ledger = Ledger(model=plan.model, files=records, decks=decks,
@@ -422,16 +427,16 @@ def _write_job(job: tuple[Path, str, list[_Row], int]) -> None:
     _write_deck(*job)
 
 
-def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None]:
-    """Write every deck: one step per deck written, in the order of `jobs`.
+def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None] | None:
+    """Every deck being written in `pool`, from the call on: one step per deck written, in the order
+    of `jobs`; None when there is no pool or too little to write (then this process writes them).
 
-    With `pool`, and enough to write, the decks are written in its processes from the call on, so
-    the caller can work meanwhile (the ledger), then drain this. The pool was forked before any
+    The caller works meanwhile (the ledger), then drains this. The pool was forked before any
     card existed (workers.early_pool) and is sent each deck's notes, so a worker holds one deck
     at a time instead of a copy of the build's memory.
     """
     if pool is None or sum(len(j[2]) for j in jobs) < PARALLEL_NOTES:
-        return (_write_deck(*_rows(job)) for job in jobs)
+        return None
     return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
 
 
