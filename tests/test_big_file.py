@@ -99,12 +99,12 @@ def test_a_big_file_built_a_paper_at_a_time_gives_the_decks_of_a_whole_build(big
 
 def test_a_streamed_build_leaves_out_reverse_cards_two_papers_share_as_a_whole_one_does(big_text, tmp_path,
                                                                                        monkeypatch):
-    from notecards.cards import build_cards
+    from notecards.cards import make_cards
     from notecards.model import SourceFile
 
     doc = pipeline.extract_document(SourceFile("big.md", big_text, "utf-8"), pipeline.rules_for(Config()))
-    made = [c for p in doc.papers for c in build_cards(replace(doc, papers=(p,)), Config()).cards]
-    batch = build_cards(doc, Config())
+    made = [c for p in doc.papers for c in make_cards(replace(doc, papers=(p,)), Config()).cards]
+    batch = make_cards(doc, Config())
     assert sum(c.kind == "reverse" for c in made) > sum(c.kind == "reverse" for c in batch.cards)  # some left out
     notes = _notes(tmp_path, big_text)
     streamed = _build(notes, tmp_path / "streamed", monkeypatch, streamed=True)

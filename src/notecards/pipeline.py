@@ -156,7 +156,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     to a temp file, as they are made; the outcome names the file (read back by _read_back).
 
     The same cards as _extract_one's: each paper's listings are labelled, merged and carded in
-    the order build_cards takes them, and cards.end_cards finishes the file from a tally."""
+    the order make_cards takes them, and cards.end_cards finishes the file from a tally."""
     from notecards.cards import end_cards, merge_listings, paper_cards, repeat_groups
 
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
@@ -173,7 +173,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     doc = replace(doc, papers=())  # each paper goes once its cards are written
 
     def listed() -> Iterator[Paper]:
-        while groups:  # in the order build_cards takes them: merge_repeats of the labelled papers
+        while groups:  # in the order make_cards takes them: merge_repeats of the labelled papers
             yield merge_listings([classify_paper(p, rules) for p in groups.popleft()])
 
     def pieces() -> Iterator[tuple[Card, ...] | Tail]:
