@@ -175,6 +175,14 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     return out
 
 
+def _lead_key_body(text: str) -> str:
+    """'**Mihai's comments**: This paper addresses …' -> 'This paper addresses …': a lead key the
+    prefix table does not know (a known one decides the label before cues are read) names the
+    note, not what it says; the cues, some anchored at the start, are read in what follows it too."""
+    m = _PREFIX.match(text)
+    return text[m.end():].lstrip() if m and len(text) - m.end() >= 8 else text
+
+
 def cue_features(text: str, rules: Rules) -> Features:
     """The cues the first sentence of a bullet's main clause matches, each with its strength."""
     main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
@@ -186,7 +194,12 @@ def cue_features(text: str, rules: Rules) -> Features:
         out.append(("short", 1.0))
     elif _PHRASE.fullmatch(main):
         out.append(("phrase", 1.0))
-    out.extend((name, _strength(hits)) for name, hits in _cue_hits(first_sentence(main), rules, zh, en).items())
+    hits = _cue_hits(first_sentence(main), rules, zh, en)
+    body = _lead_key_body(main)
+    if body is not main:
+        for name, n in _cue_hits(first_sentence(body), rules, zh, en).items():
+            hits[name] = max(n, hits.get(name, 0))
+    out.extend((name, _strength(n)) for name, n in hits.items())
     return out
 
 
