@@ -178,9 +178,15 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
 def _lead_key_body(text: str) -> str:
     """'**Mihai's comments**: This paper addresses …' -> 'This paper addresses …': a lead key the
     prefix table does not know (a known one decides the label before cues are read) names the
-    note, not what it says; the cues, some anchored at the start, are read in what follows it too."""
+    note, not what it says: the cues, some anchored at the start, are read in what follows it (those
+    about a lead key, `Cue.reads_key`, on the whole line)."""
     m = _PREFIX.match(text)
     return text[m.end():].lstrip() if m and len(text) - m.end() >= 8 else text
+
+
+@lru_cache(maxsize=8)
+def _key_cues(rules: Rules) -> frozenset[str]:
+    return frozenset(c.name for c in rules.cues if c.reads_key)
 
 
 def cue_features(text: str, rules: Rules) -> Features:
@@ -194,11 +200,11 @@ def cue_features(text: str, rules: Rules) -> Features:
         out.append(("short", 1.0))
     elif _PHRASE.fullmatch(main):
         out.append(("phrase", 1.0))
-    hits = _cue_hits(first_sentence(main), rules, zh, en)
     body = _lead_key_body(main)
-    if body is not main:
-        for name, n in _cue_hits(first_sentence(body), rules, zh, en).items():
-            hits[name] = max(n, hits.get(name, 0))
+    hits = _cue_hits(first_sentence(body), rules, zh, en)
+    if body is not main:  # the cues about a lead key are read with the key
+        keyed = _key_cues(rules)
+        hits.update((name, n) for name, n in _cue_hits(first_sentence(main), rules, zh, en).items() if name in keyed)
     out.extend((name, _strength(n)) for name, n in hits.items())
     return out
 

@@ -56,6 +56,13 @@ class Cue:
         return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
 
     @property
+    def reads_key(self) -> bool:
+        """A pattern with a colon in it ('^Abstract\\s*[:：]', 'term: explanation') is about a line's
+        lead key, so it is read on the whole line, not only on what follows the key."""
+        syntax = re.sub(r"\(\?(?:[:!=]|<[=!]|[a-zA-Z]+\)|P<\w+>)", "", self.regex.pattern) if self.regex else ""
+        return ":" in syntax or "：" in syntax
+
+    @property
     def own_weights(self) -> tuple[tuple[str, float], ...]:
         """What the cue adds when the `weights` table has no record for it (a user's own cue)."""
         return ((self.label, self.weight),)
