@@ -109,7 +109,7 @@ def load_note(name: str, note: Path, gold_path: Path, dev: bool, rules: Rules) -
 
 def hand_weights(rules: Rules) -> dict[str, dict[str, float]]:
     """The prior each weight is pulled towards."""
-    out = {x.name: dict(x.own_weights) for x in (*rules.cues, *rules.priors)}
+    out = {x.name: dict(x.own_weights) for x in (*rules.cues, *rules.priors, *rules.title_cues)}
     out.update({name: {name.split(": ")[1]: w} for name, w in HAND.items()})
     out["about the method the paper builds on"] = {"background": 3.0}
     out["opens the paper with a question"] = {"problem": 2.0}  # LABELS.md: the question the paper asks

@@ -34,6 +34,8 @@ class Context:
     """Under a heading or header line inside the paper (even one that names no label)."""
     nested: bool = False
     """Hangs from another bullet or a header line."""
+    title_kinds: tuple[str, ...] = ()
+    """The title cues the paper's title matches (`titles` in cues.yaml)."""
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -228,6 +230,7 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
         out.append(("opens the paper with a question", 1.0))
     if ctx.count == 1:  # a one-line gloss in a list of papers
         out.append(("the paper's only bullet", 1.0))
+    out.extend((kind, 1.0) for kind in ctx.title_kinds)
     for prior in rules.priors:
         if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
             out.append((prior.name, 1.0))
@@ -237,7 +240,7 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
 @lru_cache(maxsize=8)
 def _own_weights(rules: Rules) -> dict[str, tuple[tuple[str, float], ...]]:
     """Feature name -> what it adds when the `weights` table has no record for it."""
-    return {x.name: x.own_weights for x in (*rules.cues, *rules.priors)}
+    return {x.name: x.own_weights for x in (*rules.cues, *rules.priors, *rules.title_cues)}
 
 
 def score_features(features: Features, rules: Rules) -> dict[str, list[tuple[float, str]]]:
@@ -278,6 +281,7 @@ def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
     """Each bullet's context: the labels its section and parent line name, its position."""
     count = len(paper.bullets)
     bases = base_names(paper.title)
+    kinds = tuple(c.name for c in rules.title_cues if c.regex.search(paper.title))
     parents: dict[str, str | None] = {}  # siblings share their parent line and section: label each once
     sections: dict[str, str | None] = {}
     out = []
@@ -288,7 +292,7 @@ def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
         if b.section and b.section not in sections:
             sections[b.section] = section_label(b.section, rules)
         out.append(Context(section=sections.get(b.section), parent=parents.get(b.parent), index=b.index,
-                           count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent)))
+                           count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent), title_kinds=kinds))
     return out
 
 

@@ -98,6 +98,25 @@ class Prior:
 
 
 @dataclass(frozen=True, slots=True)
+class TitleCue:
+    """What a paper's title says about every bullet under it ('How do X work?': an analysis paper,
+    whose notes are mostly findings): a context feature of each of its bullets."""
+
+    label: str
+    weight: float
+    regex: re.Pattern
+    note: str
+
+    @property
+    def name(self) -> str:
+        return f"title: {self.note}"
+
+    @property
+    def own_weights(self) -> tuple[tuple[str, float], ...]:
+        return ((self.label, self.weight),)
+
+
+@dataclass(frozen=True, slots=True)
 class Purpose:
     """A purpose clause that opens a bullet ('To cut memory, …', '为了…，'): cues count after it."""
 
@@ -139,6 +158,7 @@ class Rules:
     """Callout kinds (`> [!quote]`) whose body is a comment, read as a quote line."""
     """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
     purposes: tuple[Purpose, ...] = ()
+    title_cues: tuple[TitleCue, ...] = ()
     weights: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
     """Feature name -> what it adds to each label (fitted by scripts/calibrate.py), zeros left out."""
 
@@ -220,7 +240,8 @@ def _known_keys(where: str, ctx: str, record: dict, allowed: set[str]) -> None:
 
 
 def _parse_cues(where: str, data: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": [], "purposes": [], "weights": {}}
+    out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": [], "purposes": [], "titles": [],
+                           "weights": {}}
     for i, r in enumerate(_records(where, data, "prefixes")):
         ctx = f"prefixes[{i}]"
         _known_keys(where, ctx, r, {"label", "children", "keys", "note"})
@@ -266,6 +287,16 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
         if lang not in LANGS:
             raise _err(where, f"{ctx}.lang: {lang!r} is not one of {', '.join(LANGS)}")
         out["purposes"].append(Purpose(lang, _regex(where, ctx, r.get("regex"))))
+    for i, r in enumerate(_records(where, data, "titles")):
+        ctx = f"titles[{i}]"
+        _known_keys(where, ctx, r, {"label", "weight", "regex", "note"})
+        weight = r.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
+            raise _err(where, f"{ctx}.weight: expected a number in (0, 100]")
+        if not isinstance(r.get("note"), str) or not r["note"].strip():
+            raise _err(where, f"{ctx}.note: expected a name for the feature")
+        out["titles"].append(TitleCue(_label(where, ctx, r.get("label")), float(weight),
+                                      _regex(where, ctx, r.get("regex")), r["note"].strip()))
     for i, r in enumerate(_records(where, data, "weights")):
         ctx = f"weights[{i}]"
         _known_keys(where, ctx, r, {"feature", *LABELS})
@@ -343,7 +374,7 @@ def _read_yaml(path: Path | None, text: str | None, where: str) -> dict:
     return data
 
 
-_SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "weights", "venues", "fields", "shapes",
+_SECTIONS = {"prefixes", "sections", "cues", "priors", "purposes", "titles", "weights", "venues", "fields", "shapes",
              "citation_noise", *_WORD_SETS}
 
 
@@ -367,6 +398,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         cues["cues"] = user["cues"] + cues["cues"]
         cues["priors"] = user["priors"] or cues["priors"]
         cues["purposes"] = user["purposes"] + cues["purposes"]
+        cues["titles"] = user["titles"] + cues["titles"]
         cues["weights"] = {**cues["weights"], **user["weights"]}
         _check_features(where, user["weights"], cues)
         ustruct = _parse_structure(where, data)
@@ -399,7 +431,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
                                           if CJK.search(w)),
         cues_by_script={(zh, en): tuple(c for c in cues["cues"] if (c.lang != "zh" or zh) and (c.lang != "en" or en))
                          for zh in (False, True) for en in (False, True)},
-        purposes=tuple(cues["purposes"]), weights=cues["weights"])
+        purposes=tuple(cues["purposes"]), title_cues=tuple(cues["titles"]), weights=cues["weights"])
 
 
 CONTEXT_FEATURES = ("nested", "under a heading", "short", "phrase", "purpose clause",
@@ -410,7 +442,7 @@ CONTEXT_FEATURES = ("nested", "under a heading", "short", "phrase", "purpose cla
 
 def _check_features(where: str, weights: dict[str, Any], cues: dict[str, Any]) -> None:
     """Every record of a `weights` table names a feature the classifier has."""
-    known = {*CONTEXT_FEATURES, *(c.name for c in cues["cues"]), *(p.name for p in cues["priors"])}
+    known = {*CONTEXT_FEATURES, *(c.name for c in (*cues["cues"], *cues["priors"], *cues["titles"]))}
     for i, name in enumerate(weights):
         if name not in known:
             raise _err(where, f"weights[{i}].feature: no cue, prior or context feature is named {name!r}")
