@@ -224,7 +224,7 @@ def evaluate(note: Note, rules: Rules) -> tuple[float, float, int]:
 
 
 def render(weights: dict[str, tuple[tuple[str, float], ...]], rules: Rules, l2: float) -> str:
-    order = [*CONTEXT_FEATURES, *(p.name for p in rules.priors), *(c.name for c in rules.cues)]
+    order = [*CONTEXT_FEATURES, *(x.name for x in (*rules.priors, *rules.title_cues, *rules.cues))]
     lines = [MARK, f"# (leave-one-file-out, L2 {l2} towards the hand weights). Re-run it; don't edit by hand.",
              "# Each record: what the feature adds to each label when it is active.", "weights:"]
     for name in dict.fromkeys(order):

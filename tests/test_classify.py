@@ -1,6 +1,8 @@
 """The classifier, one row per behaviour: (bullet, context, expected label), Chinese and English."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from notecards.classify import Context, classify_bullet
@@ -52,6 +54,20 @@ ROWS = [
     # analysis papers: what they study is their finding
     ("Revisiting the calibration of modern classifiers", FIRST, "finding"),
     ("本文研究了数据顺序如何影响课程学习的收益", FIRST, "finding"),
+    # a lead key the tables do not know names the note: the cues are read after it
+    ("**Lena's take**: This work addresses label noise in crowd-sourced data.", MIDDLE, "problem"),
+    ("Tackles retrieval over corpora of a million documents.", MIDDLE, "problem"),
+    ("个人总结：一篇2020年的期刊文章，作者用GAN合成缺陷样本来扩充训练集", MIDDLE, "method"),
+    # what other work did is background
+    ("相关工作部分回顾了早期依赖人工特征的方法，它们在新领域上泛化很差。", MIDDLE, "background"),
+    ("Related work on sparse attention mostly fixes the pattern by hand.", MIDDLE, "background"),
+    # what the paper covers and leaves out is other
+    ("主要聚焦在文本到图像的生成场景", MIDDLE, "other"),
+    ("整个框架并不涉及强化学习，只用了监督微调", MIDDLE, "other"),
+    ("The paper does not consider multilingual settings.", MIDDLE, "other"),
+    # the means first, then the problem it solves: a method
+    ("用对比学习来解决标签稀缺的问题", MIDDLE, "method"),
+    ("Uses a learned router to address load imbalance across experts.", MIDDLE, "method"),
     # a bullet is about its first sentence: a problem, then the fix, is a problem
     ("Current models struggle with long videos, which overflow their context. We propose a memory "
      "bank that outperforms every baseline by 5 points.", MIDDLE, "problem"),
@@ -74,6 +90,44 @@ def test_a_question_that_opens_a_paper_is_its_problem():
 def test_label(text, ctx, label):
     got, rule = classify_bullet(text, ctx, RULES)
     assert got == label, rule
+
+
+def test_a_lead_key_is_read_with_the_cues_about_keys():
+    from notecards.rules import Cue
+
+    assert Cue("problem", "any", 1.0, regex=re.compile(r"^(?:Abstract|摘要)\s*[:：]")).reads_key
+    assert not Cue("problem", "en", 1.0, regex=re.compile(r"(?i)^(?:how (?:to|can))")).reads_key
+    label, rule = classify_bullet("Abstract: serving large models costs too much memory.", MIDDLE, RULES)
+    assert label == "problem" and "abstract" in rule
+
+
+@pytest.mark.parametrize("header,label", [
+    ("What questions are the authors addressing?", "problem"),
+    ("What problem is solved?", "problem"),
+    ("My questions", "opinion"),
+])
+def test_a_question_header_is_labelled_by_what_it_asks(header, label):
+    from notecards.classify import section_label
+
+    assert section_label(header, RULES) == label
+
+
+def test_a_paper_title_is_context_for_every_bullet_under_it():
+    from notecards.classify import classify_paper, paper_contexts
+    from notecards.model import Bullet, Paper
+
+    def kinds(title):
+        return paper_contexts(Paper(title, None, None, 1, (Bullet("x", 2),)), RULES)[0].title_kinds
+
+    assert kinds("Why Do Deep Ensembles Work?") == ("title: an analysis paper",)
+    assert kinds("Understanding Dropout in Transformers") == ("title: an analysis paper",)
+    assert kinds("A Survey of Vision-Language Pretraining") == ("title: a survey",)
+    assert kinds("Memory Banks for Video Transformers") == ()
+    text = "The members of the ensemble disagree mostly on rare classes."
+    labels = {title: classify_paper(Paper(title, None, None, 1, (Bullet(text, 2, index=0), Bullet("More.", 3, index=1))),
+                                    RULES).bullets[0].label
+              for title in ("Why Do Deep Ensembles Work?", "Memory Banks for Video Transformers")}
+    assert labels == {"Why Do Deep Ensembles Work?": "finding", "Memory Banks for Video Transformers": "method"}
 
 
 def test_section_context_decides_a_plain_bullet():
@@ -170,4 +224,5 @@ def test_fitted_weights_name_only_features_the_classifier_has():
 
     fitted = set(RULES.weights)
     assert {f"section: {x}" for x in ("problem", "method", "finding", "opinion")} <= fitted
-    assert fitted <= {*CONTEXT_FEATURES, *(c.name for c in RULES.cues), *(p.name for p in RULES.priors)}
+    assert fitted <= {*CONTEXT_FEATURES, *(c.name for c in (*RULES.cues, *RULES.priors, *RULES.title_cues))}
+    assert {c.name for c in RULES.title_cues} <= fitted

@@ -55,6 +55,9 @@ def test_config_points_at_a_cue_file(tmp_path):
     ("weights:\n  - {feature: nested, method: 1}\n  - {feature: nested, opinion: 1}\n", "weights[1].feature: 'nested' is given twice"),
     ("purposes:\n  - {lang: en, regex: '(unclosed'}\n", "purposes[0].regex: invalid regular expression"),
     ("shapes: {title_wrods: 2}\n", "shapes.title_wrods: unknown key"),
+    ("titles:\n  - {label: finding, regex: '^How', weight: 0}\n", "titles[0].weight: expected a number"),
+    ("titles:\n  - {label: finding, regex: '^How'}\n", "titles[0].note: expected a name"),
+    ("titles:\n  - {label: finding, regex: '(unclosed', note: x}\n", "titles[0].regex: invalid regular expression"),
 ])
 def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
@@ -89,3 +92,16 @@ def test_shipped_structure_gives_every_shape_weight_and_a_user_file_overrides_on
     path.write_text("shapes: {link: 4}\n", encoding="utf-8")
     mine = load_rules(path).shapes
     assert mine["link"] == 4 and mine["title_words"] == load_rules().shapes["title_words"]
+
+
+def test_a_user_title_cue_is_a_context_feature_of_every_bullet(tmp_path):
+    from notecards.classify import classify_paper
+    from notecards.model import Bullet, Paper
+
+    path = tmp_path / "t.yaml"
+    path.write_text("titles:\n  - {label: opinion, weight: 20, note: a position paper, regex: '(?i)^position:'}\n",
+                    encoding="utf-8")
+    paper = Paper("Position: Benchmarks Are Saturated", None, None, 1,
+                  (Bullet("We propose a new benchmark.", 2, index=0), Bullet("It has ten tasks.", 3, index=1)))
+    assert [b.label for b in classify_paper(paper, load_rules(path)).bullets] == ["opinion", "opinion"]
+    assert "opinion" not in [b.label for b in classify_paper(paper, load_rules()).bullets]

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from notecards.model import Paper
 from notecards.rules import WORD_RUN, Cue, Rules, norm_key
-from notecards.segment import chinese_words, has_cjk
+from notecards.segment import CJK_CHARS, chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
@@ -177,13 +177,19 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     return out
 
 
+_KEY_NAME = re.compile(f"[^\\s{CJK_CHARS}]+(?:\\s[^\\s{CJK_CHARS}]+){{0,2}}|\\S{{1,6}}")
+
+
 def _lead_key_body(text: str) -> str:
     """'**Mihai's comments**: This paper addresses …' -> 'This paper addresses …': a lead key the
     prefix table does not know (a known one decides the label before cues are read) names the
     note, not what it says: the cues, some anchored at the start, are read in what follows it (those
-    about a lead key, `Cue.reads_key`, on the whole line)."""
+    about a lead key, `Cue.reads_key`, on the whole line). A key is a name: three words at most, or
+    six Chinese characters ('提出了两种改动方法：…' opens with a clause, which is what the bullet says)."""
     m = _PREFIX.match(text)
-    return text[m.end():].lstrip() if m and len(text) - m.end() >= 8 else text
+    if not m or len(text) - m.end() < 8 or not _KEY_NAME.fullmatch(m.group(1).strip()):
+        return text
+    return text[m.end():].lstrip()
 
 
 @lru_cache(maxsize=8)
