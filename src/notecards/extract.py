@@ -135,10 +135,10 @@ def _is_label_line(text: str, memo: LineMemo) -> bool:
 
 def _is_name(text: str) -> bool:
     """'Key Ideas', '论文要点', a template's question: a bold line that names a section; a bold
-    sentence ('**another entry point for our research: …**') is a note the reader stressed."""
-    if text.rstrip().endswith(("?", "？")):
-        return True
-    return len(text.split()) <= 12 if _LATIN_PAIR.search(text) else len(text) <= 30
+    sentence ('**another entry point for our research: …**') is a note the reader stressed, and so is
+    a long question (a template's questions are short)."""
+    question = text.rstrip().endswith(("?", "？"))
+    return len(text.split()) <= (16 if question else 12) if _LATIN_PAIR.search(text) else len(text) <= (40 if question else 30)
 
 
 def _header_text(text: str) -> str | None:
