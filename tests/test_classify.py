@@ -68,6 +68,16 @@ ROWS = [
     # the means first, then the problem it solves: a method
     ("用对比学习来解决标签稀缺的问题", MIDDLE, "method"),
     ("Uses a learned router to address load imbalance across experts.", MIDDLE, "method"),
+    # an abstract's motivation opener; a line naming the task
+    ("随着大模型的普及，推理成本成为部署的主要障碍", FIRST, "problem"),
+    ("With the rapid growth of video platforms, moderation by hand no longer scales.", MIDDLE, "problem"),
+    ("多轮对话状态追踪任务；", MIDDLE, "problem"),
+    # a third party's view, quoted by the reader
+    ("审稿人认为消融实验不够充分", MIDDLE, "opinion"),
+    ("Hinton argues that the gains come from the data, not the architecture.", MIDDLE, "opinion"),
+    # the evaluation setup is method, even under a results heading
+    ("Trained the model on two street-scene datasets.", Context(section="finding", index=1, count=4), "method"),
+    ("Evaluation is performed across five summarisation benchmarks.", MIDDLE, "method"),
     # a bullet is about its first sentence: a problem, then the fix, is a problem
     ("Current models struggle with long videos, which overflow their context. We propose a memory "
      "bank that outperforms every baseline by 5 points.", MIDDLE, "problem"),
@@ -131,7 +141,7 @@ def test_a_paper_title_is_context_for_every_bullet_under_it():
 
 
 def test_section_context_decides_a_plain_bullet():
-    text = "The model is trained on 300B tokens of web text."
+    text = "Memory stays flat as the context grows."
     assert classify_bullet(text, Context(section="finding", index=2, count=4), RULES)[0] == "finding"
     assert classify_bullet(text, Context(section="opinion", index=2, count=4), RULES)[0] == "opinion"
 
@@ -191,7 +201,7 @@ def test_classify_paper_labels_bullets_from_their_section():
     from notecards.classify import classify_paper
     from notecards.model import Bullet, Paper
 
-    text = "The model is trained on 300B tokens of web text."
+    text = "Memory stays flat as the context grows."
     paper = Paper("A Paper", None, None, 1, (Bullet(text, 2, section="Results", index=0),
                                               Bullet(text, 3, section="Thoughts", index=1)))
     assert [b.label for b in classify_paper(paper, RULES).bullets] == ["finding", "opinion"]

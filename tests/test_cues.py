@@ -70,7 +70,7 @@ def test_broken_cue_file_names_file_entry_and_field(tmp_path, text, message):
 def test_a_user_weights_record_replaces_the_fitted_one(tmp_path):
     path = tmp_path / "w.yaml"
     path.write_text("weights:\n  - {feature: 'section: finding', opinion: 20}\n", encoding="utf-8")
-    text = "The model is trained on 300B tokens of web text."
+    text = "Memory stays flat as the context grows."
     ctx = Context(section="finding", index=2, count=4)
     assert classify_bullet(text, ctx, load_rules())[0] == "finding"
     assert classify_bullet(text, ctx, load_rules(path))[0] == "opinion"
