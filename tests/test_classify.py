@@ -72,6 +72,11 @@ ROWS = [
     ("随着大模型的普及，推理成本成为部署的主要障碍", FIRST, "problem"),
     ("With the rapid growth of video platforms, moderation by hand no longer scales.", MIDDLE, "problem"),
     ("多轮对话状态追踪任务；", MIDDLE, "problem"),
+    # gap statements, the setting taken on, asking how
+    ("现有评测协议尚不完善，结论难以复现", MIDDLE, "problem"),
+    ("本文考虑更一般的情况：标签只在部分域上可见。", MIDDLE, "problem"),
+    ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
+    ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
     # a third party's view, quoted by the reader
     ("审稿人认为消融实验不够充分", MIDDLE, "opinion"),
     ("Hinton argues that the gains come from the data, not the architecture.", MIDDLE, "opinion"),
