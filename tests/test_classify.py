@@ -73,7 +73,7 @@ ROWS = [
     ("With the rapid growth of video platforms, moderation by hand no longer scales.", MIDDLE, "problem"),
     ("多轮对话状态追踪任务；", MIDDLE, "problem"),
     # gap statements, the setting taken on, asking how
-    ("现有评测协议尚不完善，结论难以复现", MIDDLE, "problem"),
+    ("长视频理解的评测协议尚不完善，结论难以复现", MIDDLE, "problem"),
     ("本文考虑更一般的情况：标签只在部分域上可见。", MIDDLE, "problem"),
     ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
