@@ -70,6 +70,11 @@ def test_card_language_setting_overrides_the_notes_language():
 def test_cue_key_moves_from_answer_to_question():
     assert split_cue("AIFT的生成：首先从IFT数据中采样prompt") == ("AIFT的生成", "首先从IFT数据中采样prompt")
     assert split_cue("方法：只用注意力") == (None, "只用注意力")  # a generic key is no cue
+    # whose note it is names no term: "In X, what is “Lena's comments”?" would ask nothing
+    assert split_cue("**Lena's comments**: a neat trick for long inputs") == (None, "a neat trick for long inputs")
+    assert split_cue("My notes: read twice") == (None, "read twice")
+    assert split_cue("我的笔记：值得复现") == (None, "值得复现")
+    assert split_cue("Lena's trick: sort the batch by length")[0] == "Lena's trick"
     assert split_cue("基本逻辑其实有点对抗优化：首先训练评分模型")[0] is None  # too long to be a key
     assert split_cue("see https://example.org")[0] is None
     assert split_cue("3：一个有很多参数的语言模型")[0] is None  # a numbered item, not a key

@@ -66,6 +66,8 @@ _TEMPLATES = ("problem", "method", "finding", "abstract", "problem_hint", "metho
 _PLACEHOLDERS = frozenset({"title", "cue", "hint"})
 _LISTS = ("generic_keys", "abstract_keys", "note_order", "continues", "title_stop_words")
 _KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)(\S.*)\Z", re.S)
+_POSSESSIVE = re.compile(r"^(?:my|our|[\w.-]+['’]s)\s+|^(?:我的|我们的)")
+"""'Mihai's comments', 'my notes', '我的笔记': whose note it is, before a generic key."""
 _ASPECT = re.compile(r"\A\s*[(（]([^()（）\n]{1,20})[)）]\s*(\S.*)\Z", re.S)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)(?=\s)")
 _CLAUSE_END = re.compile(r"(?<=[，,：:、])")
@@ -340,7 +342,7 @@ def split_cue(text: str, generic: frozenset[str] | None = None) -> tuple[str | N
     short = len(cue) <= 10 if has_cjk(cue) else len(cue.split()) <= 4
     if not short or not _LETTER.search(cue):  # `3：…` is a numbered item, not a cue
         return None, text
-    if cue.casefold() in generic:
+    if cue.casefold() in generic or _POSSESSIVE.sub("", cue.casefold()) in generic:
         return None, m.group(2).strip()
     return cue, m.group(2).strip()
 
