@@ -239,6 +239,13 @@ def _known_keys(where: str, ctx: str, record: dict, allowed: set[str]) -> None:
         raise _err(where, f"{ctx}: unknown field {sorted(extra)[0]!r}; allowed: {', '.join(sorted(allowed))}")
 
 
+def _weight(where: str, ctx: str, record: dict) -> float:
+    weight = record.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
+        raise _err(where, f"{ctx}.weight: expected a number in (0, 100]")
+    return float(weight)
+
+
 def _parse_cues(where: str, data: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"prefixes": [], "sections": {}, "cues": [], "priors": [], "purposes": [], "titles": [],
                            "weights": {}}
@@ -261,9 +268,7 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
         lang = r.get("lang", "any")
         if lang not in LANGS:
             raise _err(where, f"{ctx}.lang: {lang!r} is not one of {', '.join(LANGS)}")
-        weight = r.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
-            raise _err(where, f"{ctx}.weight: expected a number in (0, 100]")
+        weight = _weight(where, ctx, r)
         if ("words" in r) == ("regex" in r):
             raise _err(where, f"{ctx}: give exactly one of 'words' or 'regex'")
         words: tuple[str, ...] = ()
@@ -272,7 +277,7 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
             words = tuple(w.casefold() for w in _strings(where, ctx + ".words", r["words"]))
         else:
             pattern = _regex(where, ctx, r["regex"])
-        out["cues"].append(Cue(label, lang, float(weight), words, pattern, str(r.get("note", ""))))
+        out["cues"].append(Cue(label, lang, weight, words, pattern, str(r.get("note", ""))))
     for i, r in enumerate(_records(where, data, "priors")):
         ctx = f"priors[{i}]"
         _known_keys(where, ctx, r, {"label", "position", "weight", "min_bullets", "note"})
@@ -290,12 +295,10 @@ def _parse_cues(where: str, data: dict) -> dict[str, Any]:
     for i, r in enumerate(_records(where, data, "titles")):
         ctx = f"titles[{i}]"
         _known_keys(where, ctx, r, {"label", "weight", "regex", "note"})
-        weight = r.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight <= 100:
-            raise _err(where, f"{ctx}.weight: expected a number in (0, 100]")
+        weight = _weight(where, ctx, r)
         if not isinstance(r.get("note"), str) or not r["note"].strip():
             raise _err(where, f"{ctx}.note: expected a name for the feature")
-        out["titles"].append(TitleCue(_label(where, ctx, r.get("label")), float(weight),
+        out["titles"].append(TitleCue(_label(where, ctx, r.get("label")), weight,
                                       _regex(where, ctx, r.get("regex")), r["note"].strip()))
     for i, r in enumerate(_records(where, data, "weights")):
         ctx = f"weights[{i}]"
