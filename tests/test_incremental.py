@@ -2,7 +2,6 @@
 carried over unread, yet every deck a change touches is written whole, imported by Anki's engine."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
