@@ -93,11 +93,8 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _regex_hits(regex: re.Pattern, text: str) -> int:
-    """Places the pattern holds, up to three: each is more evidence (capped in _strength)."""
-    first = regex.search(text)  # most cues miss most bullets: one search says so
-    if first is None:
-        return 0
+def _regex_hits(regex: re.Pattern, text: str, first: re.Match) -> int:
+    """Places the pattern holds, up to three, its `first` found: each is more evidence (capped in _strength)."""
     if first.end() == first.start():
         return sum(1 for _ in zip(range(3), regex.finditer(text)))
     return 1 + sum(1 for _ in zip(range(2), regex.finditer(text, first.end())))
@@ -164,14 +161,16 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
         if cue.regex is None:
             hits = _word_hits(cue, low, toks, runs)
-        elif cue.lower_regex is None:
-            hits = _regex_hits(cue.regex, main)
-        elif lower is not None:
-            hits = _regex_hits(cue.lower_regex, lower)
-        else:  # no lower-cased text to search lower_regex in
-            hits = _regex_hits(cue.regex, main)
-        if hits:
-            out[cue.name] = hits
+            if hits:
+                out[cue.name] = hits
+            continue
+        if cue.lower_regex is not None and lower is not None:
+            regex, text = cue.lower_regex, lower
+        else:  # case-blind as written, or no lower-cased text to search lower_regex in
+            regex, text = cue.regex, main
+        first = regex.search(text)  # most cues miss most bullets: one search says so, no call
+        if first is not None:
+            out[cue.name] = _regex_hits(regex, text, first)
     return out
 
 
