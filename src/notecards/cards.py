@@ -92,6 +92,9 @@ class Wording:
     note_order: re.Pattern[str]
     """Words anywhere in a bullet, or words it opens with, that make it lean on its neighbours."""
     title_stop_words: frozenset[str]
+    note_order_lower: re.Pattern[str] | None = None
+    """`note_order` without its case-blind flag, for lower-cased text (see leans_on_neighbours);
+    None when a word has a cased letter outside ASCII."""
 
 
 def load_wording(data: object, where: str = "cards.yaml") -> Wording:
@@ -134,8 +137,10 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
         return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)"
 
     order = rf"{alternatives(lists['note_order'])}|\A\s*(?:{alternatives(lists['continues'])})(?![a-z])"
+    caseless = all(c.isascii() or c.lower() == c.upper() for word in lists["note_order"] + lists["continues"] for c in word)
     return Wording({k: dict(v) for k, v in langs.items()}, frozenset(lists["generic_keys"]),
-                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]))
+                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]),
+                   re.compile(order) if caseless else None)
 
 
 @lru_cache(maxsize=1)
@@ -430,6 +435,22 @@ def gives_title_away(prompt: str, title: _Title, stop: frozenset[str]) -> bool:
     return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
 
 
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+"""The only characters that a case-blind `re` matches with an ASCII letter, or that lower-case to
+one (İ ı ſ and the Kelvin sign)."""
+
+
+def leans_on_neighbours(text: str, w: Wording) -> bool:
+    """Whether `w.note_order` holds in the text ("同上", "as above", "Then …").
+
+    A case-blind search is slow in `re` (it can't skip ahead to a word's first letter), so most
+    texts are lower-cased and searched by the same words as written (they are lower case): that
+    finds the same when no character of the text folds onto an ASCII letter."""
+    if w.note_order_lower is not None and _FOLDS_TO_ASCII.search(text) is None:
+        return w.note_order_lower.search(text.lower()) is not None
+    return w.note_order.search(text) is not None
+
+
 def _unfinished(text: str) -> bool:
     """A bullet that only leads into what follows ("相关视频如下：", "We can see that....") or says
     too little to ask about (one word: "Gist –", "TODO")."""
@@ -568,7 +589,7 @@ def _plan(bullets: list[Bullet], title: _Title, lang: str | None, w: Wording) ->
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(body) or restates_title(body, title) or _unfinished(body):
+        elif leans_on_neighbours(body, w) or restates_title(body, title) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))

@@ -220,10 +220,11 @@ def _own_weights(rules: Rules) -> dict[str, tuple[tuple[str, float], ...]]:
     return {x.name: x.own_weights for x in (*rules.cues, *rules.priors)}
 
 
-def score_features(features: Features, rules: Rules) -> dict[str, list[tuple[float, str]]]:
+def score_features(features: Features, rules: Rules,
+                   base: dict[str, list[tuple[float, str]]] | None = None) -> dict[str, list[tuple[float, str]]]:
     """Every label's evidence: what each active feature adds to it, by the `weights` table (else the
-    cue's own label and weight)."""
-    evidence: dict[str, list[tuple[float, str]]] = {}
+    cue's own label and weight). `base`: the evidence of features scored before these (not changed)."""
+    evidence = {label: list(ev) for label, ev in base.items()} if base else {}
     own = _own_weights(rules)
     for name, strength in features:
         for label, weight in rules.weights.get(name) or own.get(name, ()):
@@ -236,8 +237,9 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     return score_features(cue_features(text, rules) + context_features(text, ctx, rules), rules)
 
 
-def decide(evidence: dict[str, list[tuple[float, str]]]) -> tuple[str, str]:
-    """The label with the highest score, and the features that gave it the most."""
+def decide(evidence: dict[str, list[tuple[float, str]]], explain: bool = True) -> tuple[str, str]:
+    """The label with the highest score, and the features that gave it the most (with `explain`;
+    else '': a build never shows why)."""
     if not evidence:
         return "method", "default"
     scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
@@ -245,6 +247,8 @@ def decide(evidence: dict[str, list[tuple[float, str]]]) -> tuple[str, str]:
     best = max(scores, key=lambda label: (scores[label], label == "method"))
     if scores[best] <= 0 and "method" not in scores:  # every label pushed down: method is what is left
         return "method", "default"
+    if not explain:
+        return best, ""
     why = "; ".join(name for w, name in sorted(evidence[best], reverse=True)[:3] if w > 0)
     return best, f"{best} {scores[best]:.1f}: {why or 'default'}"
 
@@ -306,18 +310,25 @@ def _weighs_siblings(rules: Rules) -> bool:
     return any(name.startswith("siblings: ") for name in rules.weights)
 
 
-def label_paper(paper: Paper, rules: Rules, items: list) -> list[tuple[str, str]]:
-    """Labels in two passes: each bullet alone, then again with what its siblings got."""
-    first = [it if isinstance(it[0], str) else decide(score_features(it[0], rules)) for it in items]
-    if not _weighs_siblings(rules):
-        return first
-    siblings = sibling_labels(paper, [label for label, _ in first])
-    return [done if isinstance(it[0], str) or not sib
-            else decide(score_features([*it[0], (f"siblings: {sib}", 1.0)], rules))
-            for it, sib, done in zip(items, siblings, first, strict=True)]
+def label_paper(paper: Paper, rules: Rules, items: list, explain: bool = True) -> list[tuple[str, str]]:
+    """Labels in two passes: each bullet alone, then again with what its siblings got (its evidence
+    scored once: the second pass adds the siblings' feature to it). `explain`: say why (decide)."""
+    evidence = [None if isinstance(it[0], str) else score_features(it[0], rules) for it in items]
+    first = [it if ev is None else decide(ev, explain=False) for it, ev in zip(items, evidence)]
+    siblings = sibling_labels(paper, [label for label, _ in first]) if _weighs_siblings(rules) else [None] * len(items)
+    out = []
+    for it, ev, sib, done in zip(items, evidence, siblings, first, strict=True):
+        if ev is None:  # a key prefix decided it
+            out.append(it)
+        elif sib:
+            out.append(decide(score_features([(f"siblings: {sib}", 1.0)], rules, base=ev), explain))
+        else:
+            out.append(decide(ev) if explain else done)
+    return out
 
 
-def classify_paper(paper: Paper, rules: Rules) -> Paper:
-    """Label every bullet of a paper from its text, its section, the line it hangs from and its siblings."""
-    labels = label_paper(paper, rules, paper_features(paper, rules))
+def classify_paper(paper: Paper, rules: Rules, explain: bool = True) -> Paper:
+    """Label every bullet of a paper from its text, its section, the line it hangs from and its
+    siblings; `explain`: keep the rule that decided each (for `extract --explain`; a build shows none)."""
+    labels = label_paper(paper, rules, paper_features(paper, rules), explain)
     return replace(paper, bullets=tuple(b.labelled(label, rule) for b, (label, rule) in zip(paper.bullets, labels, strict=True)))

@@ -68,7 +68,7 @@ class Bullet(_Record):
     line: int
     label: str = "other"
     rule: str = ""
-    """The rule that decided the label, for `extract --explain`."""
+    """The rule that decided the label, for `extract --explain` ('' for a weighed label in a build, which shows none)."""
     depth: int = 0
     section: str = ""
     """Heading or header line the bullet sits under (context for the classifier)."""

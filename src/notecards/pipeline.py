@@ -50,10 +50,11 @@ def rules_for(config: Config) -> Rules:
     return load_rules(config.cues, tuple(sorted(config.venues.items())))
 
 
-def extract_document(src: SourceFile, rules: Rules) -> Document:
-    """One decoded notes file -> its Document with labelled bullets."""
+def extract_document(src: SourceFile, rules: Rules, explain: bool = True) -> Document:
+    """One decoded notes file -> its Document with labelled bullets (`explain`: with the rule that
+    decided each; a build, which shows none, skips them)."""
     doc = _unlabelled(src, rules)
-    return replace(doc, papers=tuple(classify_paper(p, rules) for p in doc.papers))
+    return replace(doc, papers=tuple(classify_paper(p, rules, explain) for p in doc.papers))
 
 
 def _unlabelled(src: SourceFile, rules: Rules) -> Document:
@@ -137,7 +138,7 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
     try:
         src = item if isinstance(item, SourceFile) else read_note(item)
-        doc = extract_document(src, rules_for(config))
+        doc = extract_document(src, rules_for(config), explain=keyer is None)  # a build keeps cards, no Document
     except (InputError, RecursionError) as exc:
         return _unreadable(item, exc)
     if keyer is None:
@@ -174,7 +175,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
 
     def listed() -> Iterator[Paper]:
         while groups:  # in the order make_cards takes them: merge_repeats of the labelled papers
-            yield merge_listings([classify_paper(p, rules) for p in groups.popleft()])
+            yield merge_listings([classify_paper(p, rules, explain=False) for p in groups.popleft()])
 
     def pieces() -> Iterator[tuple[Card, ...] | Tail]:
         tallies = []
