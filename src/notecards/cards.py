@@ -605,18 +605,19 @@ def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str
     kinds = Counter(a.kind for a in asks)
     cues = Counter(a.cue for a in asks if a.cue)
     hints: dict[int, _Hints] = {}  # the words of each bullet that needed a hint, cut once
+    # each bullet's wording (its language's templates, its cue as HTML), looked up once: questions
+    # that open alike are worded again for every size of hint they try
+    forms = [(w.languages[a.lang], html.escape(a.cue) if a.cue else None) for a in asks]
 
     def word(i: int, size: int) -> str:
-        a = asks[i]
-        t = w.languages[a.lang]
-        cue = html.escape(a.cue) if a.cue else None
+        t, cue = forms[i]
         if size == 0:
-            return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
+            return t["cued"].format(title=title, cue=cue) if cue else t[asks[i].kind].format(title=title)
         if i not in hints:
-            hints[i] = _Hints(_bare(_unquote(a.body)), a.lang)
+            hints[i] = _Hints(_bare(_unquote(asks[i].body)), asks[i].lang)
         hint = html.escape(hints[i].at(size))
         return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
-                else t[f"{a.kind}_hint"].format(title=title, hint=hint))
+                else t[asks[i].kind + "_hint"].format(title=title, hint=hint))
 
     sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
     questions = [word(i, n) for i, n in enumerate(sizes)]
