@@ -150,6 +150,6 @@ def test_a_build_labels_each_bullet_as_extract_does_without_saying_why():
     refs, _ = find_notes([Path(__file__).parent / "fixtures", Path(__file__).parent.parent / "examples" / "notes"])
     for ref in refs:
         src = read_note(ref)
-        explained, built = extract_document(src, rules), extract_document(src, rules, explain=False)
+        explained, built = extract_document(src, rules), extract_document(src, rules, build=True)
         assert [b.label for p in built.papers for b in p.bullets] == [b.label for p in explained.papers for b in p.bullets]
         assert any(b.rule for p in explained.papers for b in p.bullets)

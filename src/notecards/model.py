@@ -101,7 +101,8 @@ class Document(_Record):
     title: str
     papers: tuple[Paper, ...]
     lang: str = "en"
-    """zh | en: the language of the questions made from it."""
+    """zh | en: the language most of its notes are in, for `extract` ('' in a build: its cards
+    work out each paper's and each bullet's own)."""
     topics: tuple[str, ...] = ()
     folder: str = ""
     warnings: tuple[str, ...] = ()
