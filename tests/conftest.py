@@ -27,9 +27,9 @@ def extracted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = pipeline.extract_document
 
-    def counting(src, rules):
+    def counting(src, rules, **kwargs):
         calls.append(Path(src.path).name)
-        return real(src, rules)
+        return real(src, rules, **kwargs)
 
     monkeypatch.setattr(pipeline, "extract_document", counting)
     return calls

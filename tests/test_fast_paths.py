@@ -123,3 +123,33 @@ def test_a_text_turned_away_could_not_be_a_key(text):
     keys = section_keys(RULES)
     if not could_be_key(text, keys):
         assert norm_key(text) not in keys
+
+
+NOTE_ORDER_TEXT = st.text(alphabet=_chars("as above then after that ditto 同上如上然后 ,.:-'\t\n",
+                                          "ASBOVETHNDI", "\u0130\u0131\u017f\u212a\xdf\u03a3\u03c2"), max_size=40)
+
+
+@given(NOTE_ORDER_TEXT)
+@settings(max_examples=600, deadline=None)
+def test_note_order_on_lower_cased_text_finds_what_the_case_blind_search_finds(text):
+    from notecards.cards import leans_on_neighbours, wording
+
+    w = wording()
+    assert w.note_order_lower is not None
+    assert leans_on_neighbours(text, w) == (w.note_order.search(text) is not None)
+
+
+def test_a_build_labels_each_bullet_as_extract_does_without_saying_why():
+    from pathlib import Path
+
+    from notecards.config import Config
+    from notecards.pipeline import extract_document, rules_for
+    from notecards.read import find_notes, read_note
+
+    rules = rules_for(Config())
+    refs, _ = find_notes([Path(__file__).parent / "fixtures", Path(__file__).parent.parent / "examples" / "notes"])
+    for ref in refs:
+        src = read_note(ref)
+        explained, built = extract_document(src, rules), extract_document(src, rules, build=True)
+        assert [b.label for p in built.papers for b in p.bullets] == [b.label for p in explained.papers for b in p.bullets]
+        assert any(b.rule for p in explained.papers for b in p.bullets)

@@ -94,6 +94,9 @@ class Wording:
     note_order: re.Pattern[str]
     """Words anywhere in a bullet, or words it opens with, that make it lean on its neighbours."""
     title_stop_words: frozenset[str]
+    note_order_lower: re.Pattern[str] | None = None
+    """`note_order` without its case-blind flag, for lower-cased text (see leans_on_neighbours);
+    None when a word has a cased letter outside ASCII."""
 
 
 def load_wording(data: object, where: str = "cards.yaml") -> Wording:
@@ -136,8 +139,10 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
         return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)"
 
     order = rf"{alternatives(lists['note_order'])}|\A\s*(?:{alternatives(lists['continues'])})(?![a-z])"
+    caseless = all(c.isascii() or c.lower() == c.upper() for word in lists["note_order"] + lists["continues"] for c in word)
     return Wording({k: dict(v) for k, v in langs.items()}, frozenset(lists["generic_keys"]),
-                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]))
+                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]),
+                   re.compile(order) if caseless else None)
 
 
 @lru_cache(maxsize=1)
@@ -432,6 +437,22 @@ def gives_title_away(prompt: str, title: _Title, stop: frozenset[str]) -> bool:
     return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
 
 
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+"""The only characters that a case-blind `re` matches with an ASCII letter, or that lower-case to
+one (İ ı ſ and the Kelvin sign)."""
+
+
+def leans_on_neighbours(text: str, w: Wording) -> bool:
+    """Whether `w.note_order` holds in the text ("同上", "as above", "Then …").
+
+    A case-blind search is slow in `re` (it can't skip ahead to a word's first letter), so most
+    texts are lower-cased and searched by the same words as written (they are lower case): that
+    finds the same when no character of the text folds onto an ASCII letter."""
+    if w.note_order_lower is not None and _FOLDS_TO_ASCII.search(text) is None:
+        return w.note_order_lower.search(text.lower()) is not None
+    return w.note_order.search(text) is not None
+
+
 def _unfinished(text: str) -> bool:
     """A bullet that only leads into what follows ("相关视频如下：", "We can see that....") or says
     too little to ask about (one word: "Gist –", "TODO")."""
@@ -570,7 +591,7 @@ def _plan(bullets: list[Bullet], title: _Title, lang: str | None, w: Wording) ->
             ctx.setdefault("abstract", []).append(b)
         elif b.label not in ASKED:
             ctx.setdefault(b.label if b.label in CONTEXT else "other", []).append(b)
-        elif w.note_order.search(body) or restates_title(body, title) or _unfinished(body):
+        elif leans_on_neighbours(body, w) or restates_title(body, title) or _unfinished(body):
             ctx.setdefault("restated", []).append(b)  # shown as "other", never a summary
         else:
             asks.append(_Ask(b, b.label, cue, body, lang or text_language(b.text)))
@@ -586,18 +607,19 @@ def _questions(asks: list[_Ask], title: str, w: Wording, memo: Memo) -> list[str
     kinds = Counter(a.kind for a in asks)
     cues = Counter(a.cue for a in asks if a.cue)
     hints: dict[int, _Hints] = {}  # the words of each bullet that needed a hint, cut once
+    # each bullet's wording (its language's templates, its cue as HTML), looked up once: questions
+    # that open alike are worded again for every size of hint they try
+    forms = [(w.languages[a.lang], html.escape(a.cue) if a.cue else None) for a in asks]
 
     def word(i: int, size: int) -> str:
-        a = asks[i]
-        t = w.languages[a.lang]
-        cue = html.escape(a.cue) if a.cue else None
+        t, cue = forms[i]
         if size == 0:
-            return t["cued"].format(title=title, cue=cue) if cue else t[a.kind].format(title=title)
+            return t["cued"].format(title=title, cue=cue) if cue else t[asks[i].kind].format(title=title)
         if i not in hints:
-            hints[i] = _Hints(_bare(_unquote(a.body)), a.lang)
+            hints[i] = _Hints(_bare(_unquote(asks[i].body)), asks[i].lang)
         hint = html.escape(hints[i].at(size))
         return (t["cued_hint"].format(title=title, cue=cue, hint=hint) if cue
-                else t[f"{a.kind}_hint"].format(title=title, hint=hint))
+                else t[asks[i].kind + "_hint"].format(title=title, hint=hint))
 
     sizes = [0 if (cues[a.cue] == 1 if a.cue else kinds[a.kind] == 1) else 1 for a in asks]
     questions = [word(i, n) for i, n in enumerate(sizes)]

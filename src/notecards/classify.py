@@ -95,11 +95,8 @@ _LATIN = re.compile(r"[A-Za-z]{2}")
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
-def _regex_hits(regex: re.Pattern, text: str) -> int:
-    """Places the pattern holds, up to three: each is more evidence (capped in _strength)."""
-    first = regex.search(text)  # most cues miss most bullets: one search says so
-    if first is None:
-        return 0
+def _regex_hits(regex: re.Pattern, text: str, first: re.Match) -> int:
+    """Places the pattern holds, up to three, its `first` found: each is more evidence (capped in _strength)."""
     if first.end() == first.start():
         return sum(1 for _ in zip(range(3), regex.finditer(text)))
     return 1 + sum(1 for _ in zip(range(2), regex.finditer(text, first.end())))
@@ -166,14 +163,16 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
         if cue.regex is None:
             hits = _word_hits(cue, low, toks, runs)
-        elif cue.lower_regex is None:
-            hits = _regex_hits(cue.regex, main)
-        elif lower is not None:
-            hits = _regex_hits(cue.lower_regex, lower)
-        else:  # no lower-cased text to search lower_regex in
-            hits = _regex_hits(cue.regex, main)
-        if hits:
-            out[cue.name] = hits
+            if hits:
+                out[cue.name] = hits
+            continue
+        if cue.lower_regex is not None and lower is not None:
+            regex, text = cue.lower_regex, lower
+        else:  # case-blind as written, or no lower-cased text to search lower_regex in
+            regex, text = cue.regex, main
+        first = regex.search(text)  # most cues miss most bullets: one search says so, no call
+        if first is not None:
+            out[cue.name] = _regex_hits(regex, text, first)
     return out
 
 
@@ -249,10 +248,11 @@ def _own_weights(rules: Rules) -> dict[str, tuple[tuple[str, float], ...]]:
     return {x.name: x.own_weights for x in (*rules.cues, *rules.priors, *rules.title_cues)}
 
 
-def score_features(features: Features, rules: Rules) -> dict[str, list[tuple[float, str]]]:
+def score_features(features: Features, rules: Rules,
+                   base: dict[str, list[tuple[float, str]]] | None = None) -> dict[str, list[tuple[float, str]]]:
     """Every label's evidence: what each active feature adds to it, by the `weights` table (else the
-    cue's own label and weight)."""
-    evidence: dict[str, list[tuple[float, str]]] = {}
+    cue's own label and weight). `base`: the evidence of features scored before these (not changed)."""
+    evidence = {label: list(ev) for label, ev in base.items()} if base else {}
     own = _own_weights(rules)
     for name, strength in features:
         for label, weight in rules.weights.get(name) or own.get(name, ()):
@@ -265,8 +265,9 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     return score_features(cue_features(text, rules) + context_features(text, ctx, rules), rules)
 
 
-def decide(evidence: dict[str, list[tuple[float, str]]]) -> tuple[str, str]:
-    """The label with the highest score, and the features that gave it the most."""
+def decide(evidence: dict[str, list[tuple[float, str]]], explain: bool = True) -> tuple[str, str]:
+    """The label with the highest score, and the features that gave it the most (with `explain`;
+    else '': a build never shows why)."""
     if not evidence:
         return "method", "default"
     scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
@@ -274,6 +275,8 @@ def decide(evidence: dict[str, list[tuple[float, str]]]) -> tuple[str, str]:
     best = max(scores, key=lambda label: (scores[label], label == "method"))
     if scores[best] <= 0 and "method" not in scores:  # every label pushed down: method is what is left
         return "method", "default"
+    if not explain:
+        return best, ""
     why = "; ".join(name for w, name in sorted(evidence[best], reverse=True)[:3] if w > 0)
     return best, f"{best} {scores[best]:.1f}: {why or 'default'}"
 
@@ -336,18 +339,25 @@ def _weighs_siblings(rules: Rules) -> bool:
     return any(name.startswith("siblings: ") for name in rules.weights)
 
 
-def label_paper(paper: Paper, rules: Rules, items: list) -> list[tuple[str, str]]:
-    """Labels in two passes: each bullet alone, then again with what its siblings got."""
-    first = [it if isinstance(it[0], str) else decide(score_features(it[0], rules)) for it in items]
-    if not _weighs_siblings(rules):
-        return first
-    siblings = sibling_labels(paper, [label for label, _ in first])
-    return [done if isinstance(it[0], str) or not sib
-            else decide(score_features([*it[0], (f"siblings: {sib}", 1.0)], rules))
-            for it, sib, done in zip(items, siblings, first, strict=True)]
+def label_paper(paper: Paper, rules: Rules, items: list, explain: bool = True) -> list[tuple[str, str]]:
+    """Labels in two passes: each bullet alone, then again with what its siblings got (its evidence
+    scored once: the second pass adds the siblings' feature to it). `explain`: say why (decide)."""
+    evidence = [None if isinstance(it[0], str) else score_features(it[0], rules) for it in items]
+    first = [it if ev is None else decide(ev, explain=False) for it, ev in zip(items, evidence)]
+    siblings = sibling_labels(paper, [label for label, _ in first]) if _weighs_siblings(rules) else [None] * len(items)
+    out = []
+    for it, ev, sib, done in zip(items, evidence, siblings, first, strict=True):
+        if ev is None:  # a key prefix decided it
+            out.append(it)
+        elif sib:
+            out.append(decide(score_features([(f"siblings: {sib}", 1.0)], rules, base=ev), explain))
+        else:
+            out.append(decide(ev) if explain else done)
+    return out
 
 
-def classify_paper(paper: Paper, rules: Rules) -> Paper:
-    """Label every bullet of a paper from its text, its section, the line it hangs from and its siblings."""
-    labels = label_paper(paper, rules, paper_features(paper, rules))
+def classify_paper(paper: Paper, rules: Rules, explain: bool = True) -> Paper:
+    """Label every bullet of a paper from its text, its section, the line it hangs from and its
+    siblings; `explain`: keep the rule that decided each (for `extract --explain`; a build shows none)."""
+    labels = label_paper(paper, rules, paper_features(paper, rules), explain)
     return replace(paper, bullets=tuple(b.labelled(label, rule) for b, (label, rule) in zip(paper.bullets, labels, strict=True)))

@@ -68,7 +68,7 @@ class Bullet(_Record):
     line: int
     label: str = "other"
     rule: str = ""
-    """The rule that decided the label, for `extract --explain`."""
+    """The rule that decided the label, for `extract --explain` ('' for a weighed label in a build, which shows none)."""
     depth: int = 0
     section: str = ""
     """Heading or header line the bullet sits under (context for the classifier)."""
@@ -101,7 +101,8 @@ class Document(_Record):
     title: str
     papers: tuple[Paper, ...]
     lang: str = "en"
-    """zh | en: the language of the questions made from it."""
+    """zh | en: the language most of its notes are in, for `extract` ('' in a build: its cards
+    work out each paper's and each bullet's own)."""
     topics: tuple[str, ...] = ()
     folder: str = ""
     warnings: tuple[str, ...] = ()

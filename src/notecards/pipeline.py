@@ -50,20 +50,21 @@ def rules_for(config: Config) -> Rules:
     return load_rules(config.cues, tuple(sorted(config.venues.items())))
 
 
-def extract_document(src: SourceFile, rules: Rules) -> Document:
-    """One decoded notes file -> its Document with labelled bullets."""
-    doc = _unlabelled(src, rules)
-    return replace(doc, papers=tuple(classify_paper(p, rules) for p in doc.papers))
+def extract_document(src: SourceFile, rules: Rules, build: bool = False) -> Document:
+    """One decoded notes file -> its Document with labelled bullets. For a `build`, which keeps only
+    cards, what only `extract` shows is left out: the rule that decided each label, the file's language."""
+    doc = _unlabelled(src, rules, build)
+    return replace(doc, papers=tuple(classify_paper(p, rules, explain=not build) for p in doc.papers))
 
 
-def _unlabelled(src: SourceFile, rules: Rules) -> Document:
+def _unlabelled(src: SourceFile, rules: Rules, build: bool = False) -> Document:
     """One decoded notes file -> its Document, the bullets not labelled yet (the blocks are dropped
     on return: a big file's are never held with its cards)."""
     parsed = parse_markdown(src.text)
     papers, shape = extract_structure(parsed.blocks, parsed.front, src.path, rules)
     title = parsed.front.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else Path(src.path).stem
-    lang = language([b.text for p in papers for b in p.bullets] or [src.text[:2000]])
+    lang = "" if build else language([b.text for p in papers for b in p.bullets] or [src.text[:2000]])
     warnings = src.warnings + tuple(f"{src.path}:{line}: warning: {msg}" for line, msg in parsed.warnings)
     return Document(path=src.path, title=title, papers=tuple(papers), lang=lang,
                     folder=src.folder, warnings=warnings, shape=shape)
@@ -137,7 +138,7 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
     try:
         src = item if isinstance(item, SourceFile) else read_note(item)
-        doc = extract_document(src, rules_for(config))
+        doc = extract_document(src, rules_for(config), build=keyer is not None)
     except (InputError, RecursionError) as exc:
         return _unreadable(item, exc)
     if keyer is None:
@@ -164,7 +165,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     try:
         src = item if isinstance(item, SourceFile) else read_note(item)
         key = keyer.key(src)
-        doc = _unlabelled(src, rules)
+        doc = _unlabelled(src, rules, build=True)
     except (InputError, RecursionError) as exc:
         return _unreadable(item, exc)
     del src  # the text goes (unless the caller read it to key it), as the blocks went
@@ -174,7 +175,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
 
     def listed() -> Iterator[Paper]:
         while groups:  # in the order make_cards takes them: merge_repeats of the labelled papers
-            yield merge_listings([classify_paper(p, rules) for p in groups.popleft()])
+            yield merge_listings([classify_paper(p, rules, explain=False) for p in groups.popleft()])
 
     def pieces() -> Iterator[tuple[Card, ...] | Tail]:
         tallies = []

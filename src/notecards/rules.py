@@ -35,6 +35,9 @@ class Cue:
     lower_regex: re.Pattern | None = field(init=False, compare=False)
     """A `(?i)` regex with no capital letter, without the flag: searched in the lower-cased bullet,
     it finds the same and runs about twice as fast (re can't skip ahead on a case-blind pattern)."""
+    name: str = field(init=False, compare=False)
+    """How `extract --explain` names the cue, and its feature name in the `weights` table (named
+    once: every bullet the cue holds in asks for it)."""
 
     def __post_init__(self) -> None:  # compiled once per table, not once per bullet
         zh = sorted((w for w in self.words if CJK.search(w)), key=len, reverse=True)
@@ -47,13 +50,8 @@ class Cue:
         object.__setattr__(self, "latin_words", frozenset(latin) if runs else None)
         object.__setattr__(self, "latin_pattern", re.compile(
             r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin and not runs else None)
-
-    @property
-    def name(self) -> str:
-        """How `extract --explain` names the cue, and its feature name in the `weights` table."""
-        if self.note:
-            return f"{self.lang}: {self.note}"
-        return f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else "")
+        object.__setattr__(self, "name", f"{self.lang}: {self.note}" if self.note else
+                           f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else ""))
 
     @property
     def reads_key(self) -> bool:
