@@ -153,3 +153,25 @@ def test_a_build_labels_each_bullet_as_extract_does_without_saying_why():
         explained, built = extract_document(src, rules), extract_document(src, rules, build=True)
         assert [b.label for p in built.papers for b in p.bullets] == [b.label for p in explained.papers for b in p.bullets]
         assert any(b.rule for p in explained.papers for b in p.bullets)
+
+
+_CUE_WORDS = ["results", "show", "outperforms", "is", "crucial", "struggles", "with", "we", "propose", "the", "paper",
+              "addresses", "future", "work", ",", ".", "\n"]
+CUE_TEXT = st.lists(st.sampled_from([*_CUE_WORDS, *(w.replace("s", "\u017f").replace("i", "\u0131") for w in _CUE_WORDS),
+                                     *(w.upper().replace("I", "\u0130").replace("K", "\u212a") for w in _CUE_WORDS)]),
+                    max_size=12).map(" ".join)
+"""Cue words, and the same words spelt with the characters that fold onto ASCII letters (ſ ı K İ)."""
+
+
+@given(CUE_TEXT)
+@settings(max_examples=600, deadline=None)
+def test_case_blind_cues_on_lower_cased_text_hit_what_the_case_blind_search_hits(text):
+    from dataclasses import replace
+
+    from notecards.classify import _cue_hits
+
+    plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
+    for cues in plain.cues_by_script.values():
+        for c in cues:
+            object.__setattr__(c, "lower_regex", None)  # every cue searched the plain case-blind way
+    assert _cue_hits(text, RULES, False, True) == _cue_hits(text, plain, False, True)

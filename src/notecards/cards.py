@@ -46,6 +46,7 @@ from notecards.fsutil import resource_text
 from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
+from notecards.rules import FOLDS_TO_ASCII
 from notecards.segment import CJK_CHARS, has_cjk, language, tokens
 
 CONTEXT = ("background", "other", "opinion")
@@ -437,18 +438,13 @@ def gives_title_away(prompt: str, title: _Title, stop: frozenset[str]) -> bool:
     return bool(words) and len(words & set(_title_words(prompt, stop))) * 2 >= len(words)
 
 
-_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
-"""The only characters that a case-blind `re` matches with an ASCII letter, or that lower-case to
-one (İ ı ſ and the Kelvin sign)."""
-
-
 def leans_on_neighbours(text: str, w: Wording) -> bool:
     """Whether `w.note_order` holds in the text ("同上", "as above", "Then …").
 
     A case-blind search is slow in `re` (it can't skip ahead to a word's first letter), so most
     texts are lower-cased and searched by the same words as written (they are lower case): that
     finds the same when no character of the text folds onto an ASCII letter."""
-    if w.note_order_lower is not None and _FOLDS_TO_ASCII.search(text) is None:
+    if w.note_order_lower is not None and FOLDS_TO_ASCII.search(text) is None:
         return w.note_order_lower.search(text.lower()) is not None
     return w.note_order.search(text) is not None
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from notecards.model import Paper
-from notecards.rules import WORD_RUN, Cue, Rules, norm_key
+from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Rules, norm_key
 from notecards.segment import CJK_CHARS, chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
@@ -155,7 +155,7 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     """How often each cue holds in the text (up to three places or distinct words)."""
     low = main.casefold()
     lower: str | None = main.lower()
-    if len(lower) != len(main):  # 'İ' lowers to two characters: offsets would move, no shortcut
+    if len(lower) != len(main) or FOLDS_TO_ASCII.search(main):  # 'İ' lowers to two characters, 'ſ' matches 's'
         lower = None
     toks = "\x00".join(chinese_words(main, rules.zh_words, _any_zh_word(rules))) if zh else ""
     runs = frozenset(WORD_RUN.findall(low))

@@ -17,6 +17,12 @@ from notecards.segment import CJK
 LANGS = ("zh", "en", "any")
 
 
+FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+"""The only characters that a case-blind `re` matches with an ASCII letter, or that lower-case to
+one (İ ı ſ and the Kelvin sign): in a text that has one, a case-blind pattern is not the same as
+its lower-cased form searched in the lower-cased text."""
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     label: str
