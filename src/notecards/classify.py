@@ -301,7 +301,8 @@ def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
         if b.section and b.section not in sections:
             sections[b.section] = section_label(b.section, rules)
         out.append(Context(section=sections.get(b.section), parent=parents.get(b.parent), index=b.index,
-                           count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent), title_kinds=kinds))
+                           count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent),
+                           title_kinds=kinds))
     return out
 
 

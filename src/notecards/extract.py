@@ -138,7 +138,9 @@ def _is_name(text: str) -> bool:
     sentence ('**another entry point for our research: …**') is a note the reader stressed, and so is
     a long question (a template's questions are short)."""
     question = text.rstrip().endswith(("?", "？"))
-    return len(text.split()) <= (16 if question else 12) if _LATIN_PAIR.search(text) else len(text) <= (40 if question else 30)
+    if _LATIN_PAIR.search(text):
+        return len(text.split()) <= (16 if question else 12)
+    return len(text) <= (40 if question else 30)
 
 
 def _header_text(text: str) -> str | None:
