@@ -319,3 +319,14 @@ def test_a_bold_sentence_is_a_note_and_a_bold_question_a_header(tmp_path):
     assert [(b.text, b.section) for b in ps[0].bullets] == [
         ("**we could try the same balancing loss on our own speech models next quarter**",
          "Does routing still collapse when the experts are trained from scratch on code?")]
+
+
+def test_a_long_bold_question_is_a_note_the_reader_stressed(tmp_path):
+    ps = papers(tmp_path, "## Sparse Mixture Routing for Long Inputs (ICML 2023)\n\n"
+                          "- Each token picks two experts.\n"
+                          "  - **an entry point for our work: route by language instead of by token, then ask how "
+                          "the experts would split if the languages overlapped?**\n")
+    assert [b.text for b in ps[0].bullets] == [
+        "Each token picks two experts.",
+        "**an entry point for our work: route by language instead of by token, then ask how the experts would "
+        "split if the languages overlapped?**"]
