@@ -77,6 +77,9 @@ ROWS = [
     ("本文考虑更一般的情况：标签只在部分域上可见。", MIDDLE, "problem"),
     ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
+    # the reader weighing the results
+    ("整体效果一般，最好的准确率也只有六成", MIDDLE, "opinion"),
+    ("There is no clear comparison with the single-task baselines.", MIDDLE, "opinion"),
     # a third party's view, quoted by the reader
     ("审稿人认为消融实验不够充分", MIDDLE, "opinion"),
     ("Hinton argues that the gains come from the data, not the architecture.", MIDDLE, "opinion"),
