@@ -82,7 +82,7 @@ ROWS = [
     ("There is no clear comparison with the single-task baselines.", MIDDLE, "opinion"),
     # a third party's view, quoted by the reader
     ("审稿人认为消融实验不够充分", MIDDLE, "opinion"),
-    ("Hinton argues that the gains come from the data, not the architecture.", MIDDLE, "opinion"),
+    ("Hinton argues that the benchmark rewards memorisation.", MIDDLE, "opinion"),
     # the evaluation setup is method, even under a results heading
     ("Trained the model on two street-scene datasets.", Context(section="finding", index=1, count=4), "method"),
     ("Evaluation is performed across five summarisation benchmarks.", MIDDLE, "method"),
