@@ -77,6 +77,7 @@ ROWS = [
     ("本文考虑更一般的情况：标签只在部分域上可见。", MIDDLE, "problem"),
     ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
+    ("Hallucination remains a major challenge for retrieval systems.", MIDDLE, "problem"),
     # the reader weighing the results
     ("整体效果一般，最好的准确率也只有六成", MIDDLE, "opinion"),
     ("There is no clear comparison with the single-task baselines.", MIDDLE, "opinion"),
