@@ -151,8 +151,9 @@ def first_sentence(text: str) -> str:
     return text if m is None or len(text) - m.end() < 8 else text[:m.end()]
 
 
-def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
-    """How often each cue holds in the text (up to three places or distinct words)."""
+def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...] | None = None) -> dict[str, int]:
+    """How often each cue (of `cues`, else every cue for the script) holds in the text (up to three
+    places or distinct words)."""
     low = main.casefold()
     lower: str | None = main.lower()
     if len(lower) != len(main) or FOLDS_TO_ASCII.search(main):  # 'İ' lowers to two characters, 'ſ' matches 's'
@@ -160,7 +161,8 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool) -> dict[str, int]:
     toks = "\x00".join(chinese_words(main, rules.zh_words, _any_zh_word(rules))) if zh else ""
     runs = frozenset(WORD_RUN.findall(low))
     out: dict[str, int] = {}
-    for cue in rules.cues_by_script[zh, en]:  # the hot loop: 30 cues for each of 100,000s of bullets
+    # the hot loop: 30 cues for each of 100,000s of bullets
+    for cue in rules.cues_by_script[zh, en] if cues is None else cues:
         if cue.regex is None:
             hits = _word_hits(cue, low, toks, runs)
             if hits:
@@ -192,8 +194,9 @@ def _lead_key_body(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _key_cues(rules: Rules) -> frozenset[str]:
-    return frozenset(c.name for c in rules.cues if c.reads_key)
+def _key_cues(rules: Rules) -> dict[tuple[bool, bool], tuple[Cue, ...]]:
+    """(has Chinese, has Latin letters) -> the cues about a lead key (`Cue.reads_key`) for that script."""
+    return {script: tuple(c for c in cues if c.reads_key) for script, cues in rules.cues_by_script.items()}
 
 
 def cue_features(text: str, rules: Rules) -> Features:
@@ -210,8 +213,7 @@ def cue_features(text: str, rules: Rules) -> Features:
     body = _lead_key_body(main)
     hits = _cue_hits(first_sentence(body), rules, zh, en)
     if body is not main:  # the cues about a lead key are read with the key
-        keyed = _key_cues(rules)
-        hits.update((name, n) for name, n in _cue_hits(first_sentence(main), rules, zh, en).items() if name in keyed)
+        hits.update(_cue_hits(first_sentence(main), rules, zh, en, _key_cues(rules)[zh, en]))
     out.extend((name, _strength(n)) for name, n in hits.items())
     return out
 
@@ -344,17 +346,13 @@ def label_paper(paper: Paper, rules: Rules, items: list, explain: bool = True) -
     """Labels in two passes: each bullet alone, then again with what its siblings got (its evidence
     scored once: the second pass adds the siblings' feature to it). `explain`: say why (decide)."""
     evidence = [None if isinstance(it[0], str) else score_features(it[0], rules) for it in items]
-    first = [it if ev is None else decide(ev, explain=False) for it, ev in zip(items, evidence)]
-    siblings = sibling_labels(paper, [label for label, _ in first]) if _weighs_siblings(rules) else [None] * len(items)
-    out = []
-    for it, ev, sib, done in zip(items, evidence, siblings, first, strict=True):
-        if ev is None:  # a key prefix decided it
-            out.append(it)
-        elif sib:
-            out.append(decide(score_features([(f"siblings: {sib}", 1.0)], rules, base=ev), explain))
-        else:
-            out.append(decide(ev) if explain else done)
-    return out
+    first = [it if ev is None else decide(ev, explain) for it, ev in zip(items, evidence)]  # None: a key prefix decided
+    if not _weighs_siblings(rules):
+        return first
+    siblings = sibling_labels(paper, [label for label, _ in first])
+    return [done if ev is None or not sib
+            else decide(score_features([(f"siblings: {sib}", 1.0)], rules, base=ev), explain)
+            for ev, sib, done in zip(evidence, siblings, first, strict=True)]
 
 
 def classify_paper(paper: Paper, rules: Rules, explain: bool = True) -> Paper:
