@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from notecards.config import Config
+from notecards.extract import _header_text
 from notecards.pipeline import extract_paths
 
 
@@ -115,6 +118,28 @@ def test_short_items_over_sub_items_are_headers_not_bullets(tmp_path):
         ("Highly preferred by labelers", "Model achievements vs baseline"),
         ("Uses PPO with a KL penalty to the SFT model.", "")]
     assert p.bullets[0].label == "finding"
+
+
+@pytest.mark.parametrize("line, header", [
+    ("Losses:", "Losses"), ("核心组成部分：", "核心组成部分"), ("Disease/anomaly detection:", "Disease/anomaly detection"),
+    ("There are 4 main components:", None),    # a verb that states
+    ("Results are split into:", None),
+    ("2 different architectures:", None),      # a count
+    ("现有的测试方法存在以下几点局限性：", None),   # a sentence, too long for a name
+    ("梯度大家都很熟悉，直接给出公式：", None),     # a clause inside
+])
+def test_a_line_ending_in_a_colon_is_a_header_only_when_it_is_a_name(line, header):
+    assert _header_text(line) == header
+
+
+def test_a_short_statement_over_sub_items_is_a_bullet_and_their_parent(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n"
+                          "- 3 datasets\n  - SFT: 13k prompts\n- Reward model\n  - Trained on rankings\n"
+                          "- There are 2 branches:\n  - A detection decoder\n")
+    (p,) = ps
+    assert [(b.text, b.parent) for b in p.bullets] == [
+        ("3 datasets", ""), ("SFT: 13k prompts", "3 datasets"), ("Trained on rankings", "Reward model"),
+        ("There are 2 branches:", ""), ("A detection decoder", "There are 2 branches:")]
 
 
 def test_bare_first_line_title_is_not_a_bullet(tmp_path):

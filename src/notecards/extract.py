@@ -39,6 +39,9 @@ _TRAILING_DATE = re.compile(r"[\d\-./\s]+$")
 _ALTERNATIVES = re.compile(r"\s+[/|]\s+|[/|｜]")
 _CLAUSE = re.compile(r"[。；;，,.!?！？:：]\s*\S")
 _LATIN_PAIR = re.compile(r"[A-Za-z]{2}")
+_SENTENCE_MARK = re.compile(r"^\d{1,3}\s+\w|\b(?:is|are|was|were|there)\b|[，,、]\s*$", re.I)
+"""What makes a short line a statement, not a name: a count ('3 datasets', '2 different architectures:'),
+a verb that states ('Results are split into:'), a clause left open ('chubby 除了提供上述的分布式锁服务，')."""
 
 
 _CALLOUT = re.compile(r"\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)", re.S)
@@ -128,9 +131,15 @@ def is_section_name(text: str, memo: LineMemo) -> bool:
 def _is_label_line(text: str, memo: LineMemo) -> bool:
     """A short line with no sentence in it: 'RM model', 'InstructGPT achievements vs GPT3', '实验部分'."""
     plain = clean_inline(text, memo)
-    if not plain or len(plain) > 40 or _CLAUSE.search(plain):
+    return bool(plain) and len(plain) <= 40 and not _CLAUSE.search(plain) and _names_only(plain)
+
+
+def _names_only(name: str) -> bool:
+    """A name of what follows ('RM model', '核心组成部分'), not a short statement about it ('3 datasets',
+    'There are 4 main components', '现有的深度学习系统测试存在以下局限性')."""
+    if _SENTENCE_MARK.search(name):
         return False
-    return len(plain.split()) <= 4 if _LATIN_PAIR.search(plain) else len(plain) <= 10
+    return len(name.split()) <= 4 if _LATIN_PAIR.search(name) else len(name) <= 10
 
 
 def _is_name(text: str) -> bool:
@@ -149,7 +158,7 @@ def _header_text(text: str) -> str | None:
     m = _BOLD_ONLY.match(t) if t[:2] in ("**", "__") else None  # cheap tests first: few lines are headers
     if m and _is_name(m.group(3)):
         return m.group(3).strip()
-    if t.endswith((":", "：")) and _HEADER_ONLY.match(t) and "\n" not in t:
+    if t.endswith((":", "：")) and _HEADER_ONLY.match(t) and "\n" not in t and _names_only(t.rstrip(":： ")):
         return t.rstrip(":： ")
     return None
 
