@@ -427,6 +427,16 @@ def _is_venue_label(label: str, memo: LineMemo) -> bool:
     return len(plain) <= 30 and parse_venue(plain, memo)[0] is not None and not looks_like_title(plain, memo, 3)
 
 
+def _one_group(text: str) -> bool:
+    """'(a note, (nested) or not, however long)' is one parenthesised group; '(a)(b)' is two."""
+    depth = 0
+    for k, ch in enumerate(text):
+        depth += (ch in "(（") - (ch in ")）")
+        if depth <= 0:
+            return k == len(text) - 1
+    return False
+
+
 def clean_note(rest: str) -> str:
     """What follows a title on its line, as a bullet: no leading punctuation or empty links."""
     if not rest:
@@ -435,7 +445,7 @@ def clean_note(rest: str) -> str:
         rest = _NOTE_LINKS.sub("", rest)
     rest = rest.strip()
     rest = _NOTE_LEAD.sub("", rest).strip()
-    if rest.startswith(("(", "（")) and rest.endswith((")", "）")) and len(_PARENS.findall(rest)) == 1:
+    if rest.startswith(("(", "（")) and rest.endswith((")", "）")) and _one_group(rest):
         rest = rest[1:-1].strip()
     return rest if _WORD_CHAR.search(rest) else ""
 
