@@ -252,9 +252,9 @@ TITLE_LINES = [
     ("A Study of Things, Mostly", ("A Study of Things, Mostly", None, None, "")),
     ("1) **Dissociating Language and Thought** - a review paper",
      ("Dissociating Language and Thought", None, None, "a review paper")),
-    ("[A Long Paper Title On Robustness](https://x.org/1)(基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出理论保证)",
+    ("[A Long Paper Title On Robustness](https://x.org/1)(基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出收敛速度的理论保证)",
      ("A Long Paper Title On Robustness", None, None,
-      "基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出理论保证")),  # one group, however long
+      "基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出收敛速度的理论保证")),  # one group, however long
     ("[Fine-Tuning Distorts Features](https://x.org/2)(fine-tuning（微调）和 linear probing 相辅相成)",
      ("Fine-Tuning Distorts Features", None, None, "fine-tuning（微调）和 linear probing 相辅相成")),  # nested
     ("[Prefix Tuning For Generation](https://x.org/3)(用于生成任务)(只训练前缀)",
