@@ -78,6 +78,9 @@ ROWS = [
     ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
     ("Hallucination remains a major challenge for retrieval systems.", MIDDLE, "problem"),
+    # a pasted abstract opens with its problem, unless it opens with what the paper presents
+    ("摘要：Manual inspection of welds is slow and misses small cracks.", MIDDLE, "problem"),
+    ("Abstract: We present a fast detector for weld cracks built on a tiny CNN.", MIDDLE, "method"),
     # the reader weighing the results
     ("整体效果一般，最好的准确率也只有六成", MIDDLE, "opinion"),
     ("There is no clear comparison with the single-task baselines.", MIDDLE, "opinion"),
