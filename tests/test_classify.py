@@ -114,6 +114,15 @@ def test_label(text, ctx, label):
     assert got == label, rule
 
 
+def test_the_first_bullet_prior_is_for_an_opening_line_not_a_named_part():
+    from notecards.classify import context_features
+
+    prior = "first bullet prior: problem"
+    assert prior in dict(context_features("记忆模块太大，推理时显存不够用", FIRST, RULES))
+    assert prior not in dict(context_features("working memory：对话状态记录；", FIRST, RULES))
+    assert classify_bullet("Actor (LM): produces the next action", FIRST, RULES)[0] == "method"
+
+
 def test_a_lead_key_is_read_with_the_cues_about_keys():
     from notecards.rules import Cue
 

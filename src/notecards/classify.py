@@ -193,6 +193,12 @@ def _lead_key_body(text: str) -> str:
     return text[m.end():].lstrip()
 
 
+def _opens_with_key(text: str) -> bool:
+    """'working memory：对话状态记录', 'tl;dr: …': the bullet opens with a name and a colon."""
+    m = _PREFIX.match(text)
+    return m is not None and m.end() < len(text.rstrip()) and _KEY_NAME.fullmatch(m.group(1).strip()) is not None
+
+
 @lru_cache(maxsize=8)
 def _key_cues(rules: Rules) -> dict[tuple[bool, bool], tuple[Cue, ...]]:
     """(has Chinese, has Latin letters) -> the cues about a lead key (`Cue.reads_key`) for that script."""
@@ -232,6 +238,7 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     elif ctx.nested:
         out.append(("nested", 1.0))
     first = ctx.index == 0 and not ctx.in_section  # in notes organised by sections the section speaks
+    opening = first and not _opens_with_key(text)  # 'Actor (LM): acts' names a part; it does not open the paper
     if first and not text.lstrip().startswith(">") and first_sentence(text).rstrip().endswith(("?", "？")):
         # the question the paper asks, not yet the reader's
         out.append(("opens the paper with a question", 1.0))
@@ -239,7 +246,7 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
         out.append(("the paper's only bullet", 1.0))
     out.extend((kind, 1.0) for kind in ctx.title_kinds)
     for prior in rules.priors:
-        if ctx.count >= prior.min_bullets and (prior.position == "any" or first):
+        if ctx.count >= prior.min_bullets and (prior.position == "any" or opening):
             out.append((prior.name, 1.0))
     return out
 
