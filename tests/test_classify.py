@@ -123,6 +123,16 @@ def test_the_first_bullet_prior_is_for_an_opening_line_not_a_named_part():
     assert classify_bullet("Actor (LM): produces the next action", FIRST, RULES)[0] == "method"
 
 
+def test_the_label_of_a_cue_found_at_the_very_start_is_a_feature_of_its_own():
+    from notecards.classify import cue_features
+
+    opens = lambda text: {n for n, _ in cue_features(text, RULES) if n.startswith("opens as: ")}
+    assert opens("Proposes a sparse router that outperforms dense baselines.") == {"opens as: method"}
+    assert opens("The sparse router outperforms dense baselines.") == set()       # the cue is not at the start
+    assert opens("Abstract: Manual inspection is slow.") == set()                  # read after the lead key
+    assert opens("实验表明新的路由更快") == {"opens as: finding"}
+
+
 def test_a_lead_key_is_read_with_the_cues_about_keys():
     from notecards.rules import Cue
 

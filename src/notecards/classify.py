@@ -151,9 +151,10 @@ def first_sentence(text: str) -> str:
     return text if m is None or len(text) - m.end() < 8 else text[:m.end()]
 
 
-def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...] | None = None) -> dict[str, int]:
+def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...] | None = None,
+              opening: set[str] | None = None) -> dict[str, int]:
     """How often each cue (of `cues`, else every cue for the script) holds in the text (up to three
-    places or distinct words)."""
+    places or distinct words); the labels of the patterns found at its very start go into `opening`."""
     low = main.casefold()
     lower: str | None = main.lower()
     if len(lower) != len(main) or FOLDS_TO_ASCII.search(main):  # 'İ' lowers to two characters, 'ſ' matches 's'
@@ -175,6 +176,8 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...]
         first = regex.search(text)  # most cues miss most bullets: one search says so, no call
         if first is not None:
             out[cue.name] = _regex_hits(regex, text, first)
+            if first.start() == 0 and opening is not None:
+                opening.add(cue.label)
     return out
 
 
@@ -217,10 +220,12 @@ def cue_features(text: str, rules: Rules) -> Features:
     elif _PHRASE.fullmatch(main):
         out.append(("phrase", 1.0))
     body = _lead_key_body(main)
-    hits = _cue_hits(first_sentence(body), rules, zh, en)
+    opening: set[str] = set()
+    hits = _cue_hits(first_sentence(body), rules, zh, en, opening=opening)
     if body is not main:  # the cues about a lead key are read with the key
         hits.update(_cue_hits(first_sentence(main), rules, zh, en, _key_cues(rules)[zh, en]))
     out.extend((name, _strength(n)) for name, n in hits.items())
+    out.extend((f"opens as: {label}", 1.0) for label in sorted(opening))  # what it opens with is what it is about
     return out
 
 
