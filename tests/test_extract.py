@@ -362,3 +362,18 @@ def test_a_long_bold_question_is_a_note_the_reader_stressed(tmp_path):
         "Each token picks two experts.",
         "**an entry point for our work: route by language instead of by token, then ask how the experts would "
         "split if the languages overlapped?**"]
+
+
+def test_a_list_indented_one_step_too_far_after_a_paragraph_is_a_list_and_real_code_stays_code(tmp_path):
+    from notecards.parse import parse_markdown
+
+    text = ("# [A Paper About Translation](https://x.org/4)\n\n**Limits**:\n\n"
+            "    - it keeps small lesions, but not large ones\n        - the authors leave it to future work\n\n"
+            "Code:\n\n    x = model(y)\n    - 1\n")
+    blocks = [(b.kind, b.text, b.line, b.level) for b in parse_markdown(text).blocks]
+    assert ("item", "it keeps small lesions, but not large ones", 5, 1) in blocks
+    assert ("item", "the authors leave it to future work", 6, 2) in blocks
+    assert blocks[-1] == ("code", "x = model(y)\n- 1\n", 10, 0)  # not every line is a list item
+    (p,) = papers(tmp_path, text)
+    assert [(b.text, b.parent) for b in p.bullets] == [
+        ("it keeps small lesions, but not large ones", "Limits"), ("the authors leave it to future work", "it keeps small lesions, but not large ones")]

@@ -144,13 +144,36 @@ def parse_markdown(text: str) -> Parsed:
     source = prepared.split("\n")
     blocks: list[Block] = []
     for start, end in _chunks(source):
-        tokens = _markdown().parse("\n".join(source[start:end]))
-        if start:
-            for tok in tokens:
-                if tok.map:
-                    tok.map = [tok.map[0] + start, tok.map[1] + start]
-        blocks += _blocks(tokens, source, warnings)
+        blocks += _blocks(_tokens(source, start, end), source, warnings)
     return Parsed(front=front, blocks=tuple(blocks), warnings=tuple(warnings))
+
+
+def _tokens(source: list[str], start: int, end: int):
+    """markdown-it's tokens for source[start:end], their line maps counted from the file's start."""
+    tokens = _markdown().parse("\n".join(source[start:end]))
+    if start:
+        for tok in tokens:
+            if tok.map:
+                tok.map = [tok.map[0] + start, tok.map[1] + start]
+    return tokens
+
+
+_LIST_LINE = re.compile(r"\s*(?:[-*+]|\d{1,3}[.)])\s+\S")
+
+
+def _indented_list(tok, source: list[str], depth: int, warnings: list[tuple[int, str]]) -> list[Block] | None:
+    """An indented code block whose every line is a list item is a list indented by one step too many
+    after a paragraph (Markdown reads four spaces there as code; the writer meant a nested list)."""
+    if tok.type != "code_block" or not tok.map:
+        return None
+    start, end = tok.map
+    lines = [row for row in source[start:end] if row.strip()]
+    if not lines or not all(_LIST_LINE.match(row) for row in lines):
+        return None
+    pad = min(len(row) - len(row.lstrip(" ")) for row in lines)
+    inner = source[:start] + [row[pad:] for row in source[start:end]]  # the same line numbers, less indented
+    blocks = _blocks(_tokens(inner, start, end), inner, warnings)
+    return [replace(b, level=b.level + depth) if b.kind == "item" else b for b in blocks]
 
 
 CHUNK_LINES = 4000
@@ -281,7 +304,11 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
                              quoted=quote > 0))
             i += 2
         elif t in ("fence", "code_block"):
-            out.append(Block("code", tok.content, tok.map[0] + 1 if tok.map else 0))
+            listed = _indented_list(tok, source, depth, warnings) if t == "code_block" else None
+            if listed is not None:
+                out += listed
+            else:
+                out.append(Block("code", tok.content, tok.map[0] + 1 if tok.map else 0))
         elif t == "html_block":
             out.append(Block("html", tok.content.strip(), tok.map[0] + 1 if tok.map else 0))
         elif t == "table_open":
