@@ -78,6 +78,7 @@ ROWS = [
     ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
     ("Hallucination remains a major challenge for retrieval systems.", MIDDLE, "problem"),
+    ("消融实验的目的是在嵌入空间中找到一个表示风格的方向。", MIDDLE, "method"),  # the experiment's aim is its setup
     # a pasted abstract opens with its problem, unless it opens with what the paper presents
     ("摘要：Manual inspection of welds is slow and misses small cracks.", MIDDLE, "problem"),
     ("Abstract: We present a fast detector for weld cracks built on a tiny CNN.", MIDDLE, "method"),
@@ -162,6 +163,8 @@ def test_a_paper_title_is_context_for_every_bullet_under_it():
 
     assert kinds("Why Do Deep Ensembles Work?") == ("title: an analysis paper",)
     assert kinds("Understanding Dropout in Transformers") == ("title: an analysis paper",)
+    assert kinds("Memorise or Generalise? Rethinking Data Pruning") == ("title: an analysis paper",)  # the subtitle
+    assert kinds("Sparse Routers for Vision: Understanding Their Failure Cases") == ("title: an analysis paper",)
     assert kinds("A Survey of Vision-Language Pretraining") == ("title: a survey",)
     assert kinds("Memory Banks for Video Transformers") == ()
     text = "The members of the ensemble disagree mostly on rare classes."
