@@ -113,6 +113,7 @@ def hand_weights(rules: Rules) -> dict[str, dict[str, float]]:
     out.update({name: {name.split(": ")[1]: w} for name, w in HAND.items()})
     out["about the method the paper builds on"] = {"background": 3.0}
     out["opens the paper with a question"] = {"problem": 2.0}  # LABELS.md: the question the paper asks
+    out["one of several questions"] = {"opinion": -2.5}  # a reader asks one at a time; a list is the paper's
     return out
 
 

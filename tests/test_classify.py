@@ -115,6 +115,22 @@ def test_label(text, ctx, label):
     assert got == label, rule
 
 
+def test_a_list_of_sibling_questions_is_the_papers_not_the_readers():
+    from notecards.classify import classify_paper, paper_contexts
+    from notecards.model import Bullet, Paper
+
+    rubric = ("Relevant - Does the reply cover the question?", "Safe - Is the reply free of harm?",
+              "Fluent - Is the reply easy to read?")
+    paper = Paper("Self-Critique for Chat Models", None, None, 1,
+                  tuple(Bullet(t, k + 2, parent="Criteria", index=k) for k, t in enumerate(rubric)))
+    assert [c.listed_question for c in paper_contexts(paper, RULES)] == [True, True, True]
+    assert [b.label for b in classify_paper(paper, RULES).bullets] == ["problem", "method", "method"]  # none opinion
+    alone = Paper("Self-Critique for Chat Models", None, None, 1,
+                  (Bullet("Uses a critic model.", 2, index=0), Bullet("Why not a larger critic?", 3, index=1)))
+    assert [c.listed_question for c in paper_contexts(alone, RULES)] == [False, False]
+    assert classify_paper(alone, RULES).bullets[1].label == "opinion"
+
+
 def test_the_first_bullet_prior_is_for_an_opening_line_not_a_named_part():
     from notecards.classify import context_features
 

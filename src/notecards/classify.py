@@ -36,6 +36,8 @@ class Context:
     """Hangs from another bullet or a header line."""
     title_kinds: tuple[str, ...] = ()
     """The title cues the paper's title matches (`titles` in cues.yaml)."""
+    listed_question: bool = False
+    """A question with at least two sibling questions: a list of the paper's questions or criteria."""
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -247,6 +249,8 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     if first and not text.lstrip().startswith(">") and first_sentence(text).rstrip().endswith(("?", "？")):
         # the question the paper asks, not yet the reader's
         out.append(("opens the paper with a question", 1.0))
+    if ctx.listed_question:  # reader's questions come one at a time; a list of them is the paper's
+        out.append(("one of several questions", 1.0))
     if ctx.count == 1:  # a one-line gloss in a list of papers
         out.append(("the paper's only bullet", 1.0))
     out.extend((kind, 1.0) for kind in ctx.title_kinds)
@@ -300,6 +304,10 @@ def classify_bullet(text: str, ctx: Context, rules: Rules) -> tuple[str, str]:
     return prefix_label(text, rules) or decide(score_bullet(text, ctx, rules))
 
 
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith(("?", "？")) and not text.lstrip().startswith(">")
+
+
 def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
     """Each bullet's context: the labels its section and parent line name, its position."""
     count = len(paper.bullets)
@@ -307,6 +315,7 @@ def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
     kinds = tuple(c.name for c in rules.title_cues if c.regex.search(paper.title))
     parents: dict[str, str | None] = {}  # siblings share their parent line and section: label each once
     sections: dict[str, str | None] = {}
+    questions = Counter((b.section, b.parent) for b in paper.bullets if _is_question(b.text))
     out = []
     for b in paper.bullets:
         if b.parent and b.parent not in parents:
@@ -316,7 +325,8 @@ def paper_contexts(paper: Paper, rules: Rules) -> list[Context]:
             sections[b.section] = section_label(b.section, rules)
         out.append(Context(section=sections.get(b.section), parent=parents.get(b.parent), index=b.index,
                            count=count, base_names=bases, in_section=bool(b.section), nested=bool(b.parent),
-                           title_kinds=kinds))
+                           title_kinds=kinds,
+                           listed_question=questions[b.section, b.parent] >= 3 and _is_question(b.text)))
     return out
 
 
