@@ -75,7 +75,7 @@ ROWS = [
     # gap statements, the setting taken on, asking how
     ("长视频理解的评测协议尚不完善，结论难以复现", MIDDLE, "problem"),
     ("本文考虑更一般的情况：标签只在部分域上可见。", MIDDLE, "problem"),
-    ("只有预训练模型而没有源数据时如何做域适应", MIDDLE, "problem"),
+    ("只有预训练模型、没有源数据时如何做域适应，是本文的出发点", MIDDLE, "problem"),
     ("Reward models are brittle under distribution shift.", MIDDLE, "problem"),
     ("Hallucination remains a major challenge for retrieval systems.", MIDDLE, "problem"),
     ("消融实验的目的是在嵌入空间中找到一个表示风格的方向。", MIDDLE, "method"),  # the experiment's aim is its setup
@@ -113,6 +113,16 @@ def test_a_question_that_opens_a_paper_is_its_problem():
 def test_label(text, ctx, label):
     got, rule = classify_bullet(text, ctx, RULES)
     assert got == label, rule
+
+
+@pytest.mark.parametrize("text,label", [
+    ("关键结果有哪些？在小数据集上先做有监督预训练，mAP 提升明显", "finding"),
+    ("有哪些局限性？如何优化？ 速度比较慢，每个候选框都要过一遍网络", "other"),
+    ("What problem does it solve? Long documents do not fit in the context window.", "problem"),
+    ("这个方法为什么要两阶段训练？感觉一阶段也可以", "opinion"),   # the question names no role: the reader asks
+])
+def test_a_template_question_answered_on_its_line_names_the_answers_role(text, label):
+    assert classify_bullet(text, MIDDLE, RULES)[0] == label
 
 
 def test_a_list_of_sibling_questions_is_the_papers_not_the_readers():

@@ -94,6 +94,31 @@ def section_label(name: str, rules: Rules) -> str | None:
 
 
 _LATIN = re.compile(r"[A-Za-z]{2}")
+_ASKED = re.compile(r"((?:[^？?\n>]{2,30}[？?]\s*){1,3})(\S.{7,})", re.S)
+_QUESTION = re.compile(r"[^？?]+")
+
+
+@lru_cache(maxsize=8)
+def _zh_section_names(rules: Rules) -> tuple[tuple[str, str], ...]:
+    """The Chinese section names, longest first: a template question contains one ('关键结果有哪些')."""
+    return tuple(sorted(((k, v) for k, v in rules.sections.items() if has_cjk(k) and len(k) >= 2),
+                        key=lambda kv: -len(kv[0])))
+
+
+def template_question(text: str, rules: Rules) -> tuple[str, str] | None:
+    """'关键结果有哪些？mAP 高了 30%' -> ('finding', 'mAP 高了 30%'): a template's question answered on its
+    own line is a header written inline; it names the answer's role, and the answer is the note."""
+    m = _ASKED.match(text)
+    if m is None:
+        return None
+    for question in _QUESTION.findall(m.group(1)):  # '有哪些局限性？如何优化？ 速度比较慢': the first that names a role
+        question = question.strip()
+        label = section_label(question, rules)
+        if label is None and has_cjk(question):
+            label = next((v for k, v in _zh_section_names(rules) if k in question), None)
+        if label:
+            return label, m.group(2)
+    return None
 _ASIDE = re.compile(r"[（(][^()（）]{2,}[)）]")
 
 
@@ -213,10 +238,15 @@ def _key_cues(rules: Rules) -> dict[tuple[bool, bool], tuple[Cue, ...]]:
 def cue_features(text: str, rules: Rules) -> Features:
     """The cues the first sentence of a bullet's main clause matches, each with its strength."""
     main = _ASIDE.sub(" ", text).strip() or text  # a reader's aside in parentheses is not the bullet's point
+    asked = template_question(main, rules) if "?" in main or "？" in main else None
+    if asked:
+        main = asked[1]
     zh = has_cjk(main)
     en = _LATIN.search(main) is not None
     main, purpose = _main_clause(main, rules, zh, en)
     out: Features = [("purpose clause", 1.0)] if purpose else []
+    if asked:
+        out.append((f"section: {asked[0]}", 1.0))  # the question is the answer's header
     if len(main) <= SHORT:
         out.append(("short", 1.0))
     elif _PHRASE.fullmatch(main):
