@@ -40,16 +40,29 @@ def dictionary():
     return _dictionary(RULES.zh_words)
 
 
-@pytest.mark.slow  # loads jieba's dictionary twice
+@pytest.mark.slow  # loads jieba's dictionary
 def test_the_saved_dictionary_is_jiebas(tmp_path, monkeypatch):
+    from notecards import segment
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    jiebas = _from_jieba()  # loaded from jieba once (1 s), given again each time jieba's own way is taken
+    ways: list[str] = []
+
+    def from_jieba():
+        ways.append("jieba")
+        return jiebas
+
+    monkeypatch.setattr(segment, "_from_jieba", from_jieba)
     made = _jieba_frequencies()  # from jieba, then saved
     (saved,) = (tmp_path / "notecards").glob("jieba-*.dict")
     loaded = _jieba_frequencies()
-    assert loaded == made == _from_jieba() and len(made[0]) > 300_000
+    assert ways == ["jieba"]  # the second time from the saved file
+    assert loaded == made == jiebas and len(made[0]) > 300_000
     for damaged in (saved.read_bytes()[:1000], marshal.dumps(5), marshal.dumps((5, b"", 1))):
         saved.write_bytes(damaged)  # cut short, or not ours: jieba's own way again, and saved anew
-        assert _jieba_frequencies() == made and _jieba_frequencies() == made
+        ways.clear()
+        assert _jieba_frequencies() == made and ways == ["jieba"]
+        assert _jieba_frequencies() == made and ways == ["jieba"]
 
 
 @given(st.text(alphabet=_chars(*SENTENCES, *RULES.zh_words, "ab1"), max_size=40))
@@ -163,15 +176,21 @@ CUE_TEXT = st.lists(st.sampled_from([*_CUE_WORDS, *(w.replace("s", "\u017f").rep
 """Cue words, and the same words spelt with the characters that fold onto ASCII letters (ſ ı K İ)."""
 
 
-@given(CUE_TEXT)
-@settings(max_examples=600, deadline=None)
-def test_case_blind_cues_on_lower_cased_text_hit_what_the_case_blind_search_hits(text):
+@pytest.fixture(scope="module")
+def plain_rules():
+    """RULES with every cue searched the plain case-blind way (no lower-cased fast path)."""
     from dataclasses import replace
-
-    from notecards.classify import _cue_hits
 
     plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
     for cues in plain.cues_by_script.values():
         for c in cues:
-            object.__setattr__(c, "lower_regex", None)  # every cue searched the plain case-blind way
-    assert _cue_hits(text, RULES, False, True) == _cue_hits(text, plain, False, True)
+            object.__setattr__(c, "lower_regex", None)
+    return plain
+
+
+@given(CUE_TEXT)
+@settings(max_examples=600, deadline=None)
+def test_case_blind_cues_on_lower_cased_text_hit_what_the_case_blind_search_hits(plain_rules, text):
+    from notecards.classify import _cue_hits
+
+    assert _cue_hits(text, RULES, False, True) == _cue_hits(text, plain_rules, False, True)
