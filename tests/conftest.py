@@ -1,10 +1,18 @@
 """Shared fixtures: the bundled example notes, copied where a test may edit them."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: 200 examples each (a test whose examples are whole builds asks for fewer itself), no
+# deadline (a loaded machine is slow, not wrong). NOTECARDS_HYPOTHESIS=thorough for ten times as many.
+settings.register_profile("notecards", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", settings.get_profile("notecards"), max_examples=2000)
+settings.load_profile(os.environ.get("NOTECARDS_HYPOTHESIS", "notecards"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "notes" / "ai-alignment-notes.md"

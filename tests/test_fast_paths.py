@@ -5,7 +5,7 @@ import marshal
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from notecards.classify import _word_hits
@@ -66,7 +66,6 @@ def test_the_saved_dictionary_is_jiebas(tmp_path, monkeypatch):
 
 
 @given(st.text(alphabet=_chars(*SENTENCES, *RULES.zh_words, "ab1"), max_size=40))
-@settings(max_examples=300, deadline=None)
 def test_words_split_a_run_as_jieba_does(dictionary, text):
     import jieba
 
@@ -81,7 +80,6 @@ def test_word_runs_count_what_the_pattern_counts(cue):
     words = st.sampled_from(latin + ["x", "'", "’", " ", "-", "的", "ed", "s", "2"])
 
     @given(st.lists(words, max_size=12).map("".join))
-    @settings(max_examples=200, deadline=None)
     def check(low):
         assert _word_hits(cue, low, "", frozenset(WORD_RUN.findall(low))) == len(set(pattern.findall(low)))
 
@@ -98,7 +96,6 @@ MARKDOWN = st.text(alphabet=_chars("ab 中文$*_`[]()!<>&#\\|~^-+=.:\n", "&amp;"
 
 
 @given(MARKDOWN, st.integers(min_value=0, max_value=40))
-@settings(max_examples=400, deadline=None)
 def test_a_text_that_fits_unparsed_fits_parsed(text, limit):
     from notecards.cards import _fits
     from notecards.render import plain_text
@@ -107,7 +104,6 @@ def test_a_text_that_fits_unparsed_fits_parsed(text, limit):
 
 
 @given(st.lists(MARKDOWN, min_size=1, max_size=6))
-@settings(max_examples=200, deadline=None)
 def test_a_memo_renders_what_a_fresh_render_gives(texts):
     from notecards.render import Memo, render_markdown
 
@@ -128,7 +124,6 @@ def test_norm_key_keeps_every_character_outside_the_noise_set():
 
 
 @given(st.text(alphabet=_chars("Related work 相关工作 参考文献 :：.-# 1234*_", *RULES.sections), max_size=40))
-@settings(max_examples=400, deadline=None)
 def test_a_text_turned_away_could_not_be_a_key(text):
     from notecards.meta import could_be_key, section_keys
     from notecards.rules import norm_key
@@ -143,7 +138,6 @@ NOTE_ORDER_TEXT = st.text(alphabet=_chars("as above then after that ditto 同上
 
 
 @given(NOTE_ORDER_TEXT)
-@settings(max_examples=600, deadline=None)
 def test_note_order_on_lower_cased_text_finds_what_the_case_blind_search_finds(text):
     from notecards.cards import leans_on_neighbours, wording
 
@@ -189,7 +183,6 @@ def plain_rules():
 
 
 @given(CUE_TEXT)
-@settings(max_examples=600, deadline=None)
 def test_case_blind_cues_on_lower_cased_text_hit_what_the_case_blind_search_hits(plain_rules, text):
     from notecards.classify import _cue_hits
 

@@ -146,7 +146,6 @@ PIECES = ["# ", "## ", "- ", "* ", "+ ", "1. ", "2、", "3．", "> ", "    ", " 
 MARKDOWNISH = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=60).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MARKDOWNISH)
 def test_random_markdown_never_breaks_extraction(text):
     try:
@@ -166,7 +165,6 @@ BYTES = st.one_of(st.binary(max_size=400), MARKDOWNISH.map(lambda t: t.encode("u
                   st.binary(max_size=200).map(lambda b: ZH_NOTE.read_bytes()[:300] + b))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(BYTES)
 def test_random_bytes_are_read_or_skipped_with_a_message(scratch, data):
     note = scratch / "n.md"
@@ -303,8 +301,7 @@ def test_no_cut_inside_a_fence_or_raw_html(tricky, monkeypatch):
     assert pieces == whole
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(MARKDOWNISH)
 def test_random_markdown_parsed_in_pieces_gives_the_same_blocks(monkeypatch, text):
     whole, pieces = _whole_and_in_pieces(text.replace("\x00", "") * 2, monkeypatch)
