@@ -109,6 +109,7 @@ def test_million_character_line_is_extracted(shape):
     assert extract(f"{PAPER}- 方法：{MILLION[shape]}\n").papers[0].title == "Attention Is All You Need"
 
 
+@pytest.mark.slow  # a big build
 def test_twenty_megabyte_file_is_read(tmp_path):
     # A real cause of huge notes: an image pasted inline as a data: URI, one 20 MB line.
     image = base64.b64encode(os.urandom(15 * 2**20)).decode()
@@ -123,6 +124,7 @@ def test_twenty_megabyte_file_is_read(tmp_path):
     assert [p.title for p in report.documents[0].papers] == ["Attention Is All You Need", "BERT"]
 
 
+@pytest.mark.slow  # a big build
 def test_thousands_of_papers():
     text = "".join(f"## Paper number {i} (ICLR 2020)\n- 问题：why {i}\n- 方法：how {i}\n\n" for i in range(3000))
     assert len(extract(text).papers) == 3000
