@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_one_file  # noqa: E402  (the benchmark's corpus: the fixtures' papers, retitled, repeated)
 from bench import make_corpus  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("big_file")  # one pytest-xdist worker makes the corpus (big_text) once
+
 NOW = 1_800_000_000.0
 """Both builds stamp their notes with this time, so their decks can be compared byte for byte."""
 
