@@ -23,6 +23,8 @@ class Page:
     """Console messages and uncaught exceptions."""
     requests: tuple[str, ...]
     """Every URL the page fetched that is not on the disk or inline (file:, data:, about:)."""
+    png: bytes | None = None
+    """A screenshot of the page's first `size` pixels, when `load` was asked for one."""
 
 
 def binary() -> str | None:
@@ -47,26 +49,19 @@ def _page_requests(net: Path) -> list[str]:
             if "url" in p and "file://" in str(p.get("network_isolation_key", ""))]
 
 
-def load(exe: str, url: str, work: Path, dark: bool = False, size: tuple[int, int] = (1200, 2000)) -> Page:
-    """Open `url`, let its scripts run, and return the DOM, console and network requests."""
+def load(exe: str, url: str, work: Path, dark: bool = False, size: tuple[int, int] = (1200, 2000),
+         shot: Path | None = None) -> Page:
+    """Open `url`, let its scripts run, and return the DOM, console and network requests; with `shot`,
+    a screenshot too (saved there), from the same start of the browser (each start costs a second)."""
     work.mkdir(parents=True, exist_ok=True)
     net = work / "net.json"
-    done = _run(exe, url, work, ["--enable-logging=stderr", "--v=0", f"--log-net-log={net}", "--dump-dom"],
-                dark, size)
+    done = _run(exe, url, work, ["--enable-logging=stderr", "--v=0", f"--log-net-log={net}", "--dump-dom",
+                                 *([f"--screenshot={shot}"] if shot else [])], dark, size)
     if done.returncode != 0:
         raise AssertionError(f"Chromium failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
     log = done.stderr.decode(errors="replace")
+    if shot and not shot.exists():
+        raise AssertionError(f"no screenshot: {log[-2000:]}")
     console = tuple(m.group(1) for m in _CONSOLE.finditer(log))
     remote = tuple(dict.fromkeys(u for u in _page_requests(net) if not u.startswith(("file:", "data:", "about:"))))
-    return Page(done.stdout.decode(errors="replace"), console, remote)
-
-
-def screenshot(exe: str, url: str, out: Path, dark: bool = False, size: tuple[int, int] = (1200, 2000)) -> bytes:
-    """A PNG of the page's first `size` pixels, in light or dark colour scheme."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = out.parent / f"{out.stem}-run"
-    work.mkdir(exist_ok=True)
-    done = _run(exe, url, work, [f"--screenshot={out}"], dark, size)
-    if done.returncode != 0 or not out.exists():
-        raise AssertionError(f"no screenshot ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
-    return out.read_bytes()
+    return Page(done.stdout.decode(errors="replace"), console, remote, shot.read_bytes() if shot else None)

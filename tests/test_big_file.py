@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_one_file  # noqa: E402  (the benchmark's corpus: the fixtures' papers, retitled, repeated)
 from bench import make_corpus  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("big_file")  # one pytest-xdist worker makes the corpus (big_text) once
+
 NOW = 1_800_000_000.0
 """Both builds stamp their notes with this time, so their decks can be compared byte for byte."""
 
@@ -85,6 +87,7 @@ def _save(path: Path, text: str) -> None:
     os.utime(path, ns=(time.time_ns() - 60 * 10**9,) * 2)
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_a_big_file_built_a_paper_at_a_time_gives_the_decks_of_a_whole_build(big_text, tmp_path, monkeypatch):
     notes = _notes(tmp_path, big_text)
     whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False)
@@ -97,6 +100,7 @@ def test_a_big_file_built_a_paper_at_a_time_gives_the_decks_of_a_whole_build(big
     assert whole_entry is not None and whole_entry == streamed_entry
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_a_streamed_build_leaves_out_reverse_cards_two_papers_share_as_a_whole_one_does(big_text, tmp_path,
                                                                                        monkeypatch):
     from notecards.cards import make_cards
@@ -111,6 +115,7 @@ def test_a_streamed_build_leaves_out_reverse_cards_two_papers_share_as_a_whole_o
     assert streamed.cards == len(batch.cards)
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_rebuilds_of_a_streamed_file_match_rebuilds_of_a_whole_one(big_text, tmp_path, monkeypatch):
     notes = _notes(tmp_path, big_text)
     outs = {True: tmp_path / "streamed", False: tmp_path / "whole"}
@@ -126,6 +131,7 @@ def test_rebuilds_of_a_streamed_file_match_rebuilds_of_a_whole_one(big_text, tmp
         _same_builds(outs[False], outs[True], reports[False], reports[True])
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_a_streamed_build_without_the_cache_leaves_no_file_behind(big_text, tmp_path, monkeypatch):
     notes = _notes(tmp_path, big_text)
     whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False, cache=False)
@@ -135,6 +141,7 @@ def test_a_streamed_build_without_the_cache_leaves_no_file_behind(big_text, tmp_
         sorted(p.name for p in (tmp_path / "whole").iterdir())
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_a_big_file_among_many_is_streamed_by_a_pool_worker_with_the_same_decks(big_text, tmp_path, monkeypatch):
     from notecards import workers
 
@@ -148,6 +155,7 @@ def test_a_big_file_among_many_is_streamed_by_a_pool_worker_with_the_same_decks(
     _same_builds(tmp_path / "whole", tmp_path / "streamed", whole, streamed)
 
 
+@pytest.mark.slow  # starts a worker process and builds 1,000 cards twice
 def test_a_streamed_build_whose_cache_cannot_be_written_still_builds(big_text, tmp_path, monkeypatch):
     notes = _notes(tmp_path, big_text)
     whole = _build(notes, tmp_path / "whole", monkeypatch, streamed=False, cache=False)

@@ -165,6 +165,7 @@ def test_an_image_added_after_a_warning_makes_the_cards_again(tmp_path):
     assert not any("fig.png" in w for w in second.warnings)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_parallel_extraction_gives_the_serial_result_in_order(notes, tmp_path, monkeypatch):
     for i in range(20):  # two workers: ten files or more each
         shutil.copy(FORMATS / "reading_log.md", notes / f"log-{i:02d}.md")
@@ -178,6 +179,7 @@ def test_parallel_extraction_gives_the_serial_result_in_order(notes, tmp_path, m
     assert "broken.md" in str(parallel.problems[0])
 
 
+@pytest.mark.slow  # starts worker processes
 def test_parallel_build_fills_the_cache(notes, tmp_path, monkeypatch, extracted):
     monkeypatch.setattr(pipeline, "PARALLEL_MIN", 2)
     monkeypatch.setattr(workers, "cpus", lambda: 2)

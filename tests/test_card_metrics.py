@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from notecards.config import Config
 from notecards.pipeline import build_decks
 
@@ -43,6 +45,7 @@ def test_language_reads_chinese_with_english_terms_as_chinese():
     assert card_metrics.lang("2023") is None
 
 
+@pytest.mark.slow  # a big build
 def test_decks_built_from_the_notes_meet_the_card_targets(tmp_path):
     report = build_decks(Config(), [SEED, FORMATS_DIR], tmp_path / "decks")
     m = card_metrics.metrics(card_metrics.read_notes(report.decks))

@@ -117,6 +117,7 @@ def test_debug_lets_the_traceback_through(notes, monkeypatch):
     assert isinstance(result.exception, ZeroDivisionError)
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_error_outside_a_command_body_is_one_line_too(notes):
     # Printing Chinese to an ASCII-only stdout fails after the pipeline ran: the app's last guard catches it.
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}

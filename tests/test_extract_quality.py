@@ -106,13 +106,15 @@ def test_scorer_counts_labels_titles_and_false_papers():
 
 
 if REFERENCE.is_file():  # beside a developer's clone and in CI; a user's clone has no ../shared
+    @pytest.mark.slow  # starts subprocesses
     def test_own_scorer_agrees_with_reference(tmp_path):
         """Our scorer and shared/tools/score_extract.py print the same summary on every gold file."""
         for note, gold in [(SEED, SEED_GOLD)] + [(p, p.with_suffix(".gold.yaml")) for p in FIXTURES]:
             pred = tmp_path / "pred.json"
-            pred.write_text(json.dumps(_predict(note), ensure_ascii=False), encoding="utf-8")
+            predicted = _predict(note)
+            pred.write_text(json.dumps(predicted, ensure_ascii=False), encoding="utf-8")
             out = subprocess.run([sys.executable, str(REFERENCE), str(pred), str(gold)], capture_output=True,
                                  text=True, check=True).stdout.strip().splitlines()[-1]
-            s = score(_predict(note), yaml.safe_load(gold.read_text(encoding="utf-8")))
+            s = score(predicted, yaml.safe_load(gold.read_text(encoding="utf-8")))
             assert out.startswith(f"macro-F1 {s.macro_f1:.3f} accuracy {s.accuracy:.3f} titles {s.titles:.3f} "
                                   f"years {s.years:.3f} venues {s.venues:.3f}"), note

@@ -315,8 +315,8 @@ def test_preview_loads_in_chromium_without_console_errors(tmp_path, browser):
     cards = sample_cards(tmp_path)
     page = write_preview(cards, tmp_path / "out" / "preview.html", problems=["notes/old.md: error: skipped"])
     url = page.resolve().as_uri()
-    light = chromium.load(browser, url, tmp_path / "light")
-    dark = chromium.load(browser, url, tmp_path / "dark", dark=True)
+    light = chromium.load(browser, url, tmp_path / "light", shot=tmp_path / "preview-light.png")
+    dark = chromium.load(browser, url, tmp_path / "dark", dark=True, shot=tmp_path / "preview-dark.png")
 
     text = shown_text(light.dom)
     for c in cards:
@@ -327,8 +327,7 @@ def test_preview_loads_in_chromium_without_console_errors(tmp_path, browser):
     assert light.dom.count('src="data:image/png;base64,') == 1  # the local figure travels inside the page
     assert 'class="pv-page nightMode night_mode"' in dark.dom and "nightMode" not in light.dom.split("<body")[1][:80]
 
-    shots = {mode: chromium.screenshot(browser, url, tmp_path / f"preview-{mode}.png", dark=mode == "dark")
-             for mode in ("light", "dark")}
+    shots = {"light": light.png, "dark": dark.png}
     for mode, data in shots.items():
         assert png_size(data) == (1200, 2000)
         assert len(data) > 20_000 and png_colours(data) > 50, f"{mode} screenshot looks blank"
@@ -344,7 +343,7 @@ def test_browser_check_catches_a_broken_page(tmp_path, browser):
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><img src="https://example.invalid/x.png">'
                    '<script>console.error("boom"); missing();</script>', encoding="utf-8")
-    found = chromium.load(browser, bad.as_uri(), tmp_path / "run", size=(400, 300))
+    found = chromium.load(browser, bad.as_uri(), tmp_path / "run", size=(400, 300), shot=tmp_path / "bad.png")
     assert any("boom" in p for p in found.console)
     assert any(p.startswith("Uncaught ReferenceError") for p in found.console)
     assert any("example.invalid" in u for u in found.requests)
@@ -354,13 +353,13 @@ def test_preview_of_real_notes_loads_in_chromium_without_console_errors(notes_fo
     out = tmp_path / "p.html"
     assert run_preview(str(notes_folder), "--out", str(out), "--config", str(tmp_path / "config.yaml")).exit_code == 0
     cards = [c for d in extract_paths([notes_folder], Config()).documents for c in make_cards(d, Config()).cards]
-    page = chromium.load(browser, out.as_uri(), tmp_path / "run")
+    page = chromium.load(browser, out.as_uri(), tmp_path / "run", shot=tmp_path / "notes.png")
 
     text = shown_text(page.dom)
     missing = [c.question for c in cards if html.unescape(re.sub(r"<[^>]+>", "", c.question)) not in text]
     assert not missing
     assert page.dom.count('class="pv-item"') == len(cards)
     assert "[missing image" not in text
-    data = chromium.screenshot(browser, out.as_uri(), tmp_path / "notes.png")
+    data = page.png
     assert png_size(data) == (1200, 2000) and png_colours(data) > 50
     assert (page.console, page.requests) == ((), ())

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from notecards import read
@@ -118,7 +118,6 @@ def test_big5_note_is_skipped_not_read_as_made_up_chinese(tmp_path):
         read_note(NoteRef(note, "n.md", tmp_path))
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.text().filter(lambda t: "\x00" not in t and not t.startswith(("\ufeff", "%PDF", "GIF8", "\x7fELF"))))
 def test_utf8_text_is_never_guessed_at(text):
     """Detection runs only when UTF-8 fails: ASCII and UTF-8, however short, decode as UTF-8."""
@@ -134,7 +133,6 @@ LATIN_TEXT = st.lists(st.tuples(LATIN_WORD, st.sampled_from([" ", " ", ", ", ". 
                       min_size=1, max_size=80).map(lambda ws: "".join(w + sep for w, sep in ws))
 
 
-@settings(max_examples=300, deadline=None)
 @given(LATIN_TEXT)
 def test_latin1_text_never_turns_into_chinese(text):
     """Policy: Latin-1 text is read as Windows-1252 (same letters) or skipped, never as GB18030."""

@@ -109,6 +109,7 @@ def test_million_character_line_is_extracted(shape):
     assert extract(f"{PAPER}- 方法：{MILLION[shape]}\n").papers[0].title == "Attention Is All You Need"
 
 
+@pytest.mark.slow  # a big build
 def test_twenty_megabyte_file_is_read(tmp_path):
     # A real cause of huge notes: an image pasted inline as a data: URI, one 20 MB line.
     image = base64.b64encode(os.urandom(15 * 2**20)).decode()
@@ -123,6 +124,7 @@ def test_twenty_megabyte_file_is_read(tmp_path):
     assert [p.title for p in report.documents[0].papers] == ["Attention Is All You Need", "BERT"]
 
 
+@pytest.mark.slow  # a big build
 def test_thousands_of_papers():
     text = "".join(f"## Paper number {i} (ICLR 2020)\n- 问题：why {i}\n- 方法：how {i}\n\n" for i in range(3000))
     assert len(extract(text).papers) == 3000
@@ -146,7 +148,6 @@ PIECES = ["# ", "## ", "- ", "* ", "+ ", "1. ", "2、", "3．", "> ", "    ", " 
 MARKDOWNISH = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6)), max_size=60).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MARKDOWNISH)
 def test_random_markdown_never_breaks_extraction(text):
     try:
@@ -166,7 +167,6 @@ BYTES = st.one_of(st.binary(max_size=400), MARKDOWNISH.map(lambda t: t.encode("u
                   st.binary(max_size=200).map(lambda b: ZH_NOTE.read_bytes()[:300] + b))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(BYTES)
 def test_random_bytes_are_read_or_skipped_with_a_message(scratch, data):
     note = scratch / "n.md"
@@ -303,8 +303,7 @@ def test_no_cut_inside_a_fence_or_raw_html(tricky, monkeypatch):
     assert pieces == whole
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(MARKDOWNISH)
 def test_random_markdown_parsed_in_pieces_gives_the_same_blocks(monkeypatch, text):
     whole, pieces = _whole_and_in_pieces(text.replace("\x00", "") * 2, monkeypatch)

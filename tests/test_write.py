@@ -287,6 +287,7 @@ def test_a_big_deck_is_put_together_on_disk_with_the_same_notes(tmp_path: Path, 
     assert sorted(p.name for p in (tmp_path / "disk").iterdir()) == [STATE_FILE, "Papers - notes.apkg"]
 
 
+@pytest.mark.slow  # a big build
 def test_writing_a_big_deck_does_not_hold_its_collection_in_memory(tmp_path: Path):
     import tracemalloc
 
