@@ -27,6 +27,7 @@ ROWS = [
     ("这个和MoE有什么关系，能不能看作它的自动化？", MIDDLE, "opinion"),
     ("I would've liked to see results on non-English data.", MIDDLE, "opinion"),
     ("读起来更像一份调参报告，理论贡献比较有限", MIDDLE, "opinion"),
+    ("非常好的工作，对做长文本检索很有启发", MIDDLE, "opinion"),
     # problems
     ("解决RLHF训练对超参数敏感、显存消耗高的问题", FIRST, "problem"),
     ("针对长文本推理速度慢的问题，设计了新的缓存结构", MIDDLE, "problem"),
@@ -173,6 +174,7 @@ def test_a_lead_key_is_read_with_the_cues_about_keys():
     ("What questions are the authors addressing?", "problem"),
     ("What problem is solved?", "problem"),
     ("My questions", "opinion"),
+    ("主要建议", "other"), ("Suggestions", "other"),
 ])
 def test_a_question_header_is_labelled_by_what_it_asks(header, label):
     from notecards.classify import section_label

@@ -127,6 +127,9 @@ def test_short_items_over_sub_items_are_headers_not_bullets(tmp_path):
     ("2 different architectures:", None),      # a count
     ("现有的测试方法存在以下几点局限性：", None),   # a sentence, too long for a name
     ("梯度大家都很熟悉，直接给出公式：", None),     # a clause inside
+    ("**Key Ideas**", "Key Ideas"), ("**论文要点**", "论文要点"),
+    ("**这个结论对做检索的人很有启发，值得一试。**", None),  # a bold sentence is a note the reader stressed
+    ("**Works well on small data.**", None),
 ])
 def test_a_line_ending_in_a_colon_is_a_header_only_when_it_is_a_name(line, header):
     assert _header_text(line) == header

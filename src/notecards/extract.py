@@ -44,6 +44,8 @@ _SENTENCE_MARK = re.compile(r"^\d{1,3}\s+\w|\b(?:is|are|was|were|there)\b|[，,�
 a verb that states ('Results are split into:'), a clause left open ('chubby 除了提供上述的分布式锁服务，')."""
 
 
+_SENTENCE_PUNCT = re.compile(r"[，。；]|[.;]\s*$")
+"""A Chinese comma or a full stop: a sentence, which no section name is."""
 _CALLOUT = re.compile(r"\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)", re.S)
 _LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
 
@@ -147,6 +149,8 @@ def _is_name(text: str) -> bool:
     sentence ('**another entry point for our research: …**') is a note the reader stressed, and so is
     a long question (a template's questions are short)."""
     question = text.rstrip().endswith(("?", "？"))
+    if _SENTENCE_PUNCT.search(text):
+        return False
     if _LATIN_PAIR.search(text):
         return len(text.split()) <= (16 if question else 12)
     return len(text) <= (40 if question else 30)
