@@ -195,6 +195,8 @@ def test_a_paper_title_is_context_for_every_bullet_under_it():
     assert kinds("Sparse Routers for Vision: Understanding Their Failure Cases") == ("title: an analysis paper",)
     assert kinds("A Survey of Vision-Language Pretraining") == ("title: a survey",)
     assert kinds("Memory Banks for Video Transformers") == ()
+    assert kinds("Can Sparse Routers Generalise?") == ("title: an analysis paper",)  # it asks
+    assert kinds("Do What I Mean, Not What I Type: Robust Instruction Parsing") == ()  # opens like a question, asks none
     text = "The members of the ensemble disagree mostly on rare classes."
     labels = {title: classify_paper(Paper(title, None, None, 1, (Bullet(text, 2, index=0), Bullet("More.", 3, index=1))),
                                     RULES).bullets[0].label
