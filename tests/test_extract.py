@@ -380,3 +380,35 @@ def test_a_list_indented_one_step_too_far_after_a_paragraph_is_a_list_and_real_c
     (p,) = papers(tmp_path, text)
     assert [(b.text, b.parent) for b in p.bullets] == [
         ("it keeps small lesions, but not large ones", "Limits"), ("the authors leave it to future work", "it keeps small lesions, but not large ones")]
+
+
+def test_what_follows_a_table_of_papers_is_not_the_last_rows_note(tmp_path):
+    rows = "".join(f"| **A Paper About Topic Number {n}** | proposes a new method for topic {n} |\n" for n in range(1, 4))
+    ps = papers(tmp_path, "| Paper | Summary |\n| --- | --- |\n" + rows +
+                "\n---\n\nWe pick these papers by hand every week.\n\nJoin our [Forum](https://forum.example.org).\n")
+    assert [[b.text for b in p.bullets] for p in ps] == [[f"proposes a new method for topic {n}"] for n in range(1, 4)]
+
+
+def test_a_pointer_to_where_to_read_more_is_metadata_not_a_note(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n- Trains a small reranker on click logs.\n"
+                          "- Paper link - https://arxiv.org/abs/3\n- 详细的分析见：https://blog.example.org/post/1\n"
+                          "- 论文见 [A Heading Paper Title](https://arxiv.org/abs/3)\n"
+                          "- The proof is in [the appendix](https://arxiv.org/abs/3)\n")
+    (p,) = ps
+    assert [b.text for b in p.bullets] == ["Trains a small reranker on click logs.",
+                                           "The proof is in [the appendix](https://arxiv.org/abs/3)"]
+
+
+def test_a_name_over_an_image_is_a_caption_not_a_note(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n- Trains a small reranker on click logs.\n"
+                          "- Results:\n  - joint training:\n    ![](assets/joint.png)\n"
+                          "  - The decoder is shown here ![](assets/dec.png)\n")
+    (p,) = ps
+    assert [b.text for b in p.bullets] == ["Trains a small reranker on click logs.",
+                                           "The decoder is shown here ![](assets/dec.png)"]
+
+
+def test_a_year_and_a_venue_with_a_comma_are_metadata(tmp_path):
+    ps = papers(tmp_path, "- [A Listed Paper On Power Converters](https://x.org/1)\n  - 2018, ISSCC\n"
+                          "  - Brief design paper\n")
+    assert [(p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [("ISSCC", 2018, ["Brief design paper"])]

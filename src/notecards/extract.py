@@ -30,8 +30,8 @@ _EVENT = re.compile(r"\S+\s+(?:19|20)\d{2}")
 _LEAD_NUMBER = re.compile(r"^\s*\d{1,3}[.、．)]\s*")
 _YEARS = re.compile(r"(?:19|20)\d{2}")
 _VENUE_SPLIT = re.compile(r"[\s,，()（）]+")
-_YEAR_VENUE = re.compile(r"((?:19|20)\d{2})\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})")
-_VENUE_YEAR = re.compile(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})\s+((?:19|20)\d{2})")
+_YEAR_VENUE = re.compile(r"((?:19|20)\d{2})[\s,，]+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})")
+_VENUE_YEAR = re.compile(r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,4})[\s,，]+((?:19|20)\d{2})")
 _YEAR_ONLY = re.compile(r"\s*(?:19|20)\d{2}\s*年?\s*")
 _LEAD_PUNCT = re.compile(f"^[^\\w{CJK_CHARS}]+")
 _PAREN = re.compile(r"[(（]([^()（）]*)[)）]")
@@ -53,6 +53,34 @@ _LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?http
 def _is_link_only(text: str) -> bool:
     """Nothing but links: `[Paper](…), [Tweet](…)`, `[[Page]]`, a bare URL."""
     return ("](" in text or "[[" in text or "://" in text) and _LINKS_ONLY.match(text) is not None
+
+
+_POINTER_LEAD = re.compile(r"^([^:：\[\]()（）<>]{1,24}?)\s*(?:[:：]|[-–—](?=\s|\[|<|h)|见\s*[:：]?|\bsee:?)\s*")
+
+
+def _is_pointer(text: str) -> bool:
+    """'Paper link - https://…', '论文见 [Title](…)', '个人总结：详细的分析见：https://…': a name or two, then
+    only links: where to read more, metadata of the paper, not a note."""
+    rest = text
+    for _ in range(2):
+        m = _POINTER_LEAD.match(rest)
+        if m is None or not _names_only(m.group(1).strip()):
+            return False
+        rest = rest[m.end():]
+        if _is_link_only(rest):
+            return True
+    return False
+
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.I)
+
+
+def _is_caption(text: str) -> bool:
+    """'joint:' over an image: a name and a picture, nothing to learn (the image-only line is not a note)."""
+    if "![" not in text and "<img" not in text.lower():
+        return False
+    rest = _IMAGE.sub("", text).strip()
+    return rest != text.strip() and (not rest or _header_text(rest) is not None)
 
 
 _TAGS_ONLY = re.compile(r"^(?:\s*#[^\s#]+)+\s*$")
@@ -695,7 +723,7 @@ class _Reader:
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
-        if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text, self.memo)):
+        if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text, self.memo)) or (_is_caption(text) and not has_children):
             return
         target = self.cur
         parents = target.parents if target else []
@@ -720,7 +748,7 @@ class _Reader:
                 self._set_section(header)
             parents.append((depth, header))
             return
-        if _is_link_only(plain) or _TAGS_ONLY.match(clean_inline(plain, self.memo)):
+        if _is_link_only(plain) or _is_pointer(plain) or _TAGS_ONLY.match(clean_inline(plain, self.memo)):
             parents.append((depth, ""))  # `[Code](…)`, `[[Page]]`, `#tag`: metadata of the paper, not a note
             return
         if target is not None and self._is_meta_line(target, plain):
@@ -950,14 +978,16 @@ class _Reader:
                 skipping = self.skipping()
             elif skipping or self.skip_block:
                 continue
+            elif b.kind != "row" and self.cur is not None and self.cur.kind == "row":
+                self.close()  # a table's papers have their notes in their cells: what follows the table is not
+                if b.kind in ("item", "para"):
+                    self.item(i, b) if b.kind == "item" else self.para(i, b)
             elif b.kind == "item":
                 self.item(i, b)
             elif b.kind == "para":
                 self.para(i, b)
             elif b.kind == "row":
                 self.row(i, b)
-            elif b.kind == "table" and self.cur is not None and self.cur.kind == "row":
-                self.close()
         self.close()
         return self.papers
 
