@@ -412,3 +412,10 @@ def test_a_year_and_a_venue_with_a_comma_are_metadata(tmp_path):
     ps = papers(tmp_path, "- [A Listed Paper On Power Converters](https://x.org/1)\n  - 2018, ISSCC\n"
                           "  - Brief design paper\n")
     assert [(p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [("ISSCC", 2018, ["Brief design paper"])]
+
+
+def test_an_image_in_a_note_is_no_link_to_a_paper(tmp_path):
+    ps = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n- Trains a small reranker on click logs.\n"
+                          "- joint training:\n  ![](assets/joint.png)\n- The decoder is shown here ![](assets/dec.png)\n")
+    assert [(p.title, [b.text for b in p.bullets]) for p in ps] == [
+        ("A Heading Paper Title", ["Trains a small reranker on click logs.", "The decoder is shown here ![](assets/dec.png)"])]
