@@ -419,3 +419,14 @@ def test_an_image_in_a_note_is_no_link_to_a_paper(tmp_path):
                           "- joint training:\n  ![](assets/joint.png)\n- The decoder is shown here ![](assets/dec.png)\n")
     assert [(p.title, [b.text for b in p.bullets]) for p in ps] == [
         ("A Heading Paper Title", ["Trains a small reranker on click logs.", "The decoder is shown here ![](assets/dec.png)"])]
+
+
+def test_a_paper_heading_under_a_non_paper_title_keeps_its_notes(tmp_path):
+    ps = papers(tmp_path, "# Reading list 2024\n\n"
+                          "### [LoRA: Low-Rank Adaptation of Large Language Models](https://arxiv.org/abs/2106.09685) (ICLR 2022)\n"
+                          "- Adds trainable low-rank matrices beside frozen weights.\n\n"
+                          "### [QLoRA: Efficient Finetuning of Quantized LLMs](https://arxiv.org/abs/2305.14314) (NeurIPS 2023)\n"
+                          "- 4-bit NormalFloat quantization plus paged optimizers.\n\n## Datasets\n\n- SQuAD, a reading set\n")
+    assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
+        ("LoRA: Low-Rank Adaptation of Large Language Models", "ICLR", ["Adds trainable low-rank matrices beside frozen weights."]),
+        ("QLoRA: Efficient Finetuning of Quantized LLMs", "NeurIPS", ["4-bit NormalFloat quantization plus paged optimizers."])]

@@ -702,7 +702,12 @@ class _Reader:
         return tuple(dict.fromkeys(t for t in self.front_topics + heads if t))
 
     def skipping(self) -> bool:
-        return any(h.kind == "skip" for h in self.stack)
+        """Under a non-paper section (`## Datasets`), unless a paper heading inside it is open: the notes
+        under `### [LoRA](…)` are read wherever its heading sits ('# Reading list 2024')."""
+        for h in reversed(self.stack):
+            if h.kind in ("skip", "paper"):
+                return h.kind == "skip"
+        return False
 
     def open(self, tl: TitleLine, line: int, kind: str, anchor: int) -> None:
         self.close()
