@@ -430,3 +430,12 @@ def test_a_paper_heading_under_a_non_paper_title_keeps_its_notes(tmp_path):
     assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
         ("LoRA: Low-Rank Adaptation of Large Language Models", "ICLR", ["Adds trainable low-rank matrices beside frozen weights."]),
         ("QLoRA: Efficient Finetuning of Quantized LLMs", "NeurIPS", ["4-bit NormalFloat quantization plus paged optimizers."])]
+
+
+def test_a_title_field_names_the_paper_of_a_page_whose_front_matter_names_the_page(tmp_path):
+    ps = papers(tmp_path, '---\ntitle: "Notes on Chain-of-Thought Prompting"\n---\n\n'
+                          "Paper: [Chain-of-Thought Prompting Elicits Reasoning in Large Language Models](https://arxiv.org/abs/2201.11903)\n"
+                          "Venue: NeurIPS 2022\n\n## Summary\n\nThe authors prompt with worked examples.\n")
+    assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("Chain-of-Thought Prompting Elicits Reasoning in Large Language Models", "NeurIPS", 2022,
+         ["The authors prompt with worked examples."])]

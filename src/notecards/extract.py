@@ -1015,12 +1015,14 @@ def _field_lines(text: str, line: int, memo: LineMemo):
 
 def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
                     path: str, memo: LineMemo) -> tuple[str, int]:
-    """The one paper of a file that names no paper inline: front matter, field, heading, first line, file name."""
-    if isinstance(front.get("title"), str) and front["title"].strip():
-        return front["title"].strip(), 0
+    """The one paper of a file that names no paper inline: a title field, front matter, heading, first
+    line, file name. A `Paper:`/`论文名称：` field names the paper; front matter names the page, which is
+    often the paper too but may be 'Notes on …'."""
     for kind, value in fields:
         if kind == "title" and value:
             return clean_inline(value, memo), 0
+    if isinstance(front.get("title"), str) and front["title"].strip():
+        return front["title"].strip(), 0
     def naming(b: Block) -> bool:
         return not (is_section_name(b.text, memo) or b.text.rstrip().endswith((":", "："))
                     or year_heading(b.text, memo) or is_date_text(b.text, memo))
@@ -1139,6 +1141,9 @@ def _one_unit(opened: list[_Open]) -> list[_Open]:
 
 def _body_title(source: Source, opened: list[_Open]) -> str:
     """A paper title in the body that the source names too ('DeepXplore: …' for '… DeepXplore-…')."""
+    named = [x.field_title for x in opened if x.field_title]
+    if len(named) == 1:  # a `Paper:`/`论文名称：` field names the paper; the source may name the page
+        return named[0]
     key = paper_key(source.title)
     for x in opened:
         k = paper_key(x.field_title or x.title.title)
