@@ -246,6 +246,8 @@ from notecards.show import to_contract, to_table  # noqa: E402
 
 TITLE_LINES = [
     ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
+    ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
+    ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
     ("[[Graph Attention Networks]]", ("Graph Attention Networks", None, None, "")),
     ("[[Graph Attention Networks|GAT]] read twice", ("Graph Attention Networks", None, None, "read twice")),

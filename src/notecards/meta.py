@@ -40,6 +40,7 @@ _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
 _END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
 
 _ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
+_LEAD_LABEL = re.compile(r"【([^【】]{1,20})】\s*")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
@@ -301,6 +302,10 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     s = _NUMBERING.sub("", s, count=1)
     venue = year = None
     strong = False
+    if s[:1] == "【" and (m := _LEAD_LABEL.match(s)) and looks_like_title(s[m.end():], memo, min_words=1):
+        v, y = parse_venue(m.group(1), memo, True)
+        venue, year, strong = v, y, bool(v or y)
+        s = s[m.end():]  # '【论文阅读】Title', '【CVPR 2022】Title': a blog's tag, not part of the title
     links = "](" in s  # every link pattern below needs it
     m = _LEAD_TAG.match(s) if s[:1] == "[" else None
     if m and not _LINK.match(s):
