@@ -441,3 +441,10 @@ def test_a_title_field_names_the_paper_of_a_page_whose_front_matter_names_the_pa
     assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
         ("Chain-of-Thought Prompting Elicits Reasoning in Large Language Models", "NeurIPS", 2022,
          ["The authors prompt with worked examples."])]
+
+
+def test_a_tab_indented_list_after_a_paragraph_is_read_once():
+    from notecards.parse import parse_markdown
+
+    blocks = parse_markdown("Some text\n\n\t- first point\n\t- second point\n").blocks
+    assert [b.text for b in blocks if b.kind == "item"] == ["first point", "second point"]

@@ -167,11 +167,14 @@ def _indented_list(tok, source: list[str], depth: int, warnings: list[tuple[int,
     if tok.type != "code_block" or not tok.map:
         return None
     start, end = tok.map
-    lines = [row for row in source[start:end] if row.strip()]
+    rows = [row.expandtabs(4) for row in source[start:end]]
+    lines = [row for row in rows if row.strip()]
     if not lines or not all(_LIST_LINE.match(row) for row in lines):
         return None
     pad = min(len(row) - len(row.lstrip(" ")) for row in lines)
-    inner = source[:start] + [row[pad:] for row in source[start:end]]  # the same line numbers, less indented
+    if pad == 0:  # nothing to take off (a tab-indented block read as code): parsing it again would loop
+        return None
+    inner = source[:start] + [row[pad:] for row in rows]  # the same line numbers, less indented
     blocks = _blocks(_tokens(inner, start, end), inner, warnings)
     return [replace(b, level=b.level + depth) if b.kind == "item" else b for b in blocks]
 
