@@ -448,3 +448,12 @@ def test_a_tab_indented_list_after_a_paragraph_is_read_once():
 
     blocks = parse_markdown("Some text\n\n\t- first point\n\t- second point\n").blocks
     assert [b.text for b in blocks if b.kind == "item"] == ["first point", "second point"]
+
+
+def test_a_paragraph_of_pasted_bullets_is_one_note_per_line(tmp_path):
+    (p,) = papers(tmp_path, "# [A Heading Paper Title](https://arxiv.org/abs/3)\n\n## Gist\n"
+                            "•\tThis paper studies how noise in the prompt hurts accuracy\n"
+                            "•\tdataset used - a math set with distractors\n•\tShares prompts that resist the noise\n")
+    assert [(b.text, b.line) for b in p.bullets] == [
+        ("This paper studies how noise in the prompt hurts accuracy", 4),
+        ("dataset used - a math set with distractors", 5), ("Shares prompts that resist the noise", 6)]

@@ -998,14 +998,19 @@ class _Reader:
 
 
 def _field_lines(text: str, line: int, memo: LineMemo):
-    """Split a paragraph at lines that start a known field; other lines continue the previous one."""
+    """Split a paragraph at lines that start a known field or carry a pasted list marker ('•\tdataset
+    used - …': a list pasted from a PDF is one item per line); other lines continue the previous one."""
     lines = text.split("\n")
-    if len(lines) == 1 or not any(split_field(ln, memo) for ln in lines[1:]):
+    if len(lines) == 1:
+        yield line, text
+        return
+    starts = [bool(_PASTED_MARKER.match(ln) or split_field(ln, memo)) for ln in lines[1:]]
+    if not any(starts):
         yield line, text
         return
     start, buf = line, [lines[0]]
-    for k, ln in enumerate(lines[1:], start=1):
-        if split_field(ln, memo):
+    for k, (ln, new) in enumerate(zip(lines[1:], starts), start=1):
+        if new:
             yield start, " ".join(buf)
             start, buf = line + k, [ln]
         else:
