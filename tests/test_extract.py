@@ -248,6 +248,7 @@ TITLE_LINES = [
     ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
     ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
+    ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
     ("[[Graph Attention Networks]]", ("Graph Attention Networks", None, None, "")),
     ("[[Graph Attention Networks|GAT]] read twice", ("Graph Attention Networks", None, None, "read twice")),
@@ -457,3 +458,14 @@ def test_a_paragraph_of_pasted_bullets_is_one_note_per_line(tmp_path):
     assert [(b.text, b.line) for b in p.bullets] == [
         ("This paper studies how noise in the prompt hurts accuracy", 4),
         ("dataset used - a math set with distractors", 5), ("Shares prompts that resist the noise", 6)]
+
+
+def test_bold_items_that_read_as_titles_are_papers_and_short_bold_items_are_headers(tmp_path):
+    ps = papers(tmp_path, "# 2023 论文阅读\n\n"
+                          "- **[ICLR 2023] Self-Consistency Improves Chain of Thought Reasoning**\n  - 方法：采样多条推理路径，对答案投票。\n"
+                          "- **Large Language Models are Zero-Shot Reasoners**\n  - 只加一句提示就能提升推理。\n"
+                          "  - **Key Ideas**\n    - 提示词放在答案之前。\n")
+    assert [(p.title, p.venue, [(b.text, b.parent) for b in p.bullets]) for p in ps] == [
+        ("Self-Consistency Improves Chain of Thought Reasoning", "ICLR", [("方法：采样多条推理路径，对答案投票。", "")]),
+        ("Large Language Models are Zero-Shot Reasoners", None,
+         [("只加一句提示就能提升推理。", ""), ("提示词放在答案之前。", "Key Ideas")])]

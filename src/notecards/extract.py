@@ -209,7 +209,7 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     """The paper a list item names, if it names one, and whether only its siblings could confirm it."""
     b = blocks[i]
     text = _title_part(b.text, memo)[0]
-    if b.quoted or _IMAGE_ONLY.match(text) or _header_text(text) or is_section_name(text, memo):
+    if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
     f = split_field(text, memo)
     if f:
@@ -223,6 +223,16 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     if found is not None and not tl.venue and _names_no_paper(tl.title, memo):
         return None, False  # asked only of the few items that name something: most are notes
     return found, weak
+
+
+def _bold_title(text: str, memo: LineMemo) -> bool:
+    """'**Self-Consistency Improves Chain of Thought Reasoning**', '**[ICLR 2023] Title**': a bold item
+    that reads as a paper title (four words or more, or a venue tag), not a pseudo-heading ('**Key Ideas**')."""
+    m = _BOLD_ONLY.match(text.strip())
+    if m is None or text.rstrip().endswith((":", "：", "?", "？")):
+        return False
+    tl = split_title_line(text, memo)
+    return looks_like_title(tl.title, memo, min_words=1 if (tl.venue or tl.year) else 4, marked=True)
 
 
 def _title_of_item(blocks: list[Block], i: int, tl: TitleLine, memo: LineMemo) -> tuple[TitleLine | None, bool]:

@@ -339,6 +339,11 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         if em and (not em.group(1).strip() or parse_venue(em.group(1), memo)[0] or find_year(em.group(1))):
             prefix, title, rest = em.group(1), em.group(3), s[em.end():]
             strong = True
+            tag = (_LEAD_TAG if title[:1] == "[" else _LEAD_LABEL).match(title) if title[:1] in ("[", "【") else None
+            if tag:  # '**[ICLR 2023] Title**': the venue tag inside the bold
+                v, y = parse_venue(tag.group(1), memo, True)
+                if v or y:
+                    venue, year, title = venue or v, year or y, title[tag.end():]
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
