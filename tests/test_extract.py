@@ -469,3 +469,15 @@ def test_bold_items_that_read_as_titles_are_papers_and_short_bold_items_are_head
         ("Self-Consistency Improves Chain of Thought Reasoning", "ICLR", [("方法：采样多条推理路径，对答案投票。", "")]),
         ("Large Language Models are Zero-Shot Reasoners", None,
          [("只加一句提示就能提升推理。", ""), ("提示词放在答案之前。", "Key Ideas")])]
+
+
+def test_a_column_headed_title_names_the_papers_of_a_table_even_unmarked(tmp_path):
+    ps = papers(tmp_path, "| Year | Title | Venue | Notes |\n|---|---|---|---|\n"
+                          "| 2016 | Deep Residual Learning for Image Recognition | CVPR | identity shortcuts |\n"
+                          "| 2017 | Attention Is All You Need | NeurIPS | self-attention only |\n"
+                          "| 2019 | Language Models are Unsupervised Multitask Learners | OpenAI | zero-shot transfer |\n")
+    assert [(p.title, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("Deep Residual Learning for Image Recognition", 2016, ["identity shortcuts"]),
+        ("Attention Is All You Need", 2017, ["self-attention only"]),
+        ("Language Models are Unsupervised Multitask Learners", 2019, ["zero-shot transfer"])]
+    assert [p.venue for p in ps][:2] == ["CVPR", "NeurIPS"]

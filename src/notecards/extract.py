@@ -594,35 +594,51 @@ _SEGMENT_NUMBER = re.compile(r"^\s*(?:\d{1,3}[.、．)]?\s+|\d{1,3}[.、．)]|[-
 _EMPTY_CELL = frozenset({"", "-", "—", "null", "none", "n/a", "na", "/", "无"})
 
 
-def _cell_title(cell: str, memo: LineMemo) -> TitleLine | None:
-    """A table cell that names a paper: a marked title (bold, link, 《》, venue)."""
-    if not _CELL_MARKS.search(cell):
+def _cell_title(cell: str, memo: LineMemo, titles_column: bool = False) -> TitleLine | None:
+    """A table cell that names a paper: a marked title (bold, link, 《》, venue), or in a column headed
+    `Title`/`Paper`/`论文名称` a plain one."""
+    if not titles_column and not _CELL_MARKS.search(cell):
         return None  # most cells are notes or numbers: no mark, no title
     tl = split_title_line(_CELL_BREAK.split(cell, maxsplit=1)[0], memo)
-    if tl.strong and not tl.link.startswith("#") and looks_like_title(tl.title, memo, min_words=2, marked=True):
+    if (tl.strong or titles_column) and not tl.link.startswith("#") and looks_like_title(tl.title, memo, min_words=2, marked=True):
         return tl
     return None
 
 
-def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine, int]]:
-    """Every table row that names a paper -> (its title, the title column).
+def _title_column(head: tuple[str, ...], memo: LineMemo) -> int | None:
+    """The column whose header names the title (`Title`, `Paper`, `论文名称`: a title field's key)."""
+    for col, cell in enumerate(head):
+        if memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) == "title":
+            return col
+    return None
+
+
+def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine, int, tuple[str | None, ...]]]:
+    """Every table row that names a paper -> (its title, the title column, the field each column's
+    header names: `Venue`, `Year`, `Authors`, `Link` columns are the paper's metadata, not notes).
 
     Per table, the title column is the one with the most marked titles; the table is a table of
     papers when they repeat (`shapes.min_repeat`). A row whose short cells name a blog post,
     talk or course ('Blog2023', '[Blog](…)') is not a paper.
     """
-    found: dict[int, tuple[TitleLine, int]] = {}
+    found: dict[int, tuple[TitleLine, int, tuple[str | None, ...]]] = {}
     tables: list[list[int]] = []
+    heads: list[tuple[str, ...]] = []
     for i, b in enumerate(blocks):
         if b.kind == "table":
             tables.append([])
-        elif b.kind == "row" and b.level == 1 and tables:
-            tables[-1].append(i)
-    for rows in tables:
+            heads.append(())
+        elif b.kind == "row" and tables:
+            if b.level == 1:
+                tables[-1].append(i)
+            elif not heads[-1]:
+                heads[-1] = b.cells
+    for rows, head in zip(tables, heads):
+        named = _title_column(head, memo)
         titled: dict[int, dict[int, TitleLine]] = {}
         for i in rows:
             for col, cell in enumerate(blocks[i].cells):
-                tl = _cell_title(cell, memo)
+                tl = _cell_title(cell, memo, col == named)
                 if tl is not None:
                     titled.setdefault(col, {})[i] = tl
         if not titled:
@@ -630,9 +646,10 @@ def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine
         col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
         if len(hits) < memo.rules.shapes["min_repeat"]:
             continue
+        fields = tuple(memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) for cell in head)
         for i, tl in hits.items():
             if not _names_other_work(blocks[i].cells, col, memo):
-                found[i] = (tl, col)
+                found[i] = (tl, col, fields)
     return found
 
 
@@ -949,10 +966,13 @@ class _Reader:
             if self.cur is not None and self.cur.kind == "row":
                 self.close()
             return
-        tl, col = found
+        tl, col, fields = found
         self.open(tl, b.line, "row", 0)
         for k, cell in enumerate(b.cells):
             if k == col:
+                continue
+            if k < len(fields) and fields[k] is not None:  # a `Venue`, `Year` or `Link` column
+                self._take_field(self.cur, fields[k], clean_inline(cell, self.memo))
                 continue
             for seg in _cell_segments(cell):
                 plain = clean_inline(seg, self.memo)
