@@ -302,6 +302,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     s = _NUMBERING.sub("", s, count=1)
     venue = year = None
     strong = False
+    if (":" in s[:40] or "：" in s[:40]) and (f := split_field(s, memo)) and f[0] == "title" and f[2]:
+        s = f[2]  # '## Paper: Title', '### 论文：Title': the key names what follows
     if s[:1] == "【" and (m := _LEAD_LABEL.match(s)) and looks_like_title(s[m.end():], memo, min_words=1):
         v, y = parse_venue(m.group(1), memo, True)
         venue, year, strong = v, y, bool(v or y)
