@@ -250,6 +250,8 @@ TITLE_LINES = [
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),
+    ('Vaswani, A., et al. "Attention Is All You Need." NeurIPS 2017.', ("Attention Is All You Need", "NeurIPS", 2017, "")),
+    ('Builds on "Attention Is All You Need" from 2017', ('Builds on "Attention Is All You Need" from 2017', None, None, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
     ("[[Graph Attention Networks]]", ("Graph Attention Networks", None, None, "")),
     ("[[Graph Attention Networks|GAT]] read twice", ("Graph Attention Networks", None, None, "read twice")),
@@ -482,3 +484,13 @@ def test_a_column_headed_title_names_the_papers_of_a_table_even_unmarked(tmp_pat
         ("Attention Is All You Need", 2017, ["self-attention only"]),
         ("Language Models are Unsupervised Multitask Learners", 2019, ["zero-shot transfer"])]
     assert [p.venue for p in ps][:2] == ["CVPR", "NeurIPS"]
+
+
+def test_a_quote_line_of_venue_year_and_link_names_under_a_paper_heading_is_metadata(tmp_path):
+    ps = papers(tmp_path, "## Transformers\n\n#### [Attention Is All You Need](https://arxiv.org/abs/1706.03762)\n"
+                          "> NeurIPS 2017 · [code](https://github.com/org/repo)\n\nReplaces recurrence with self-attention.\n\n"
+                          "#### [Reformer: The Efficient Transformer](https://arxiv.org/abs/2001.04451)\n> ICLR 2020\n\n"
+                          "Hashing attention cuts memory.\n")
+    assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("Attention Is All You Need", "NeurIPS", 2017, ["Replaces recurrence with self-attention."]),
+        ("Reformer: The Efficient Transformer", "ICLR", 2020, ["Hashing attention cuts memory."])]

@@ -46,6 +46,7 @@ a verb that states ('Results are split into:'), a clause left open ('chubby 除�
 
 _SENTENCE_PUNCT = re.compile(r"[，。；]|[.;]\s*$")
 """A Chinese comma or a full stop: a sentence, which no section name is."""
+_META_PIECES = re.compile(r"\s[·|•]\s|[·•]")
 _CALLOUT = re.compile(r"\[!([A-Za-z][\w-]*)\][+-]?[ \t]*(.*)", re.S)
 _LINKS_ONLY = re.compile(r"^(?:\s*(?:!?\[[^\]]*\]\([^)]*\)|\[\[[^\]]*\]\]|<?https?://\S+>?)\s*[,，;；|/·]?)+\s*$")
 
@@ -821,8 +822,14 @@ class _Reader:
         return True
 
     def _is_meta_line(self, target: _Open, text: str) -> bool:
-        """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year."""
+        """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year
+        (and names links: `NeurIPS 2017 · [code](…)`)."""
         plain = clean_inline(text, self.memo)
+        if "·" in plain or "|" in plain or "•" in plain:
+            pieces = [x.strip() for x in _META_PIECES.split(plain) if x.strip()]
+            kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
+            if kept and len(kept) < len(pieces):
+                plain = " ".join(kept)
         if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
             venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.memo)
             target.venue = target.venue or venue
