@@ -30,6 +30,7 @@ ROWS = [
     ("非常好的工作，对做长文本检索很有启发", MIDDLE, "opinion"),
     ("在检索任务中用对比学习去解决负样本太少的问题", MIDDLE, "method"),  # where, then the means, then the problem
     ("作者首先分析了已有流水线方法存在的缺陷", FIRST, "problem"),  # 'first' orders steps; it is no action
+    ("在问答，摘要，代码生成上进行实验；", MIDDLE, "method"),  # where it was evaluated, a list of tasks
     ("Column Family 是我认为最难懂的概念", Context(index=2, count=5, section="method"), "opinion"),  # says what they think, even in a method section
     # problems
     ("解决RLHF训练对超参数敏感、显存消耗高的问题", FIRST, "problem"),
