@@ -26,6 +26,7 @@ ROWS = [
     ("> The reviewers were not convinced by the baselines", MIDDLE, "opinion"),
     ("这个和MoE有什么关系，能不能看作它的自动化？", MIDDLE, "opinion"),
     ("I would've liked to see results on non-English data.", MIDDLE, "opinion"),
+    ("The loss sums log p(y(i)) over tokens i, i.e. a cross-entropy", MIDDLE, "method"),  # a lower-case i is an index
     ("读起来更像一份调参报告，理论贡献比较有限", MIDDLE, "opinion"),
     ("非常好的工作，对做长文本检索很有启发", MIDDLE, "opinion"),
     ("在检索任务中用对比学习去解决负样本太少的问题", MIDDLE, "method"),  # where, then the means, then the problem
