@@ -27,6 +27,8 @@ ROWS = [
     ("这个和MoE有什么关系，能不能看作它的自动化？", MIDDLE, "opinion"),
     ("I would've liked to see results on non-English data.", MIDDLE, "opinion"),
     ("The loss sums log p(y(i)) over tokens i, i.e. a cross-entropy", MIDDLE, "method"),  # a lower-case i is an index
+    ("tl;dr: aligns the model with preference training after pretraining", MIDDLE, "method"),  # names a part, no term
+    ("Q: linear classifiers share no parameters across classes", MIDDLE, "method"),  # a question marker, no term
     ("读起来更像一份调参报告，理论贡献比较有限", MIDDLE, "opinion"),
     ("非常好的工作，对做长文本检索很有启发", MIDDLE, "opinion"),
     ("在检索任务中用对比学习去解决负样本太少的问题", MIDDLE, "method"),  # where, then the means, then the problem
