@@ -28,6 +28,7 @@ ROWS = [
     ("I would've liked to see results on non-English data.", MIDDLE, "opinion"),
     ("The loss sums log p(y(i)) over tokens i, i.e. a cross-entropy", MIDDLE, "method"),  # a lower-case i is an index
     ("tl;dr: aligns the model with preference training after pretraining", MIDDLE, "method"),  # names a part, no term
+    ("覆盖率是本文的重要概念，统计被激活的神经元所占比例", MIDDLE, "method"),  # the paper's own concept
     ("Q: linear classifiers share no parameters across classes", MIDDLE, "method"),  # a question marker, no term
     ("读起来更像一份调参报告，理论贡献比较有限", MIDDLE, "opinion"),
     ("非常好的工作，对做长文本检索很有启发", MIDDLE, "opinion"),
