@@ -139,6 +139,8 @@ def _prepare(body: str) -> str:
 
 def parse_markdown(text: str) -> Parsed:
     """Markdown text -> front matter and a flat list of blocks with their file lines."""
+    if "\r" in text:  # read.py does this for files; markdown-it breaks lines at a lone \r too
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     front, body, warnings = split_front_matter(text)
     prepared = _prepare(body)
     source = prepared.split("\n")
