@@ -1020,16 +1020,15 @@ class _Reader:
                 skipping = self.skipping()
             elif skipping or self.skip_block:
                 continue
-            elif b.kind != "row" and self.cur is not None and self.cur.kind == "row":
-                self.close()  # a table's papers have their notes in their cells: what follows the table is not
-                if b.kind in ("item", "para"):
-                    self.item(i, b) if b.kind == "item" else self.para(i, b)
-            elif b.kind == "item":
-                self.item(i, b)
-            elif b.kind == "para":
-                self.para(i, b)
-            elif b.kind == "row":
-                self.row(i, b)
+            else:
+                if b.kind != "row" and self.cur is not None and self.cur.kind == "row":
+                    self.close()  # a table's papers have their notes in their cells: what follows the table is not
+                if b.kind == "item":
+                    self.item(i, b)
+                elif b.kind == "para":
+                    self.para(i, b)
+                elif b.kind == "row":
+                    self.row(i, b)
         self.close()
         return self.papers
 
