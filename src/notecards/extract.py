@@ -62,6 +62,8 @@ _POINTER_LEAD = re.compile(r"^([^:：\[\]()（）<>]{1,24}?)\s*(?:[:：]|[-–�
 def _is_pointer(text: str) -> bool:
     """'Paper link - https://…', '论文见 [Title](…)', '个人总结：详细的分析见：https://…': a name or two, then
     only links: where to read more, metadata of the paper, not a note."""
+    if "](" not in text and "://" not in text and "[[" not in text:
+        return False  # most bullets hold no link: one look says so
     rest = text
     for _ in range(2):
         m = _POINTER_LEAD.match(rest)
