@@ -155,9 +155,14 @@ def test_merge_keeps_distinct_bullets_of_a_repeat():
 
 def test_tags_have_prefixes_and_no_spaces():
     p = replace(ATTENTION, venue="NeurIPS Workshop", topics=("machine translation", "nlp"))
-    c = make_cards(doc(p), replace(CONFIG, tag_prefixes={"year": "y", "venue": "venue", "topic": "t"})).cards[0]
-    assert c.tags == ("y::2017", "venue::NeurIPS_Workshop", "t::machine_translation", "t::nlp")
+    c = make_cards(doc(p), replace(CONFIG, tag_prefixes={"year": "y", "venue": "venue", "topic": "t", "source": "src"})).cards[0]
+    assert c.tags == ("y::2017", "venue::NeurIPS_Workshop", "t::machine_translation", "t::nlp", "src::a")
     assert tag("topic", " a :: b ") == "topic::a_:_b"
+
+
+def test_a_paper_with_no_year_venue_or_topic_is_tagged_with_its_notes_file():
+    bare = replace(ATTENTION, year=None, venue=None, topics=())
+    assert {c.tags for c in make_cards(doc(bare, path="notes/reading 2024.md"), CONFIG).cards} == {("source::reading_2024",)}
 
 
 def test_topic_lexicon_matches_tokens():

@@ -47,7 +47,7 @@ def test_unknown_key_names_its_line_a_close_match_and_the_allowed_keys(tmp_path)
     ("notes: []\n", 1, "notes: expected a path or a non-empty list of paths, got an empty list"),
     ("notes:\n  - a\n  - 3\n", 3, "notes[1]: expected a path, got a number 3"),
     ("root_deck: 'A::B'\n", 1, "root_deck: expected a non-empty deck name without '::' inside"),
-    ("tag_prefixes:\n  year: y\n  colour: c\n", 3, "tag_prefixes.colour: unknown key; allowed keys: year, venue, topic"),
+    ("tag_prefixes:\n  year: y\n  colour: c\n", 3, "tag_prefixes.colour: unknown key; allowed keys: year, venue, topic, source"),
     ("tag_prefixes:\n  venue: 'my venue'\n", 2, "tag_prefixes.venue: a tag prefix cannot contain spaces: 'my venue'"),
     ("topics:\n  alignment: RLHF\n", 2, "topics.alignment: expected a list of non-empty words, got text 'RLHF'"),
     ("venues:\n  neurips: [NeurIPS]\n", 2, "venues.neurips: expected non-empty text, got a list ['NeurIPS']"),

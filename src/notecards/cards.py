@@ -299,11 +299,14 @@ def tag(prefix: str, value: object) -> str | None:
     return f"{prefix}::{v}" if v else None
 
 
-def paper_tags(paper: Paper, topics: tuple[str, ...], config: Config) -> tuple[str, ...]:
+def paper_tags(paper: Paper, topics: tuple[str, ...], config: Config, source: str = "") -> tuple[str, ...]:
+    """Year, venue and topics as the notes state them, and the notes file (`source::…`): every card has
+    a tag to find it by, also a paper the notes give no year, venue or topic."""
     p = config.tag_prefixes
     tags = [tag(p["year"], paper.year) if paper.year else None,
             tag(p["venue"], paper.venue) if paper.venue else None,
-            *(tag(p["topic"], t) for t in topics)]
+            *(tag(p["topic"], t) for t in topics),
+            tag(p["source"], source) if source else None]
     unique: dict[str, str] = {}
     for t in tags:
         if t:
@@ -679,7 +682,7 @@ def _paper_cards(doc: Document, paper: Paper, config: Config, w: Wording, memo: 
         t = w.languages[lang]
         made[lang] = dict(deck=deck_name(config, doc, paper, topics), title=q_title, paper_key=key,
                     meta=html.escape(" · ".join(str(x) for x in (paper.venue, paper.year) if x) or t["no_meta"]),
-                    tags=paper_tags(paper, topics, config), extra=_link(paper, title, t))
+                    tags=paper_tags(paper, topics, config, PurePath(doc.path).stem), extra=_link(paper, title, t))
         return made[lang]
 
     warnings: list[str] = []

@@ -11,8 +11,9 @@ import yaml
 
 from notecards.errors import ConfigError, yaml_problem
 
-TAG_PREFIXES = {"year": "year", "venue": "venue", "topic": "topic"}
-"""The default tag prefixes (`year::2023`), and the keys `tag_prefixes` allows."""
+TAG_PREFIXES = {"year": "year", "venue": "venue", "topic": "topic", "source": "source"}
+"""The default tag prefixes (`year::2023`, `source::reading-2023`: the notes file a card came from), and
+the keys `tag_prefixes` allows."""
 
 DECK_BY = ("file", "topic", "year")
 LANGUAGES = ("auto", "zh", "en")
