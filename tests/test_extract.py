@@ -494,3 +494,12 @@ def test_a_quote_line_of_venue_year_and_link_names_under_a_paper_heading_is_meta
     assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
         ("Attention Is All You Need", "NeurIPS", 2017, ["Replaces recurrence with self-attention."]),
         ("Reformer: The Efficient Transformer", "ICLR", 2020, ["Hashing attention cuts memory."])]
+
+
+def test_a_title_field_item_over_its_notes_opens_the_paper(tmp_path):
+    ps = papers(tmp_path, "## 论文列表\n\n1. 论文：Denoising Diffusion Probabilistic Models\n   - 会议：NeurIPS 2020\n"
+                          "   - 简介：逐步加噪再学习去噪。\n2. 论文：Score-Based Generative Modeling through SDEs\n"
+                          "   - 会议：ICLR 2021\n   - 简介：用随机微分方程统一扩散模型。\n")
+    assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("Denoising Diffusion Probabilistic Models", "NeurIPS", 2020, ["简介：逐步加噪再学习去噪。"]),
+        ("Score-Based Generative Modeling through SDEs", "ICLR", 2021, ["简介：用随机微分方程统一扩散模型。"])]

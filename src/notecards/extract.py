@@ -215,6 +215,10 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
     f = split_field(text, memo)
+    if f and f[0] == "title" and f[2] and b.has_children:  # '1. 论文：Title' over its notes opens the paper
+        tl = split_title_line(f[2], memo)
+        if tl.title and looks_like_title(tl.title, memo, min_words=1, marked=True):
+            return tl, False
     if f:
         return (_gloss_title(blocks, i, memo) if f[0] != "title" else None), False
     tl = split_title_line(text, memo)
