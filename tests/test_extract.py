@@ -503,3 +503,14 @@ def test_a_title_field_item_over_its_notes_opens_the_paper(tmp_path):
     assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
         ("Denoising Diffusion Probabilistic Models", "NeurIPS", 2020, ["简介：逐步加噪再学习去噪。"]),
         ("Score-Based Generative Modeling through SDEs", "ICLR", 2021, ["简介：用随机微分方程统一扩散模型。"])]
+
+
+@pytest.mark.parametrize("opener", ["**{t}** (arXiv {y})", "<details>\n<summary><b>{t}</b> (arXiv {y})</summary>"])
+def test_a_bold_title_paragraph_with_its_venue_opens_a_paper(tmp_path, opener):
+    text = "".join(opener.format(t=t, y=y) + f"\n\n- {note}\n\n" + ("</details>\n\n" if "details" in opener else "")
+                   for t, y, note in (("Mixtral of Experts", 2024, "Eight experts, two active per token."),
+                                      ("Mistral 7B", 2023, "Sliding-window attention.")))
+    ps = papers(tmp_path, text)
+    assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
+        ("Mixtral of Experts", "arXiv", 2024, ["Eight experts, two active per token."]),
+        ("Mistral 7B", "arXiv", 2023, ["Sliding-window attention."])]

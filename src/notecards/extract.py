@@ -950,7 +950,8 @@ class _Reader:
             if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
                 tl = split_title_line(line, self.memo)
                 whole = tl.strong and not tl.note and looks_like_title(tl.title, self.memo, min_words=2)
-                if whole and (tl.link or _BOLD_ONLY.match(line)):
+                bold = _BOLD_ONLY.match(line) or ((tl.venue or tl.year) and line.lstrip()[:2] in ("**", "__"))
+                if whole and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
                     self.open(tl, line_no, "para", 0)
                     continue
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):

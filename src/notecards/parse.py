@@ -20,6 +20,8 @@ _CHINESE_MARKER = re.compile(r"^(\s{0,12})(\d{1,3})[、．]\s*", re.M)
 _DETAILS = re.compile(r"^[ \t]*</?details[^>\n]*>[ \t]*(<summary[^>\n]*>(.*?)</summary>)?[ \t]*$",
                       re.M | re.I)
 _SUMMARY = re.compile(r"^[ \t]*<summary[^>\n]*>(.*?)</summary>[ \t]*$", re.M | re.I)
+_HTML_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.I)
+"""`<summary><b>Title</b> (ICLR 2024)</summary>`: bold in HTML, read as Markdown bold."""
 _HTML_WRAPPER = re.compile(r"</?details|<summary", re.I)
 """What _DETAILS or _SUMMARY needs: found by a fast literal scan, where they try every line."""
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
@@ -130,8 +132,8 @@ def _prepare(body: str) -> str:
     if any(c in body for c in _INVISIBLE_CHARS):
         body = body.translate(_INVISIBLE)
     if _HTML_WRAPPER.search(body):
-        body = _DETAILS.sub(lambda m: m.group(2) or "", body)
-        body = _SUMMARY.sub(lambda m: m.group(1), body)
+        body = _DETAILS.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(2) or ""), body)
+        body = _SUMMARY.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(1)), body)
     if "、" in body or "．" in body:
         body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
     return _TIGHT_MARKER.sub(lambda m: f"\n{m.group(1)}{m.group(2)}. ", "\n" + body)[1:]
