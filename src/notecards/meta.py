@@ -45,6 +45,7 @@ _CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 """The quoted title of a citation line: authors, "Title.", then venue and year."""
 _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?\s*)*")
 """What may stand before a cited title: authors' names and initials ('Vaswani, A., et al.')."""
+_LEAD_DATE = re.compile(r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?\s+")
 _LEAD_LABEL = re.compile(r"【([^【】]{1,20})】\s*")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
@@ -305,6 +306,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if "\\" in s:
         s = _ESCAPED_BRACKET.sub(r"\1", s)
     s = _NUMBERING.sub("", s, count=1)
+    if s[:2] in ("19", "20"):
+        s = _LEAD_DATE.sub("", s, count=1)  # '2024-03-02 [Title](…)': the day it was read, not its year
     venue = year = None
     strong = False
     if (":" in s[:40] or "：" in s[:40]) and (f := split_field(s, memo)) and f[0] == "title" and f[2]:
