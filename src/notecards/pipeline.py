@@ -143,9 +143,11 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
         return _unreadable(item, exc)
     if keyer is None:
         return _Outcome(doc)
-    from notecards.cards import make_cards
+    from notecards.cards import CardBatch, make_cards
+    from notecards.identity import fresh_keys
 
     batch = make_cards(doc, config)
+    batch = CardBatch(tuple(fresh_keys(batch.cards)), batch.warnings)  # here, on both cores: see carry_identity
     key = keyer.key(src)
     if store:
         keyer.put(src, doc, batch, key)
@@ -159,6 +161,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     The same cards as _extract_one's: each paper's listings are labelled, merged and carded in
     the order make_cards takes them, and cards.end_cards finishes the file from a tally."""
     from notecards.cards import end_cards, merge_listings, paper_cards, repeat_groups
+    from notecards.identity import fresh_keys
 
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
     rules = rules_for(config)
@@ -181,7 +184,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
         tallies = []
         for made, tally in paper_cards(doc, listed(), config):
             tallies.append(tally)
-            yield tuple(made)
+            yield tuple(fresh_keys(made))
         left_out, batch_warnings = end_cards(doc.path, tallies)
         yield Tail(batch_warnings, left_out)
 

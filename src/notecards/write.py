@@ -213,6 +213,7 @@ class FileCards:
     """One notes file's part in a build: its cards, and what the ledger keeps about the file."""
 
     cards: tuple[Card, ...]
+    """With the keys a build into a new folder gives them (identity.fresh_keys; give_guids)."""
     hashes: tuple[str, ...] = ()
     """note_hash of each card, if the caller made them (extraction workers do, in parallel)."""
     key: str = ""
@@ -308,7 +309,7 @@ def plan_notes(files: Mapping[str, FileCards], previous: Ledger, kept: Mapping[s
     read_again = [(f, r) for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
                              {p.ident: p for f, r in read_again for p in r.identities(f)} | {p.ident: p for p in previous.gone},
-                             {i for r in kept.values() for i in r.idents})
+                             {i for r in kept.values() for i in r.idents}, fresh=True)
     model = model_hash()
     model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
     old_notes = {g: (h, m) for f, r in read_again for g, h, m, _ in r.notes(f)}
