@@ -159,6 +159,51 @@ def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, mo
         assert len(notes(col)) == parallel.cards
 
 
+def _many_notes(tmp_path: Path) -> Path:
+    folder = _notes(tmp_path)
+    for i in range(25):  # enough files for workers (pipeline.PARALLEL_MIN)
+        (folder / f"log-{i:02d}.md").write_text(_paper(f"Sparse Mixture Number {i} Of Experts", 2020 + i % 3,
+                                                       f"We propose routing scheme {i}.",
+                                                       f"It improves accuracy by {i}.5 points."), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("deck_by", ["file", "year"])
+def test_decks_written_while_a_cold_build_extracts_are_those_written_at_its_end(tmp_path, monkeypatch, deck_by):
+    """write.EarlyDecks: by file, each deck is written as its file is extracted and used; by year,
+    later files add to the decks written early, which are written again from all their notes."""
+    from notecards.fsutil import TEMP_PREFIX
+
+    folder, config = _many_notes(tmp_path), Config(deck_by=deck_by)
+    (folder / "log-00.md").write_text("---\ntitle: a\n---\n" + (folder / "log-00.md").read_text(encoding="utf-8"),
+                                      encoding="utf-8")  # deck_by file: a.md's deck, from a later file too
+    monkeypatch.setattr(write.time, "time", lambda: 1_800_000_000.0)  # both builds' notes: the same mtimes
+    plain = build_decks(config, [folder], tmp_path / "plain")  # in this process: every deck at the end
+    used: list[int] = []
+    take = write.EarlyDecks.take
+    monkeypatch.setattr(write.EarlyDecks, "take", lambda self, digests: used.append(len(r := take(self, digests))) or r)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    early = build_decks(config, [folder], tmp_path / "early")
+    assert used == ([len(early.decks) - 1] if deck_by == "file" else [1])  # by year, c.md alone has its deck (2016)
+    assert [p.name for p in early.decks] == [p.name for p in plain.decks]
+    assert [p.read_bytes() for p in early.decks] == [p.read_bytes() for p in plain.decks]
+    ledgers = load_ledger(tmp_path / "early"), load_ledger(tmp_path / "plain")
+    assert ledgers[0].files == ledgers[1].files
+    assert [(d.file, d.digest) for d in ledgers[0].decks.values()] == [(d.file, d.digest) for d in ledgers[1].decks.values()]
+    assert not list((tmp_path / "early").glob(TEMP_PREFIX + "*"))
+
+
+def test_a_cold_build_that_fails_leaves_none_of_the_decks_it_wrote_early(tmp_path, monkeypatch):
+    from notecards.fsutil import TEMP_PREFIX
+
+    folder, out = _many_notes(tmp_path), tmp_path / "decks"
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    monkeypatch.setattr(write, "save_ledger", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OutputError, match="No space left"):
+        build_decks(Config(), [folder], out)
+    assert not list(out.glob("*.apkg")) and not list(out.glob(TEMP_PREFIX + "*"))
+
+
 def test_a_file_that_can_no_longer_be_read_keeps_its_deck_until_fixed(tmp_path):
     folder, out = _notes(tmp_path), tmp_path / "decks"
     first = build_decks(Config(), [folder], out)

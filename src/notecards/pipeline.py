@@ -252,8 +252,10 @@ def _in_own_worker(item: Source, config: Config, keyer: Cache, store: bool) -> _
 
 
 def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
-                 progress: Progress | None, done: int = 0, total: int | None = None) -> list[_Outcome]:
-    """Every file's outcome, in the order of `items`, extracted in workers when there are enough."""
+                 progress: Progress | None, done: int = 0, total: int | None = None,
+                 arrived: Callable[[_Outcome], object] | None = None) -> list[_Outcome]:
+    """Every file's outcome, in the order of `items`, extracted in workers when there are enough;
+    `arrived` is called with each as it comes."""
     total = len(items) if total is None else total
     if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
         results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
@@ -264,6 +266,8 @@ def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store
     for outcome in results:
         if outcome.stream:
             outcome = _read_back(outcome)
+        if arrived:
+            arrived(outcome)
         outcomes.append(outcome)
         done += 1
         if progress:
@@ -433,8 +437,10 @@ def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
 
 
 def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
-                progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
-    """The cards of these files: from the cache where it is current, else extracted (and cached)."""
+                progress: Progress | None, done: int, total: int,
+                arrived: Callable[[_Outcome], object] | None = None) -> dict[int, _Outcome]:
+    """The cards of these files: from the cache where it is current, else extracted (and cached);
+    `arrived` is called with the outcome of each file extracted, as it comes."""
     out: dict[int, _Outcome] = {}
     for i in todo:
         key = known.keys[i]
@@ -447,7 +453,7 @@ def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config
     if progress:
         progress("extract", done, total)
     out.update(zip(rest, _extract_all([known.held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
-                                      progress, done, total)))
+                                      progress, done, total, arrived)))
     return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
@@ -497,7 +503,7 @@ def preview_cards(config: Config, paths: Iterable[Path] | None = None,
 
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
     from notecards.ledger import file_stat, load_ledger, save_ledger
-    from notecards.write import FileCards, model_hash, write_decks
+    from notecards.write import EarlyDecks, FileCards, model_hash, write_decks
 
     out = Path(out or config.out)
     report = Report()
@@ -518,51 +524,64 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             for i, o in made.items() if o.batch is not None})
 
     first = plan({})
-    # forked now, while this process is small: they write the decks at the end (write._writing)
-    with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
-        made: dict[int, _Outcome] = {}
-        current = first
-        while todo := [i for i in current.read if i not in made]:
-            made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs)))
-            current = plan(made)
-        known.held.clear()
-        owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
-        files: dict[str, FileCards] = {}
-        for i in range(len(refs)):
-            if i in made:
-                o = made[i]
-                if o.problem is not None:
-                    report.problems.append(o.problem)
+    # forked now, while this process is small: they write the decks at the end (write._writing), and
+    # in a cold build as the files are extracted (write.EarlyDecks)
+    early: EarlyDecks | None = None
+    try:
+        with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
+            arrived = None
+            if writers is not None and not ledger.files and not ledger.gone:  # nothing carried: guids and mtimes are known
+                early = EarlyDecks(out, writers, ledger)
+
+                def arrived(o: _Outcome) -> None:
+                    if o.batch is not None:
+                        early.add(o.batch.cards, o.hashes)
+            made: dict[int, _Outcome] = {}
+            current = first
+            while todo := [i for i in current.read if i not in made]:
+                made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs), arrived))
+                current = plan(made)
+            known.held.clear()
+            owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
+            files: dict[str, FileCards] = {}
+            for i in range(len(refs)):
+                if i in made:
+                    o = made[i]
+                    if o.problem is not None:
+                        report.problems.append(o.problem)
+                        continue
+                    keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
+                    cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
+                    warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
+                    files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
+                                              keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
+                                              media=media_stats([m for c in cards for m in c.media]) or (),
+                                              papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
+                                              seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
+                    report.warnings.extend(warnings)
+                    report.papers += o.papers
+                elif isinstance(keys[i], InputError):
+                    report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
                     continue
-                keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
-                cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
-                warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
-                files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
-                                          keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
-                                          media=media_stats([m for c in cards for m in c.media]) or (),
-                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
-                                          seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
-                report.warnings.extend(warnings)
-                report.papers += o.papers
-            elif isinstance(keys[i], InputError):
-                report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
-                continue
-            else:
-                record = ledger.files[ids[i]]
-                report.warnings.extend(record.warnings)
-                report.papers += record.papers
-            report.files += 1
-        del made  # the cards live on in `files` only
-        if known.reseen:
-            ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
-                                            for f, r in ledger.files.items()})
-        if files or current.gone:
-            written = write_decks(files, out, [ids[i] for i in current.carried], previous=ledger, pool=writers,
-                                  progress=(lambda done, total: progress("write", done, total)) if progress else None)
-            ledger = written.ledger
-            report.removed = written.removed
-        elif known.reseen:
-            save_ledger(out, ledger)
+                else:
+                    record = ledger.files[ids[i]]
+                    report.warnings.extend(record.warnings)
+                    report.papers += record.papers
+                report.files += 1
+            del made  # the cards live on in `files` only
+            if known.reseen:
+                ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
+                                                for f, r in ledger.files.items()})
+            if files or current.gone:
+                written = write_decks(files, out, [ids[i] for i in current.carried], previous=ledger, pool=writers, early=early,
+                                      progress=(lambda done, total: progress("write", done, total)) if progress else None)
+                ledger = written.ledger
+                report.removed = written.removed
+            elif known.reseen:
+                save_ledger(out, ledger)
+    finally:  # the writers have stopped: no temp file of theirs is made after this
+        if early is not None:
+            early.discard()  # none left after write_decks; all of them when the build failed
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
     if config.cache and (files or current.gone):

@@ -239,7 +239,7 @@ class Written:
 
 def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str] = (), *,
                 progress: Callable[[int, int], None] | None = None, previous: Ledger | None = None,
-                pool: Pool | None = None) -> Written:
+                pool: Pool | None = None, early: EarlyDecks | None = None) -> Written:
     """Write the decks of `files` (a notes file's id -> its cards) into `out`, and the ledger.
 
     `keep` names files of the last build whose notes stand as they are, unread: their records are
@@ -247,24 +247,30 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
     (pipeline.py). Nothing is written or deleted when the folder can't be written, and a build that
     fails while writing removes the decks it added: OutputError names the file. `progress(done,
     total)` is called as decks are written. `previous`: the ledger in `out`, if the caller has read
-    it already; `pool`: worker processes to write decks in.
+    it already; `pool`: worker processes to write decks in; `early`: decks written while the
+    build extracted, each used where it is the deck this build writes (the same digest).
     """
     out = Path(out)
     prepare_folder(out)
     previous = previous if previous is not None else load_ledger(out)
     kept = {f: previous.files[f] for f in keep if f in previous.files}
-    plan = plan_notes(files, previous, kept, int(time.time()))
+    plan = plan_notes(files, previous, kept, early.now if early is not None else int(time.time()))
     names = _file_names(plan.by_deck.keys() | plan.standing)
     jobs, digests = _deck_jobs(plan, out, names, previous)
     try:
         progress = progress or (lambda done, total: None)
-        writing = _writing(jobs, pool)
+        ready = early.take({job[1]: digests[job[1]] for job in jobs}) if early is not None else {}
+        for path, deck, *_ in jobs:
+            if deck in ready:
+                os.replace(ready[deck], path)  # written early from the same notes: the same bytes
+        todo = [job for job in jobs if job[1] not in ready]
+        writing = _writing(todo, pool)
         if writing is None:  # in this process: the decks first, so a big deck's notes and the records are not held at once
-            _drain((_write_deck(*_rows(job)) for job in jobs), progress, len(jobs))
+            _drain((_write_deck(*_rows(job)) for job in todo), progress, len(jobs), len(ready))
             records = dict(kept) | file_records(plan, files)
         else:  # the pool writes the decks meanwhile
             records = dict(kept) | file_records(plan, files)
-            _drain(writing, progress, len(jobs))
+            _drain(writing, progress, len(jobs), len(ready))
         decks = {d: previous.decks[d] for d in plan.standing}
         decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in plan.by_deck)
         ledger = Ledger(model=plan.model, files=records, decks=decks,
@@ -362,12 +368,12 @@ def _deck_jobs(plan: NotePlan, out: Path, names: Mapping[str, str], previous: Le
     return jobs, digests
 
 
-def _drain(writing: Iterator[None], progress: Callable[[int, int], None], total: int) -> None:
-    """Wait for every deck; the first failure is raised once every writer has stopped, so that no
-    worker is still writing a deck when the caller removes the build's decks."""
-    progress(0, total)
+def _drain(writing: Iterator[None], progress: Callable[[int, int], None], total: int, done: int = 0) -> None:
+    """Wait for every deck (`done` of `total` are written already); the first failure is raised
+    once every writer has stopped, so that no worker is still writing a deck when the caller
+    removes the build's decks."""
+    progress(done, total)
     failed: OSError | None = None
-    done = 0
     while True:
         try:
             next(writing)
@@ -439,6 +445,73 @@ def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None] | None:
     if pool is None or sum(len(j[2]) for j in jobs) < PARALLEL_NOTES:
         return None
     return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
+
+
+class EarlyDecks:
+    """Decks written while the build still extracts, when nothing of an earlier build is carried
+    (a cold build): every card then has the guid it was keyed with (identity.fresh_keys) and the
+    build's `now` for its mtime, so a deck is known from its first notes file on.
+
+    Each deck is sent to the pool once, with the cards of the file it first appears in, into a
+    temp file in the output folder. write_decks uses it where the deck it writes has the same
+    digest (an .apkg is a pure function of its digest's inputs); a deck a later file adds to
+    differs, and is written then from all its cards, this one removed. So the writers, forked
+    before any card existed, work alongside the extraction instead of after it.
+    """
+
+    def __init__(self, out: Path, pool: Pool, previous: Ledger, now: int | None = None):
+        self.out, self.pool = Path(out), pool
+        self.now = int(time.time()) if now is None else now
+        self.model = model_hash()
+        self.model_mtime = next_mtime(previous.model if previous.model[0] else None, self.model, self.now)
+        self.sent: dict[str, tuple[Path, str, object]] = {}
+        """deck -> (temp file, digest of what it was written from, the pool's result)."""
+        self._papers: set[str] = set()
+        self._guids: set[str] = set()
+
+    def add(self, cards: Iterable[Card], hashes: Iterable[str]) -> None:
+        """One notes file's cards (in file order: a paper's cards come from its first file), with
+        their note_hash; its decks that no earlier file had are sent to be written."""
+        owned = [(c, h) for c, h in zip(cards, hashes) if c.paper_key not in self._papers]
+        self._papers.update(c.paper_key for c, _ in owned)
+        decks: dict[str, list[tuple[Card, int]]] = {}
+        content: dict[str, str] = {}
+        for c, h in owned:
+            if c.guid not in self._guids:
+                self._guids.add(c.guid)
+                content[c.guid] = h
+                decks.setdefault(c.deck, []).append((c, next_mtime(None, h, self.now)))
+        for deck, notes in decks.items():
+            if deck in self.sent:
+                continue  # a deck two files share is written at the end, from all its cards
+            fd, tmp = tempfile.mkstemp(dir=self.out, prefix=TEMP_PREFIX, suffix=".apkg")
+            os.close(fd)
+            digest = _deck_digest(deck, notes, content, self.model, self.model_mtime)
+            job = _rows((Path(tmp), deck, notes, self.model_mtime))
+            self.sent[deck] = (Path(tmp), digest, self.pool.apply_async(_write_job, (job,)))
+
+    def take(self, digests: Mapping[str, str]) -> dict[str, Path]:
+        """deck -> its temp file, for each deck to write (`digests`: deck -> its digest now) that
+        was written early from the same; every other temp file is removed (a deck that grew, or whose writing failed: written
+        again, and a failure then reported)."""
+        ready = {}
+        for deck, (tmp, digest, result) in self.sent.items():
+            try:
+                result.get()
+            except OSError:
+                pass
+            else:
+                if digests.get(deck) == digest:
+                    ready[deck] = tmp
+                    continue
+            tmp.unlink(missing_ok=True)
+        self.sent.clear()
+        return ready
+
+    def discard(self) -> None:
+        """Remove every temp file (the build failed; the pool has stopped)."""
+        _remove(tmp for tmp, _, _ in self.sent.values())
+        self.sent.clear()
 
 
 DISK_NOTES = 4_000
