@@ -142,6 +142,22 @@ def test_ledger_round_trip(tmp_path):
     assert back.files["a.md"].identities() == [ident] and back.files["a.md"].cards == 2
 
 
+def test_a_record_dumped_a_thousand_notes_at_a_time_is_the_json_of_each_note(tmp_path):
+    import json
+
+    notes = [(f"g{i}", f"h{i}", i, f"Papers::{i % 3}") for i in range(2_345)]
+    idents = [PaperIdentity(ident=f"p{i}", key=f"p{i}", title=f"P {i}", slots=(("method", str(i), "x"),)) for i in range(1_001)]
+    record = file_record(key="k", notes=notes, identities=idents)
+    dumps = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    decks = sorted({d for *_, d in notes})
+    assert record.body == ('{"notes":[' + ",".join(dumps([g, h, m, decks.index(d)]) for g, h, m, d in notes)
+                           + '],"papers":[' + ",".join(dumps({"ident": p.ident, "key": p.key, "title": p.title,
+                                                              "slots": [list(s) for s in p.slots], "next": {},
+                                                              "live": True}) for p in idents) + "]}")
+    assert record.notes() == notes and record.identities() == idents
+    assert file_record(key="k", notes=[], identities=[]).body == '{"notes":[],"papers":[]}'
+
+
 def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, monkeypatch):
     folder = _notes(tmp_path)
     for i in range(25):  # enough files for workers (pipeline.PARALLEL_MIN)
