@@ -229,3 +229,14 @@ def test_cards_keyed_in_the_workers_carry_the_identity_the_build_would_give(clas
         plain = identity.carry_identity(drafts, previous, reserved)
         assert identity.carry_identity(identity.fresh_keys(drafts), previous, reserved, fresh=True) == plain
         assert identity.carry_identity(identity.fresh_keys(drafts), {}, fresh=True) == identity.carry_identity(drafts, {})
+
+
+@pytest.mark.parametrize("name", ["cues.yaml", "structure.yaml", "cards.yaml"])
+def test_the_shipped_tables_load_in_c_as_safe_load_reads_them(name):
+    import yaml
+
+    from notecards.fsutil import resource_text
+    from notecards.rules import SHIPPED_LOADER
+
+    text = resource_text(name)
+    assert yaml.load(text, Loader=SHIPPED_LOADER) == yaml.safe_load(text)
