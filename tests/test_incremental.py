@@ -186,8 +186,9 @@ def _many_notes(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("deck_by", ["file", "year"])
 def test_decks_written_while_a_cold_build_extracts_are_those_written_at_its_end(tmp_path, monkeypatch, deck_by):
-    """write.EarlyDecks: by file, each deck is written as its file is extracted and used; by year,
-    later files add to the decks written early, which are written again from all their notes."""
+    """write.EarlyDecks: by file, the extraction workers write each file's deck, and the build
+    uses those but the one a later file adds to, written again from all its notes; by year (a
+    deck holds many files) every deck is written at the end."""
     from notecards.fsutil import TEMP_PREFIX
 
     folder, config = _many_notes(tmp_path), Config(deck_by=deck_by)
@@ -200,7 +201,7 @@ def test_decks_written_while_a_cold_build_extracts_are_those_written_at_its_end(
     monkeypatch.setattr(write.EarlyDecks, "take", lambda self, digests: used.append(len(r := take(self, digests))) or r)
     monkeypatch.setattr(workers, "cpus", lambda: 2)
     early = build_decks(config, [folder], tmp_path / "early")
-    assert used == ([len(early.decks) - 1] if deck_by == "file" else [1])  # by year, c.md alone has its deck (2016)
+    assert used == ([len(early.decks) - 1] if deck_by == "file" else [])
     assert [p.name for p in early.decks] == [p.name for p in plain.decks]
     assert [p.read_bytes() for p in early.decks] == [p.read_bytes() for p in plain.decks]
     ledgers = load_ledger(tmp_path / "early"), load_ledger(tmp_path / "plain")
@@ -209,12 +210,21 @@ def test_decks_written_while_a_cold_build_extracts_are_those_written_at_its_end(
     assert not list((tmp_path / "early").glob(TEMP_PREFIX + "*"))
 
 
-def test_a_cold_build_that_fails_leaves_none_of_the_decks_it_wrote_early(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fails", ["extracting", "saving the state"])
+def test_a_cold_build_that_fails_leaves_none_of_the_decks_it_wrote_early(tmp_path, monkeypatch, fails):
+    from notecards import cards
     from notecards.fsutil import TEMP_PREFIX
 
     folder, out = _many_notes(tmp_path), tmp_path / "decks"
     monkeypatch.setattr(workers, "cpus", lambda: 2)
-    monkeypatch.setattr(write, "save_ledger", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    full = OSError(28, "No space left on device")
+    if fails == "extracting":  # in a worker, once earlier files' decks are written
+        real = cards.make_cards
+        monkeypatch.setattr(cards, "make_cards", lambda doc, config: (
+            (_ for _ in ()).throw(OutputError("No space left on device", path=doc.path)) if doc.path.endswith("log-20.md")
+            else real(doc, config)))
+    else:
+        monkeypatch.setattr(write, "save_ledger", lambda *a: (_ for _ in ()).throw(full))
     with pytest.raises(OutputError, match="No space left"):
         build_decks(Config(), [folder], out)
     assert not list(out.glob("*.apkg")) and not list(out.glob(TEMP_PREFIX + "*"))

@@ -27,6 +27,7 @@ from notecards.segment import language
 if TYPE_CHECKING:
     from notecards.cards import CardBatch
     from notecards.ledger import Ledger
+    from notecards.write import Early, EarlyDecks
 
 
 @dataclass(slots=True)
@@ -97,6 +98,8 @@ class _Outcome:
     stream: str = ""
     """A big file's cards are not in `batch` but in this file, where a worker wrote them as they
     were made (its cache entry, or a temp file when the cache is off): see _stream_one."""
+    decks: tuple[tuple[str, str, str], ...] = ()
+    """The decks of these cards the worker wrote, in a cold build (write.write_early)."""
 
 
 def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
@@ -130,9 +133,9 @@ def _unreadable(item: Source, exc: InputError | RecursionError) -> _Outcome:
     return _Outcome(problem=exc)
 
 
-def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
+def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool, early: Early | None = None) -> _Outcome:
     """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
-    text read, and (`store`) keep them in the cache."""
+    text read, and (`store`) keep them in the cache; with `early`, write their decks."""
     if keyer is not None and _big(item):
         return _stream_one(item, config, keyer, store)
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
@@ -151,7 +154,12 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
     key = keyer.key(src)
     if store:
         keyer.put(src, doc, batch, key)
-    return replace(_built(batch, len(doc.papers), doc.warnings, key), stat=stat)
+    built = _built(batch, len(doc.papers), doc.warnings, key)
+    if early is not None:
+        from notecards.write import write_early
+
+        built = replace(built, decks=write_early(early, batch.cards, built.hashes))
+    return replace(built, stat=stat)
 
 
 def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Outcome:
@@ -218,12 +226,12 @@ def _read_back(o: _Outcome) -> _Outcome:
     return replace(_built(entry.cards, o.papers, o.warnings, o.key), stat=o.stat)
 
 
-_WORKER: tuple[Config, Cache | None, bool] | None = None
+_WORKER: tuple[Config, Cache | None, bool, Early | None] | None = None
 
 
-def _worker_init(config: Config, keyer: Cache | None, store: bool) -> None:
+def _worker_init(config: Config, keyer: Cache | None, store: bool, early: Early | None = None) -> None:
     global _WORKER
-    _WORKER = (config, keyer, store)
+    _WORKER = (config, keyer, store, early)
 
 
 def _worker_task(item: Source) -> _Outcome:
@@ -231,11 +239,12 @@ def _worker_task(item: Source) -> _Outcome:
     return _extract_one(item, *_WORKER)
 
 
-def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool) -> Iterator[_Outcome]:
+def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool,
+                  early: Early | None = None) -> Iterator[_Outcome]:
     """Outcomes in the order of `items`, from worker processes (jieba and the rules load once in each)."""
     n = max(1, min(workers.cpus(), 8, len(items) // 10))  # 10 files or more for each worker
     window = n * 4  # in flight at once: results are consumed in order, memory stays bounded
-    with workers.pool(n, _worker_init, (config, keyer, store)) as pool:
+    with workers.pool(n, _worker_init, (config, keyer, store, early)) as pool:
         pending = deque(pool.submit(_worker_task, r) for r in items[:window])
         for r in items[window:]:
             yield pending.popleft().result()
@@ -253,12 +262,12 @@ def _in_own_worker(item: Source, config: Config, keyer: Cache, store: bool) -> _
 
 def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
                  progress: Progress | None, done: int = 0, total: int | None = None,
-                 arrived: Callable[[_Outcome], object] | None = None) -> list[_Outcome]:
-    """Every file's outcome, in the order of `items`, extracted in workers when there are enough;
-    `arrived` is called with each as it comes."""
+                 early: EarlyDecks | None = None) -> list[_Outcome]:
+    """Every file's outcome, in the order of `items`, extracted in workers when there are enough
+    (which, given `early`, write the decks of each file's cards as they go)."""
     total = len(items) if total is None else total
     if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
-        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
+        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store, early.early if early else None)
     else:
         results = (_in_own_worker(r, config, keyer, store) if keyer is not None and _big(r)
                    else _extract_one(r, config, keyer, store) for r in items)
@@ -266,8 +275,8 @@ def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store
     for outcome in results:
         if outcome.stream:
             outcome = _read_back(outcome)
-        if arrived:
-            arrived(outcome)
+        if early is not None:
+            early.add(outcome.decks)
         outcomes.append(outcome)
         done += 1
         if progress:
@@ -437,10 +446,9 @@ def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
 
 
 def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
-                progress: Progress | None, done: int, total: int,
-                arrived: Callable[[_Outcome], object] | None = None) -> dict[int, _Outcome]:
-    """The cards of these files: from the cache where it is current, else extracted (and cached);
-    `arrived` is called with the outcome of each file extracted, as it comes."""
+                progress: Progress | None, done: int, total: int, early: EarlyDecks | None = None) -> dict[int, _Outcome]:
+    """The cards of these files: from the cache where it is current, else extracted (and cached;
+    `early`: their decks written as they go)."""
     out: dict[int, _Outcome] = {}
     for i in todo:
         key = known.keys[i]
@@ -453,7 +461,7 @@ def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config
     if progress:
         progress("extract", done, total)
     out.update(zip(rest, _extract_all([known.held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
-                                      progress, done, total, arrived)))
+                                      progress, done, total, early)))
     return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
@@ -524,22 +532,16 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             for i, o in made.items() if o.batch is not None})
 
     first = plan({})
-    # forked now, while this process is small: they write the decks at the end (write._writing), and
-    # in a cold build as the files are extracted (write.EarlyDecks)
-    early: EarlyDecks | None = None
+    # Nothing carried over (a cold build) and decks by file: the extraction workers write each
+    # file's decks as they go (write.EarlyDecks), and guids and mtimes are known by then.
+    early = EarlyDecks(out, ledger) if not ledger.files and not ledger.gone and config.deck_by == "file" else None
     try:
+        # forked now, while this process is small: they write the decks at the end (write._writing)
         with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
-            arrived = None
-            if writers is not None and not ledger.files and not ledger.gone:  # nothing carried: guids and mtimes are known
-                early = EarlyDecks(out, writers, ledger)
-
-                def arrived(o: _Outcome) -> None:
-                    if o.batch is not None:
-                        early.add(o.batch.cards, o.hashes)
             made: dict[int, _Outcome] = {}
             current = first
             while todo := [i for i in current.read if i not in made]:
-                made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs), arrived))
+                made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs), early))
                 current = plan(made)
             known.held.clear()
             owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
@@ -579,9 +581,10 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                 report.removed = written.removed
             elif known.reseen:
                 save_ledger(out, ledger)
-    finally:  # the writers have stopped: no temp file of theirs is made after this
+    except BaseException:  # every worker has stopped: no temp deck is made after this
         if early is not None:
-            early.discard()  # none left after write_decks; all of them when the build failed
+            early.discard()
+        raise
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
     if config.cache and (files or current.gone):

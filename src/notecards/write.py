@@ -447,71 +447,85 @@ def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None] | None:
     return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
 
 
-class EarlyDecks:
-    """Decks written while the build still extracts, when nothing of an earlier build is carried
-    (a cold build): every card then has the guid it was keyed with (identity.fresh_keys) and the
-    build's `now` for its mtime, so a deck is known from its first notes file on.
+@dataclass(frozen=True, slots=True)
+class Early:
+    """What an extraction worker needs to write a cold build's decks as it goes (EarlyDecks)."""
 
-    Each deck is sent to the pool once, with the cards of the file it first appears in, into a
-    temp file in the output folder. write_decks uses it where the deck it writes has the same
-    digest (an .apkg is a pure function of its digest's inputs); a deck a later file adds to
-    differs, and is written then from all its cards, this one removed. So the writers, forked
-    before any card existed, work alongside the extraction instead of after it.
+    out: Path
+    now: int
+    """The build's time: every note's mtime when nothing of an earlier build is carried."""
+    model: str
+    model_mtime: int
+
+
+def write_early(early: Early, cards: Iterable[Card], hashes: Iterable[str]) -> tuple[tuple[str, str, str], ...]:
+    """In an extraction worker: the decks of one notes file's cards (keyed by identity.fresh_keys,
+    with their note_hash), each written into a temp file in the output folder as though no other
+    file had a card in it -> (deck, temp file, digest) of each. A deck that can't be written is
+    left out: the build writes it at the end, and reports a failure then."""
+    decks: dict[str, list[tuple[Card, int]]] = {}
+    content: dict[str, str] = {}
+    for c, h in zip(cards, hashes):
+        if c.guid not in content:  # a repeated card once, as carry_identity keeps it
+            content[c.guid] = h
+            decks.setdefault(c.deck, []).append((c, next_mtime(None, h, early.now)))
+    written = []
+    for deck, notes in decks.items():
+        fd, tmp = tempfile.mkstemp(dir=early.out, prefix=TEMP_PREFIX, suffix=".apkg")
+        os.close(fd)
+        try:
+            _write_deck(*_rows((Path(tmp), deck, notes, early.model_mtime)))
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            continue
+        written.append((deck, tmp, _deck_digest(deck, notes, content, early.model, early.model_mtime)))
+    return tuple(written)
+
+
+class EarlyDecks:
+    """Decks written while a cold build still extracts. With nothing of an earlier build carried,
+    every card has the guid it was keyed with in its worker (identity.fresh_keys) and the build's
+    `now` for its mtime, so the worker that made a file's cards can write the file's decks
+    (write_early) at once, on both cores, without sending the cards to a writer.
+
+    write_decks uses a deck written early where the deck it writes has the same digest (an .apkg
+    is a pure function of its digest's inputs). A deck that another file also has (two files of
+    one title) differs, and is written at the end from all its cards; the temp files are removed.
     """
 
-    def __init__(self, out: Path, pool: Pool, previous: Ledger, now: int | None = None):
-        self.out, self.pool = Path(out), pool
-        self.now = int(time.time()) if now is None else now
-        self.model = model_hash()
-        self.model_mtime = next_mtime(previous.model if previous.model[0] else None, self.model, self.now)
-        self.sent: dict[str, tuple[Path, str, object]] = {}
-        """deck -> (temp file, digest of what it was written from, the pool's result)."""
-        self._papers: set[str] = set()
-        self._guids: set[str] = set()
+    def __init__(self, out: Path, previous: Ledger, now: int | None = None):
+        now = int(time.time()) if now is None else now
+        model = model_hash()
+        self.early = Early(Path(out), now, model, next_mtime(previous.model if previous.model[0] else None, model, now))
+        self.now = now
+        self.written: dict[str, tuple[Path, str]] = {}
+        """deck -> (temp file, digest of what it was written from), from the first file that had it."""
 
-    def add(self, cards: Iterable[Card], hashes: Iterable[str]) -> None:
-        """One notes file's cards (in file order: a paper's cards come from its first file), with
-        their note_hash; its decks that no earlier file had are sent to be written."""
-        owned = [(c, h) for c, h in zip(cards, hashes) if c.paper_key not in self._papers]
-        self._papers.update(c.paper_key for c, _ in owned)
-        decks: dict[str, list[tuple[Card, int]]] = {}
-        content: dict[str, str] = {}
-        for c, h in owned:
-            if c.guid not in self._guids:
-                self._guids.add(c.guid)
-                content[c.guid] = h
-                decks.setdefault(c.deck, []).append((c, next_mtime(None, h, self.now)))
-        for deck, notes in decks.items():
-            if deck in self.sent:
-                continue  # a deck two files share is written at the end, from all its cards
-            fd, tmp = tempfile.mkstemp(dir=self.out, prefix=TEMP_PREFIX, suffix=".apkg")
-            os.close(fd)
-            digest = _deck_digest(deck, notes, content, self.model, self.model_mtime)
-            job = _rows((Path(tmp), deck, notes, self.model_mtime))
-            self.sent[deck] = (Path(tmp), digest, self.pool.apply_async(_write_job, (job,)))
+    def add(self, written: Iterable[tuple[str, str, str]]) -> None:
+        """What write_early gave for one notes file."""
+        for deck, tmp, digest in written:
+            if deck in self.written:  # an earlier file has it too: not this file's deck alone
+                Path(tmp).unlink(missing_ok=True)
+            else:
+                self.written[deck] = (Path(tmp), digest)
 
     def take(self, digests: Mapping[str, str]) -> dict[str, Path]:
-        """deck -> its temp file, for each deck to write (`digests`: deck -> its digest now) that
-        was written early from the same; every other temp file is removed (a deck that grew, or whose writing failed: written
-        again, and a failure then reported)."""
+        """deck -> its temp file, for each deck to write (`digests`: deck -> its digest now) that was
+        written early from the same; every other temp file is removed."""
         ready = {}
-        for deck, (tmp, digest, result) in self.sent.items():
-            try:
-                result.get()
-            except OSError:
-                pass
+        for deck, (tmp, digest) in self.written.items():
+            if digests.get(deck) == digest:
+                ready[deck] = tmp
             else:
-                if digests.get(deck) == digest:
-                    ready[deck] = tmp
-                    continue
-            tmp.unlink(missing_ok=True)
-        self.sent.clear()
+                tmp.unlink(missing_ok=True)
+        self.written.clear()
         return ready
 
     def discard(self) -> None:
-        """Remove every temp file (the build failed; the pool has stopped)."""
-        _remove(tmp for tmp, _, _ in self.sent.values())
-        self.sent.clear()
+        """The build failed, and no worker is writing any more: remove every temp deck, those of
+        files whose outcome never came back too."""
+        _remove([tmp for tmp, _ in self.written.values()] + sorted(self.early.out.glob(TEMP_PREFIX + "*.apkg")))
+        self.written.clear()
 
 
 DISK_NOTES = 4_000
