@@ -230,6 +230,28 @@ def test_a_cold_build_that_fails_leaves_none_of_the_decks_it_wrote_early(tmp_pat
     assert not list(out.glob("*.apkg")) and not list(out.glob(TEMP_PREFIX + "*"))
 
 
+def test_a_rebuild_with_nothing_changed_loads_no_rules_yet_a_bad_cue_table_stops_it(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from notecards import pipeline
+    from notecards.errors import ConfigError
+    from notecards.rules import load_rules
+
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    (tmp_path / "cues.yaml").write_text("", encoding="utf-8")
+    config = replace(Config(), cues=tmp_path / "cues.yaml")
+    first = build_decks(config, [folder], out)
+    loads: list[object] = []
+    real = pipeline.rules_for
+    monkeypatch.setattr(pipeline, "rules_for", lambda c: loads.append(c) or real(c))
+    again = build_decks(config, [folder], out)
+    assert loads == [] and again.cards == first.cards
+    (tmp_path / "cues.yaml").write_text("weights: [", encoding="utf-8")
+    load_rules.cache_clear()  # as in a new process
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        build_decks(config, [folder], out)
+
+
 def test_a_file_that_can_no_longer_be_read_keeps_its_deck_until_fixed(tmp_path):
     folder, out = _notes(tmp_path), tmp_path / "decks"
     first = build_decks(Config(), [folder], out)

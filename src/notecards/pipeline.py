@@ -517,7 +517,6 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
     report = Report()
     refs, problems = find_notes(list(paths or config.notes))
     report.problems.extend(problems)
-    rules_for(config)
     keyer = Cache(out, config)  # keys files even when config.cache is off
     ledger = load_ledger(out)
     known = _key_files(refs, ledger, keyer)
@@ -532,6 +531,8 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             for i, o in made.items() if o.batch is not None})
 
     first = plan({})
+    if first.read:  # a bad cue table is a ConfigError before any file is extracted; when none is, the
+        rules_for(config)  # table is the last build's (it is in every file's key) and need not load
     # Nothing carried over (a cold build) and decks by file: the extraction workers write each
     # file's decks as they go (write.EarlyDecks), and guids and mtimes are known by then.
     early = EarlyDecks(out, ledger) if not ledger.files and not ledger.gone and config.deck_by == "file" else None
