@@ -187,3 +187,56 @@ def test_case_blind_cues_on_lower_cased_text_hit_what_the_case_blind_search_hits
     from notecards.classify import _cue_hits
 
     assert _cue_hits(text, RULES, False, True) == _cue_hits(text, plain_rules, False, True)
+
+
+_TITLES = ["Attention Is All You Need", "attention is all you need!", "Attention Is All You Really Need",
+           "Deep Residual Learning", "Other Paper Entirely"]
+_BULLETS = ["RNNs are slow to train.", "Self-attention only, no recurrence.", "Residual connections help.",
+            "New state of the art on WMT14.", "Deeper nets train well.", "> I wonder how it scales."]
+PAPERS = st.lists(st.tuples(st.sampled_from(_TITLES),
+                            st.lists(st.tuples(st.sampled_from(["problem", "method", "finding", "opinion"]),
+                                               st.sampled_from(_BULLETS)), max_size=5)), max_size=4)
+"""Papers whose titles are alike or the same and whose bullets recur: renamed, repeated, moved."""
+
+
+def _drafts(papers):
+    from notecards.cards import make_cards
+    from notecards.config import Config
+    from notecards.model import Bullet, Document, Paper
+
+    made = tuple(Paper(title=t, venue="ICLR", year=2017, line=1 + 10 * n,
+                       bullets=tuple(Bullet(text, 2 + 10 * n + i, label) for i, (label, text) in enumerate(bs)))
+                 for n, (t, bs) in enumerate(papers))
+    return make_cards(Document(path="notes/a.md", title="notes", papers=made, folder="notes"), Config()).cards
+
+
+@pytest.mark.parametrize("clash", [False, True])
+@given(before=PAPERS, now=PAPERS, reserve=st.integers(0, 3))
+def test_cards_keyed_in_the_workers_carry_the_identity_the_build_would_give(clash, before, now, reserve):
+    """carry_identity(fresh=True) of cards fresh_keys keyed (what a build gets from its workers)
+    gives what carry_identity gives the drafts; `clash`: every text's text_slot clashes with others',
+    so that slots are numbered."""
+    from unittest import mock
+
+    from notecards import identity
+
+    slot = (lambda text: "t" + str(len(text) % 2)) if clash else identity.text_slot
+    with mock.patch.object(identity, "text_slot", slot):
+        first = identity.carry_identity(_drafts(before), {})
+        previous = {p.ident: p for p in first.papers[reserve:]}
+        reserved = {p.ident for p in first.papers[:reserve]}
+        drafts = _drafts(now)
+        plain = identity.carry_identity(drafts, previous, reserved)
+        assert identity.carry_identity(identity.fresh_keys(drafts), previous, reserved, fresh=True) == plain
+        assert identity.carry_identity(identity.fresh_keys(drafts), {}, fresh=True) == identity.carry_identity(drafts, {})
+
+
+@pytest.mark.parametrize("name", ["cues.yaml", "structure.yaml", "cards.yaml"])
+def test_the_shipped_tables_load_in_c_as_safe_load_reads_them(name):
+    import yaml
+
+    from notecards.fsutil import resource_text
+    from notecards.rules import SHIPPED_LOADER
+
+    text = resource_text(name)
+    assert yaml.load(text, Loader=SHIPPED_LOADER) == yaml.safe_load(text)

@@ -142,6 +142,22 @@ def test_ledger_round_trip(tmp_path):
     assert back.files["a.md"].identities() == [ident] and back.files["a.md"].cards == 2
 
 
+def test_a_record_dumped_a_thousand_notes_at_a_time_is_the_json_of_each_note(tmp_path):
+    import json
+
+    notes = [(f"g{i}", f"h{i}", i, f"Papers::{i % 3}") for i in range(2_345)]
+    idents = [PaperIdentity(ident=f"p{i}", key=f"p{i}", title=f"P {i}", slots=(("method", str(i), "x"),)) for i in range(1_001)]
+    record = file_record(key="k", notes=notes, identities=idents)
+    dumps = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    decks = sorted({d for *_, d in notes})
+    assert record.body == ('{"notes":[' + ",".join(dumps([g, h, m, decks.index(d)]) for g, h, m, d in notes)
+                           + '],"papers":[' + ",".join(dumps({"ident": p.ident, "key": p.key, "title": p.title,
+                                                              "slots": [list(s) for s in p.slots], "next": {},
+                                                              "live": True}) for p in idents) + "]}")
+    assert record.notes() == notes and record.identities() == idents
+    assert file_record(key="k", notes=[], identities=[]).body == '{"notes":[],"papers":[]}'
+
+
 def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, monkeypatch):
     folder = _notes(tmp_path)
     for i in range(25):  # enough files for workers (pipeline.PARALLEL_MIN)
@@ -157,6 +173,83 @@ def test_decks_written_by_worker_processes_equal_those_written_here(tmp_path, mo
     with collection(tmp_path / "col") as col:
         import_all(col, parallel.decks)
         assert len(notes(col)) == parallel.cards
+
+
+def _many_notes(tmp_path: Path) -> Path:
+    folder = _notes(tmp_path)
+    for i in range(25):  # enough files for workers (pipeline.PARALLEL_MIN)
+        (folder / f"log-{i:02d}.md").write_text(_paper(f"Sparse Mixture Number {i} Of Experts", 2020 + i % 3,
+                                                       f"We propose routing scheme {i}.",
+                                                       f"It improves accuracy by {i}.5 points."), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("deck_by", ["file", "year"])
+def test_decks_written_while_a_cold_build_extracts_are_those_written_at_its_end(tmp_path, monkeypatch, deck_by):
+    """write.EarlyDecks: by file, the extraction workers write each file's deck, and the build
+    uses those but the one a later file adds to, written again from all its notes; by year (a
+    deck holds many files) every deck is written at the end."""
+    from notecards.fsutil import TEMP_PREFIX
+
+    folder, config = _many_notes(tmp_path), Config(deck_by=deck_by)
+    (folder / "log-00.md").write_text("---\ntitle: a\n---\n" + (folder / "log-00.md").read_text(encoding="utf-8"),
+                                      encoding="utf-8")  # deck_by file: a.md's deck, from a later file too
+    monkeypatch.setattr(write.time, "time", lambda: 1_800_000_000.0)  # both builds' notes: the same mtimes
+    plain = build_decks(config, [folder], tmp_path / "plain")  # in this process: every deck at the end
+    used: list[int] = []
+    take = write.EarlyDecks.take
+    monkeypatch.setattr(write.EarlyDecks, "take", lambda self, digests: used.append(len(r := take(self, digests))) or r)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    early = build_decks(config, [folder], tmp_path / "early")
+    assert used == ([len(early.decks) - 1] if deck_by == "file" else [])
+    assert [p.name for p in early.decks] == [p.name for p in plain.decks]
+    assert [p.read_bytes() for p in early.decks] == [p.read_bytes() for p in plain.decks]
+    ledgers = load_ledger(tmp_path / "early"), load_ledger(tmp_path / "plain")
+    assert ledgers[0].files == ledgers[1].files
+    assert [(d.file, d.digest) for d in ledgers[0].decks.values()] == [(d.file, d.digest) for d in ledgers[1].decks.values()]
+    assert not list((tmp_path / "early").glob(TEMP_PREFIX + "*"))
+
+
+@pytest.mark.parametrize("fails", ["extracting", "saving the state"])
+def test_a_cold_build_that_fails_leaves_none_of_the_decks_it_wrote_early(tmp_path, monkeypatch, fails):
+    from notecards import cards
+    from notecards.fsutil import TEMP_PREFIX
+
+    folder, out = _many_notes(tmp_path), tmp_path / "decks"
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
+    full = OSError(28, "No space left on device")
+    if fails == "extracting":  # in a worker, once earlier files' decks are written
+        real = cards.make_cards
+        monkeypatch.setattr(cards, "make_cards", lambda doc, config: (
+            (_ for _ in ()).throw(OutputError("No space left on device", path=doc.path)) if doc.path.endswith("log-20.md")
+            else real(doc, config)))
+    else:
+        monkeypatch.setattr(write, "save_ledger", lambda *a: (_ for _ in ()).throw(full))
+    with pytest.raises(OutputError, match="No space left"):
+        build_decks(Config(), [folder], out)
+    assert not list(out.glob("*.apkg")) and not list(out.glob(TEMP_PREFIX + "*"))
+
+
+def test_a_rebuild_with_nothing_changed_loads_no_rules_yet_a_bad_cue_table_stops_it(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from notecards import pipeline
+    from notecards.errors import ConfigError
+    from notecards.rules import load_rules
+
+    folder, out = _notes(tmp_path), tmp_path / "decks"
+    (tmp_path / "cues.yaml").write_text("", encoding="utf-8")
+    config = replace(Config(), cues=tmp_path / "cues.yaml")
+    first = build_decks(config, [folder], out)
+    loads: list[object] = []
+    real = pipeline.rules_for
+    monkeypatch.setattr(pipeline, "rules_for", lambda c: loads.append(c) or real(c))
+    again = build_decks(config, [folder], out)
+    assert loads == [] and again.cards == first.cards
+    (tmp_path / "cues.yaml").write_text("weights: [", encoding="utf-8")
+    load_rules.cache_clear()  # as in a new process
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        build_decks(config, [folder], out)
 
 
 def test_a_file_that_can_no_longer_be_read_keeps_its_deck_until_fixed(tmp_path):

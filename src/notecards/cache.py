@@ -29,7 +29,7 @@ from notecards.fsutil import atomic_write
 from notecards.model import Card, Document, SourceFile
 
 CACHE_DIR = ".notecards-cache"
-_FORMAT = 4
+_FORMAT = 5
 _TEMP_PREFIX = ".tmp-"
 _NOT_FOR_CARDS = ("notes", "out", "cache", "base")
 """Config keys that never change what a Document's cards are (`base`, the config file's folder, is

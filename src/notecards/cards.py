@@ -46,7 +46,7 @@ from notecards.fsutil import resource_text
 from notecards.identity import paper_key, text_slot
 from notecards.model import ASKED, Bullet, Card, Document, Paper
 from notecards.render import Memo, Rendered, plain_text, render_markdown
-from notecards.rules import FOLDS_TO_ASCII
+from notecards.rules import FOLDS_TO_ASCII, SHIPPED_LOADER
 from notecards.segment import CJK_CHARS, has_cjk, language, tokens
 
 CONTEXT = ("background", "other", "opinion")
@@ -150,7 +150,7 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
 def wording() -> Wording:
     """The shipped wording table, read and checked once."""
     text = resource_text("cards.yaml")
-    return load_wording(yaml.safe_load(text), "notecards/resources/cards.yaml")
+    return load_wording(yaml.load(text, Loader=SHIPPED_LOADER), "notecards/resources/cards.yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ class Carried:
 
 
 def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
-                   reserved: Collection[str] = ()) -> Carried:
+                   reserved: Collection[str] = (), fresh: bool = False) -> Carried:
     """Re-key cards so each keeps the guid it had in the previous build.
 
     Why a slot from a matching step and not from the text or the position: a key made of the
@@ -68,7 +68,9 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
     Papers that left are reported once and remembered (live=False).
 
     `reserved`: identities of papers outside `cards` that stay (in notes files this build does
-    not read again); no paper here takes one.
+    not read again); no paper here takes one. `fresh`: the cards carry the keys fresh_keys gives
+    them (the extraction workers key them): a paper the previous build did not know, and whose key
+    is free, keeps them as they are, which is every paper of a cold build.
     """
     groups: dict[str, list[tuple[int, Card]]] = {}
     for i, c in enumerate(cards):
@@ -85,16 +87,16 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
         while prev is None and ident in used:  # a new paper named like an old one that was retitled away
             ident += "~"
         used.add(ident)
-        slots, next_slot = _match_slots([c for _, c in group], prev)
-        for i, c in group:
-            slot = c.slot
-            if c.kind in ASKED:
-                part = c.slot.partition(".")[2]
-                slot = str(slots[(c.kind, c.basis)]) + (f".{part}" if part else "")
-            guid = card_guid(ident, c.kind, slot)
-            if guid not in seen_guids:
-                seen_guids.add(guid)
-                out.append(_keyed(c, guid, slot))
+        if fresh and prev is None and ident == key:  # keyed as a cold build keys them already
+            slots, next_slot = _fresh_slots(c for _, c in group)
+            keyed = group
+        else:
+            slots, next_slot = _match_slots([c for _, c in group], prev)
+            keyed = [(i, _rekeyed(c, ident, slots)) for i, c in group]
+        for i, c in keyed:
+            if c.guid not in seen_guids:
+                seen_guids.add(c.guid)
+                out.append(c)
                 index.append(i)
         papers.append(PaperIdentity(
             ident=ident, key=key, title=html.unescape(group[0][1].title),
@@ -109,6 +111,42 @@ def carry_identity(cards: Iterable[Card], previous: Mapping[str, PaperIdentity],
 def give_guids(cards: Iterable[Card]) -> tuple[Card, ...]:
     """Cards with the guids a build into a new output folder gives them (duplicates once)."""
     return carry_identity(cards, {}).cards
+
+
+def fresh_keys(cards: Iterable[Card]) -> list[Card]:
+    """Each card with the guid and slot a build into a new output folder gives it, duplicates
+    kept (carry_identity drops them): what the extraction workers send, so that the build keys
+    again, in carry_identity(..., fresh=True), only the papers an earlier build knew."""
+    cards = list(cards)
+    groups: dict[str, list[Card]] = {}
+    for c in cards:
+        groups.setdefault(c.paper_key, []).append(c)
+    keyed = {}
+    for key, group in groups.items():
+        slots, _ = _match_slots(group, None)
+        keyed[key] = iter([_rekeyed(c, key, slots) for c in group])
+    return [next(keyed[c.paper_key]) for c in cards]  # in their own order: a paper's cards may not be together
+
+
+def _rekeyed(card: Card, ident: str, slots: Mapping[tuple[str, str], str]) -> Card:
+    """The card keyed to paper `ident`, its slot from `slots` ((kind, bullet text) -> slot)."""
+    slot = card.slot
+    if card.kind in ASKED:
+        part = card.slot.partition(".")[2]
+        slot = str(slots[(card.kind, card.basis)]) + (f".{part}" if part else "")
+    return _keyed(card, card_guid(ident, card.kind, slot), slot)
+
+
+def _fresh_slots(cards: Iterable[Card]) -> tuple[dict[tuple[str, str], str], dict[str, int]]:
+    """_match_slots(cards, None), read from cards that fresh_keys keyed: each asked bullet's slot,
+    and per kind the slot after the highest numbered one (a number is given only when two texts'
+    text_slot clash)."""
+    slots = {(c.kind, c.basis): c.slot.partition(".")[0] for c in cards if c.kind in ASKED}
+    next_slot: dict[str, int] = {}
+    for (kind, _), slot in slots.items():
+        if slot.isdigit():
+            next_slot[kind] = max(next_slot.get(kind, 1), int(slot) + 1)
+    return slots, next_slot
 
 
 _CARD_FIELDS = attrgetter(*Card.__slots__)

@@ -27,6 +27,7 @@ from notecards.segment import language
 if TYPE_CHECKING:
     from notecards.cards import CardBatch
     from notecards.ledger import Ledger
+    from notecards.write import Early, EarlyDecks
 
 
 @dataclass(slots=True)
@@ -97,6 +98,8 @@ class _Outcome:
     stream: str = ""
     """A big file's cards are not in `batch` but in this file, where a worker wrote them as they
     were made (its cache entry, or a temp file when the cache is off): see _stream_one."""
+    decks: tuple[tuple[str, str, str], ...] = ()
+    """The decks of these cards the worker wrote, in a cold build (write.write_early)."""
 
 
 def _built(batch: CardBatch, papers: int, warnings: tuple[str, ...], key: str) -> _Outcome:
@@ -130,9 +133,9 @@ def _unreadable(item: Source, exc: InputError | RecursionError) -> _Outcome:
     return _Outcome(problem=exc)
 
 
-def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool) -> _Outcome:
+def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool, early: Early | None = None) -> _Outcome:
     """Read (unless read already) and extract one file; with `keyer`, make its cards, keyed on the
-    text read, and (`store`) keep them in the cache."""
+    text read, and (`store`) keep them in the cache; with `early`, write their decks."""
     if keyer is not None and _big(item):
         return _stream_one(item, config, keyer, store)
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
@@ -143,13 +146,20 @@ def _extract_one(item: Source, config: Config, keyer: Cache | None, store: bool)
         return _unreadable(item, exc)
     if keyer is None:
         return _Outcome(doc)
-    from notecards.cards import make_cards
+    from notecards.cards import CardBatch, make_cards
+    from notecards.identity import fresh_keys
 
     batch = make_cards(doc, config)
+    batch = CardBatch(tuple(fresh_keys(batch.cards)), batch.warnings)  # here, on both cores: see carry_identity
     key = keyer.key(src)
     if store:
         keyer.put(src, doc, batch, key)
-    return replace(_built(batch, len(doc.papers), doc.warnings, key), stat=stat)
+    built = _built(batch, len(doc.papers), doc.warnings, key)
+    if early is not None:
+        from notecards.write import write_early
+
+        built = replace(built, decks=write_early(early, batch.cards, built.hashes))
+    return replace(built, stat=stat)
 
 
 def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Outcome:
@@ -159,6 +169,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
     The same cards as _extract_one's: each paper's listings are labelled, merged and carded in
     the order make_cards takes them, and cards.end_cards finishes the file from a tally."""
     from notecards.cards import end_cards, merge_listings, paper_cards, repeat_groups
+    from notecards.identity import fresh_keys
 
     stat = () if isinstance(item, SourceFile) else _stat(item.path)
     rules = rules_for(config)
@@ -181,7 +192,7 @@ def _stream_one(item: Source, config: Config, keyer: Cache, store: bool) -> _Out
         tallies = []
         for made, tally in paper_cards(doc, listed(), config):
             tallies.append(tally)
-            yield tuple(made)
+            yield tuple(fresh_keys(made))
         left_out, batch_warnings = end_cards(doc.path, tallies)
         yield Tail(batch_warnings, left_out)
 
@@ -215,12 +226,12 @@ def _read_back(o: _Outcome) -> _Outcome:
     return replace(_built(entry.cards, o.papers, o.warnings, o.key), stat=o.stat)
 
 
-_WORKER: tuple[Config, Cache | None, bool] | None = None
+_WORKER: tuple[Config, Cache | None, bool, Early | None] | None = None
 
 
-def _worker_init(config: Config, keyer: Cache | None, store: bool) -> None:
+def _worker_init(config: Config, keyer: Cache | None, store: bool, early: Early | None = None) -> None:
     global _WORKER
-    _WORKER = (config, keyer, store)
+    _WORKER = (config, keyer, store, early)
 
 
 def _worker_task(item: Source) -> _Outcome:
@@ -228,11 +239,12 @@ def _worker_task(item: Source) -> _Outcome:
     return _extract_one(item, *_WORKER)
 
 
-def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool) -> Iterator[_Outcome]:
+def _run_parallel(items: list[Source], config: Config, keyer: Cache | None, store: bool,
+                  early: Early | None = None) -> Iterator[_Outcome]:
     """Outcomes in the order of `items`, from worker processes (jieba and the rules load once in each)."""
     n = max(1, min(workers.cpus(), 8, len(items) // 10))  # 10 files or more for each worker
     window = n * 4  # in flight at once: results are consumed in order, memory stays bounded
-    with workers.pool(n, _worker_init, (config, keyer, store)) as pool:
+    with workers.pool(n, _worker_init, (config, keyer, store, early)) as pool:
         pending = deque(pool.submit(_worker_task, r) for r in items[:window])
         for r in items[window:]:
             yield pending.popleft().result()
@@ -249,11 +261,13 @@ def _in_own_worker(item: Source, config: Config, keyer: Cache, store: bool) -> _
 
 
 def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store: bool,
-                 progress: Progress | None, done: int = 0, total: int | None = None) -> list[_Outcome]:
-    """Every file's outcome, in the order of `items`, extracted in workers when there are enough."""
+                 progress: Progress | None, done: int = 0, total: int | None = None,
+                 early: EarlyDecks | None = None) -> list[_Outcome]:
+    """Every file's outcome, in the order of `items`, extracted in workers when there are enough
+    (which, given `early`, write the decks of each file's cards as they go)."""
     total = len(items) if total is None else total
     if len(items) >= PARALLEL_MIN and workers.cpus() > 1:
-        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store)
+        results: Iterable[_Outcome] = _run_parallel(items, config, keyer, store, early.early if early else None)
     else:
         results = (_in_own_worker(r, config, keyer, store) if keyer is not None and _big(r)
                    else _extract_one(r, config, keyer, store) for r in items)
@@ -261,6 +275,8 @@ def _extract_all(items: list[Source], config: Config, keyer: Cache | None, store
     for outcome in results:
         if outcome.stream:
             outcome = _read_back(outcome)
+        if early is not None:
+            early.add(outcome.decks)
         outcomes.append(outcome)
         done += 1
         if progress:
@@ -430,8 +446,9 @@ def _key_files(refs: list[NoteRef], ledger: Ledger, cache: Cache) -> _Keys:
 
 
 def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config, keyer: Cache,
-                progress: Progress | None, done: int, total: int) -> dict[int, _Outcome]:
-    """The cards of these files: from the cache where it is current, else extracted (and cached)."""
+                progress: Progress | None, done: int, total: int, early: EarlyDecks | None = None) -> dict[int, _Outcome]:
+    """The cards of these files: from the cache where it is current, else extracted (and cached;
+    `early`: their decks written as they go)."""
     out: dict[int, _Outcome] = {}
     for i in todo:
         key = known.keys[i]
@@ -444,7 +461,7 @@ def _cards_of(todo: list[int], refs: list[NoteRef], known: _Keys, config: Config
     if progress:
         progress("extract", done, total)
     out.update(zip(rest, _extract_all([known.held.get(i, refs[i]) for i in rest], config, keyer, config.cache,
-                                      progress, done, total)))
+                                      progress, done, total, early)))
     return {i: replace(o, stat=known.stats[i]) if i in known.stats else o for i, o in out.items()}
 
 
@@ -494,13 +511,12 @@ def preview_cards(config: Config, paths: Iterable[Path] | None = None,
 
 def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None, progress: Progress | None) -> Report:
     from notecards.ledger import file_stat, load_ledger, save_ledger
-    from notecards.write import FileCards, model_hash, write_decks
+    from notecards.write import EarlyDecks, FileCards, model_hash, write_decks
 
     out = Path(out or config.out)
     report = Report()
     refs, problems = find_notes(list(paths or config.notes))
     report.problems.extend(problems)
-    rules_for(config)
     keyer = Cache(out, config)  # keys files even when config.cache is off
     ledger = load_ledger(out)
     known = _key_files(refs, ledger, keyer)
@@ -515,51 +531,61 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
             for i, o in made.items() if o.batch is not None})
 
     first = plan({})
-    # forked now, while this process is small: they write the decks at the end (write._writing)
-    with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
-        made: dict[int, _Outcome] = {}
-        current = first
-        while todo := [i for i in current.read if i not in made]:
-            made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs)))
-            current = plan(made)
-        known.held.clear()
-        owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
-        files: dict[str, FileCards] = {}
-        for i in range(len(refs)):
-            if i in made:
-                o = made[i]
-                if o.problem is not None:
-                    report.problems.append(o.problem)
+    if first.read:  # a bad cue table is a ConfigError before any file is extracted; when none is, the
+        rules_for(config)  # table is the last build's (it is in every file's key) and need not load
+    # Nothing carried over (a cold build) and decks by file: the extraction workers write each
+    # file's decks as they go (write.EarlyDecks), and guids and mtimes are known by then.
+    early = EarlyDecks(out, ledger) if not ledger.files and not ledger.gone and config.deck_by == "file" else None
+    try:
+        # forked now, while this process is small: they write the decks at the end (write._writing)
+        with workers.early_pool(min(workers.cpus(), 8) if len(first.read) >= PARALLEL_MIN else 1) as writers:
+            made: dict[int, _Outcome] = {}
+            current = first
+            while todo := [i for i in current.read if i not in made]:
+                made.update(_cards_of(todo, refs, known, config, keyer, progress, len(made), len(refs), early))
+                current = plan(made)
+            known.held.clear()
+            owners = _owners((i, o.batch.cards) for i, o in made.items() if o.batch is not None)
+            files: dict[str, FileCards] = {}
+            for i in range(len(refs)):
+                if i in made:
+                    o = made[i]
+                    if o.problem is not None:
+                        report.problems.append(o.problem)
+                        continue
+                    keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
+                    cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
+                    warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
+                    files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
+                                              keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
+                                              media=media_stats([m for c in cards for m in c.media]) or (),
+                                              papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
+                                              seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
+                    report.warnings.extend(warnings)
+                    report.papers += o.papers
+                elif isinstance(keys[i], InputError):
+                    report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
                     continue
-                keep, elsewhere = _owned(o.batch.cards, i, owners, ids)
-                cards, hashes = tuple(o.batch.cards[n] for n in keep), tuple(o.hashes[n] for n in keep)
-                warnings = o.warnings + o.batch.warnings + elsewhere  # images left out, papers without cards
-                files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
-                                          keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
-                                          media=media_stats([m for c in cards for m in c.media]) or (),
-                                          papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
-                                          seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
-                report.warnings.extend(warnings)
-                report.papers += o.papers
-            elif isinstance(keys[i], InputError):
-                report.problems.append(keys[i])  # skipped; its last cards stand (plan_build)
-                continue
-            else:
-                record = ledger.files[ids[i]]
-                report.warnings.extend(record.warnings)
-                report.papers += record.papers
-            report.files += 1
-        del made  # the cards live on in `files` only
-        if known.reseen:
-            ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
-                                            for f, r in ledger.files.items()})
-        if files or current.gone:
-            written = write_decks(files, out, [ids[i] for i in current.carried], previous=ledger, pool=writers,
-                                  progress=(lambda done, total: progress("write", done, total)) if progress else None)
-            ledger = written.ledger
-            report.removed = written.removed
-        elif known.reseen:
-            save_ledger(out, ledger)
+                else:
+                    record = ledger.files[ids[i]]
+                    report.warnings.extend(record.warnings)
+                    report.papers += record.papers
+                report.files += 1
+            del made  # the cards live on in `files` only
+            if known.reseen:
+                ledger = replace(ledger, files={f: replace(r, seen=known.reseen[f]) if f in known.reseen else r
+                                                for f, r in ledger.files.items()})
+            if files or current.gone:
+                written = write_decks(files, out, [ids[i] for i in current.carried], previous=ledger, pool=writers, early=early,
+                                      progress=(lambda done, total: progress("write", done, total)) if progress else None)
+                ledger = written.ledger
+                report.removed = written.removed
+            elif known.reseen:
+                save_ledger(out, ledger)
+    except BaseException:  # every worker has stopped: no temp deck is made after this
+        if early is not None:
+            early.discard()
+        raise
     report.decks = [out / rec.file for _, rec in sorted(ledger.decks.items())]
     report.cards = sum(r.cards for r in ledger.files.values())
     if config.cache and (files or current.gone):

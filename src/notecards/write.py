@@ -213,6 +213,7 @@ class FileCards:
     """One notes file's part in a build: its cards, and what the ledger keeps about the file."""
 
     cards: tuple[Card, ...]
+    """With the keys a build into a new folder gives them (identity.fresh_keys; give_guids)."""
     hashes: tuple[str, ...] = ()
     """note_hash of each card, if the caller made them (extraction workers do, in parallel)."""
     key: str = ""
@@ -238,7 +239,7 @@ class Written:
 
 def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str] = (), *,
                 progress: Callable[[int, int], None] | None = None, previous: Ledger | None = None,
-                pool: Pool | None = None) -> Written:
+                pool: Pool | None = None, early: EarlyDecks | None = None) -> Written:
     """Write the decks of `files` (a notes file's id -> its cards) into `out`, and the ledger.
 
     `keep` names files of the last build whose notes stand as they are, unread: their records are
@@ -246,24 +247,30 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
     (pipeline.py). Nothing is written or deleted when the folder can't be written, and a build that
     fails while writing removes the decks it added: OutputError names the file. `progress(done,
     total)` is called as decks are written. `previous`: the ledger in `out`, if the caller has read
-    it already; `pool`: worker processes to write decks in.
+    it already; `pool`: worker processes to write decks in; `early`: decks written while the
+    build extracted, each used where it is the deck this build writes (the same digest).
     """
     out = Path(out)
     prepare_folder(out)
     previous = previous if previous is not None else load_ledger(out)
     kept = {f: previous.files[f] for f in keep if f in previous.files}
-    plan = plan_notes(files, previous, kept, int(time.time()))
+    plan = plan_notes(files, previous, kept, early.now if early is not None else int(time.time()))
     names = _file_names(plan.by_deck.keys() | plan.standing)
     jobs, digests = _deck_jobs(plan, out, names, previous)
     try:
         progress = progress or (lambda done, total: None)
-        writing = _writing(jobs, pool)
+        ready = early.take({job[1]: digests[job[1]] for job in jobs}) if early is not None else {}
+        for path, deck, *_ in jobs:
+            if deck in ready:
+                os.replace(ready[deck], path)  # written early from the same notes: the same bytes
+        todo = [job for job in jobs if job[1] not in ready]
+        writing = _writing(todo, pool)
         if writing is None:  # in this process: the decks first, so a big deck's notes and the records are not held at once
-            _drain((_write_deck(*_rows(job)) for job in jobs), progress, len(jobs))
+            _drain((_write_deck(*_rows(job)) for job in todo), progress, len(jobs), len(ready))
             records = dict(kept) | file_records(plan, files)
         else:  # the pool writes the decks meanwhile
             records = dict(kept) | file_records(plan, files)
-            _drain(writing, progress, len(jobs))
+            _drain(writing, progress, len(jobs), len(ready))
         decks = {d: previous.decks[d] for d in plan.standing}
         decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in plan.by_deck)
         ledger = Ledger(model=plan.model, files=records, decks=decks,
@@ -308,7 +315,7 @@ def plan_notes(files: Mapping[str, FileCards], previous: Ledger, kept: Mapping[s
     read_again = [(f, r) for f, r in previous.files.items() if f not in kept]
     carried = carry_identity((c for fc in files.values() for c in fc.cards),
                              {p.ident: p for f, r in read_again for p in r.identities(f)} | {p.ident: p for p in previous.gone},
-                             {i for r in kept.values() for i in r.idents})
+                             {i for r in kept.values() for i in r.idents}, fresh=True)
     model = model_hash()
     model_mtime = next_mtime(previous.model if previous.model[0] else None, model, now)
     old_notes = {g: (h, m) for f, r in read_again for g, h, m, _ in r.notes(f)}
@@ -361,12 +368,12 @@ def _deck_jobs(plan: NotePlan, out: Path, names: Mapping[str, str], previous: Le
     return jobs, digests
 
 
-def _drain(writing: Iterator[None], progress: Callable[[int, int], None], total: int) -> None:
-    """Wait for every deck; the first failure is raised once every writer has stopped, so that no
-    worker is still writing a deck when the caller removes the build's decks."""
-    progress(0, total)
+def _drain(writing: Iterator[None], progress: Callable[[int, int], None], total: int, done: int = 0) -> None:
+    """Wait for every deck (`done` of `total` are written already); the first failure is raised
+    once every writer has stopped, so that no worker is still writing a deck when the caller
+    removes the build's decks."""
+    progress(done, total)
     failed: OSError | None = None
-    done = 0
     while True:
         try:
             next(writing)
@@ -438,6 +445,87 @@ def _writing(jobs: list[_Job], pool: Pool | None) -> Iterator[None] | None:
     if pool is None or sum(len(j[2]) for j in jobs) < PARALLEL_NOTES:
         return None
     return pool.imap(_write_job, map(_rows, jobs), chunksize=8)
+
+
+@dataclass(frozen=True, slots=True)
+class Early:
+    """What an extraction worker needs to write a cold build's decks as it goes (EarlyDecks)."""
+
+    out: Path
+    now: int
+    """The build's time: every note's mtime when nothing of an earlier build is carried."""
+    model: str
+    model_mtime: int
+
+
+def write_early(early: Early, cards: Iterable[Card], hashes: Iterable[str]) -> tuple[tuple[str, str, str], ...]:
+    """In an extraction worker: the decks of one notes file's cards (keyed by identity.fresh_keys,
+    with their note_hash), each written into a temp file in the output folder as though no other
+    file had a card in it -> (deck, temp file, digest) of each. A deck that can't be written is
+    left out: the build writes it at the end, and reports a failure then."""
+    decks: dict[str, list[tuple[Card, int]]] = {}
+    content: dict[str, str] = {}
+    for c, h in zip(cards, hashes):
+        if c.guid not in content:  # a repeated card once, as carry_identity keeps it
+            content[c.guid] = h
+            decks.setdefault(c.deck, []).append((c, next_mtime(None, h, early.now)))
+    written = []
+    for deck, notes in decks.items():
+        fd, tmp = tempfile.mkstemp(dir=early.out, prefix=TEMP_PREFIX, suffix=".apkg")
+        os.close(fd)
+        try:
+            _write_deck(*_rows((Path(tmp), deck, notes, early.model_mtime)))
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            continue
+        written.append((deck, tmp, _deck_digest(deck, notes, content, early.model, early.model_mtime)))
+    return tuple(written)
+
+
+class EarlyDecks:
+    """Decks written while a cold build still extracts. With nothing of an earlier build carried,
+    every card has the guid it was keyed with in its worker (identity.fresh_keys) and the build's
+    `now` for its mtime, so the worker that made a file's cards can write the file's decks
+    (write_early) at once, on both cores, without sending the cards to a writer.
+
+    write_decks uses a deck written early where the deck it writes has the same digest (an .apkg
+    is a pure function of its digest's inputs). A deck that another file also has (two files of
+    one title) differs, and is written at the end from all its cards; the temp files are removed.
+    """
+
+    def __init__(self, out: Path, previous: Ledger, now: int | None = None):
+        now = int(time.time()) if now is None else now
+        model = model_hash()
+        self.early = Early(Path(out), now, model, next_mtime(previous.model if previous.model[0] else None, model, now))
+        self.now = now
+        self.written: dict[str, tuple[Path, str]] = {}
+        """deck -> (temp file, digest of what it was written from), from the first file that had it."""
+
+    def add(self, written: Iterable[tuple[str, str, str]]) -> None:
+        """What write_early gave for one notes file."""
+        for deck, tmp, digest in written:
+            if deck in self.written:  # an earlier file has it too: not this file's deck alone
+                Path(tmp).unlink(missing_ok=True)
+            else:
+                self.written[deck] = (Path(tmp), digest)
+
+    def take(self, digests: Mapping[str, str]) -> dict[str, Path]:
+        """deck -> its temp file, for each deck to write (`digests`: deck -> its digest now) that was
+        written early from the same; every other temp file is removed."""
+        ready = {}
+        for deck, (tmp, digest) in self.written.items():
+            if digests.get(deck) == digest:
+                ready[deck] = tmp
+            else:
+                tmp.unlink(missing_ok=True)
+        self.written.clear()
+        return ready
+
+    def discard(self) -> None:
+        """The build failed, and no worker is writing any more: remove every temp deck, those of
+        files whose outcome never came back too."""
+        _remove([tmp for tmp, _ in self.written.values()] + sorted(self.early.out.glob(TEMP_PREFIX + "*.apkg")))
+        self.written.clear()
 
 
 DISK_NOTES = 4_000
