@@ -517,3 +517,12 @@ def test_a_bold_title_paragraph_with_its_venue_opens_a_paper(tmp_path, opener):
     assert [(p.title, p.venue, p.year, [b.text for b in p.bullets]) for p in ps] == [
         ("Mixtral of Experts", "arXiv", 2024, ["Eight experts, two active per token."]),
         ("Mistral 7B", "arXiv", 2023, ["Sliding-window attention."])]
+
+
+def test_a_reading_list_section_holds_papers_and_a_to_read_section_does_not(tmp_path):
+    ps = papers(tmp_path, "# Papers\n\n## Reading list\n\n"
+                          "- [LoRA: Low-Rank Adaptation of Large Language Models](https://arxiv.org/abs/2106.09685)\n"
+                          "  - Adds low-rank matrices beside frozen weights.\n\n## To read\n\n"
+                          "- [QLoRA: Efficient Finetuning of Quantized LLMs](https://arxiv.org/abs/2305.14314)\n")
+    assert [(p.title, [b.text for b in p.bullets]) for p in ps] == [
+        ("LoRA: Low-Rank Adaptation of Large Language Models", ["Adds low-rank matrices beside frozen weights."])]
