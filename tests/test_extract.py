@@ -251,6 +251,8 @@ TITLE_LINES = [
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),
     ("Paper 2: Densely Connected Convolutional Networks", ("Densely Connected Convolutional Networks", None, None, "")),
+    ("Big Bird: Transformers for Longer Sequences - Zaheer et al. - NeurIPS 2020",
+     ("Big Bird: Transformers for Longer Sequences", "NeurIPS", 2020, "")),  # the authors after a dash
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
     ("第3篇：Masked Autoencoders Are Scalable Learners", ("Masked Autoencoders Are Scalable Learners", None, None, "")),
     ('Vaswani, A., et al. "Attention Is All You Need." NeurIPS 2017.', ("Attention Is All You Need", "NeurIPS", 2017, "")),

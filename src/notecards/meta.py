@@ -45,6 +45,7 @@ _CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 """The quoted title of a citation line: authors, "Title.", then venue and year."""
 _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?\s*)*")
 """What may stand before a cited title: authors' names and initials ('Vaswani, A., et al.')."""
+_TRAILING_AUTHORS = re.compile(r"\s+[-–—,]\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)?,?\s+et\s+al\.?\s*[-–—,]?\s*$")
 _LEAD_DATE = re.compile(r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?\s+")
 _LEAD_LABEL = re.compile(r"【([^【】]{1,20})】\s*")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
@@ -392,6 +393,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if title != checked:  # most plain lines come out of clean_inline as they went in
         title, v, y = _strip_title_venue(title, memo)
         venue, year = venue or v, year or y
+    if "et al" in title:
+        title = _TRAILING_AUTHORS.sub("", title)  # 'Title - Child et al.': who wrote it, not the title
     note = clean_note(rest)
     return TitleLine(title=title.strip(" \t:：-–—,，"), venue=venue, year=year, note=note, link=link,
                      strong=strong)
