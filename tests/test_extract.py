@@ -251,6 +251,8 @@ TITLE_LINES = [
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),
     ("Paper 2: Densely Connected Convolutional Networks", ("Densely Connected Convolutional Networks", None, None, "")),
+    ("Deformable DETR: Deformable Transformers | ICLR 2021 | [code](https://x.org/c)",
+     ("Deformable DETR: Deformable Transformers", "ICLR", 2021, "")),  # venue and link names after bars
     ("Big Bird: Transformers for Longer Sequences - Zaheer et al. - NeurIPS 2020",
      ("Big Bird: Transformers for Longer Sequences", "NeurIPS", 2020, "")),  # the authors after a dash
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
@@ -528,3 +530,12 @@ def test_a_reading_list_section_holds_papers_and_a_to_read_section_does_not(tmp_
                           "- [QLoRA: Efficient Finetuning of Quantized LLMs](https://arxiv.org/abs/2305.14314)\n")
     assert [(p.title, [b.text for b in p.bullets]) for p in ps] == [
         ("LoRA: Low-Rank Adaptation of Large Language Models", ["Adds low-rank matrices beside frozen weights."])]
+
+
+def test_a_paper_heading_with_a_code_link_is_no_code_section(tmp_path):
+    ps = papers(tmp_path, "# Notes\n\n### 3. Deformable DETR: Deformable Transformers | ICLR 2021 | [code](https://x.org/c)\n"
+                          "- 只在参考点附近采样少量位置做注意力。\n\n### 4. Conditional DETR for Fast Training | ICCV 2021\n"
+                          "- 条件空间查询让交叉注意力更快收敛。\n\n## Code / Links\n\n- [A Toolkit For Detection](https://x.org/t)\n")
+    assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
+        ("Deformable DETR: Deformable Transformers", "ICLR", ["只在参考点附近采样少量位置做注意力。"]),
+        ("Conditional DETR for Fast Training", "ICCV", ["条件空间查询让交叉注意力更快收敛。"])]

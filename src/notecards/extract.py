@@ -146,7 +146,9 @@ def _key_variants(text: str, memo: LineMemo) -> frozenset[str]:
     if last and (last in "-./" or last.isdecimal() or last.isspace()):
         parts.add(_TRAILING_DATE.sub("", plain))  # 'Updated 2022-3-26'
     if "/" in no_parens or "|" in no_parens or "｜" in no_parens:
-        parts.update(_ALTERNATIVES.split(no_parens))  # '相关链接 / Related links'
+        alternatives = [x.strip() for x in _ALTERNATIVES.split(no_parens)]
+        if all(len(x.split()) <= 4 and len(x) <= 30 for x in alternatives):  # names, not 'Title | ICLR 2021 | code'
+            parts.update(alternatives)  # '相关链接 / Related links'
     # A set first: the parts are mostly the same text. Most are too long to be a name: skip norm_key.
     keys = {norm_key(p, memo) for p in parts if could_be_key(p, section_keys(memo.rules))}
     keys.discard("")

@@ -46,6 +46,7 @@ _CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?\s*)*")
 """What may stand before a cited title: authors' names and initials ('Vaswani, A., et al.')."""
 _TRAILING_AUTHORS = re.compile(r"\s+[-–—,]\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)?,?\s+et\s+al\.?\s*[-–—,]?\s*$")
+_BARS = re.compile(r"\s*[|｜]\s*")
 _LEAD_DATE = re.compile(r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?\s+")
 _LEAD_LABEL = re.compile(r"【([^【】]{1,20})】\s*")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
@@ -393,6 +394,15 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if title != checked:  # most plain lines come out of clean_inline as they went in
         title, v, y = _strip_title_venue(title, memo)
         venue, year = venue or v, year or y
+    if "|" in title or "｜" in title:  # 'Title | ICLR 2021 | [code](…)': a venue and link names after bars
+        head, *tail = _BARS.split(title)
+        tail = [x for x in tail if x]
+        meta = [parse_venue(x, memo) for x in tail]
+        if head.strip() and tail and all(v or y or norm_key(x, memo) in memo.rules.generic_link_texts
+                                         for x, (v, y) in zip(tail, meta)):
+            title = head
+            venue = venue or next((v for v, _ in meta if v), None)
+            year = year or next((y for _, y in meta if y), None)
     if "et al" in title:
         title = _TRAILING_AUTHORS.sub("", title)  # 'Title - Child et al.': who wrote it, not the title
     note = clean_note(rest)
