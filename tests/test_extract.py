@@ -539,3 +539,10 @@ def test_a_paper_heading_with_a_code_link_is_no_code_section(tmp_path):
     assert [(p.title, p.venue, [b.text for b in p.bullets]) for p in ps] == [
         ("Deformable DETR: Deformable Transformers", "ICLR", ["只在参考点附近采样少量位置做注意力。"]),
         ("Conditional DETR for Fast Training", "ICCV", ["条件空间查询让交叉注意力更快收敛。"])]
+
+
+def test_a_front_matter_paper_key_names_the_paper(tmp_path):
+    ps = papers(tmp_path, '---\npaper: "Direct Preference Optimization: Your Language Model is Secretly a Reward Model"\n'
+                          "venue: NeurIPS\nyear: 2023\n---\n\n## Method\nA classification loss on preference pairs.\n")
+    assert [(p.title, p.venue, p.year) for p in ps] == [
+        ("Direct Preference Optimization: Your Language Model is Secretly a Reward Model", "NeurIPS", 2023)]

@@ -1071,8 +1071,8 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
     for kind, value in fields:
         if kind == "title" and value:
             return clean_inline(value, memo), 0
-    if isinstance(front.get("title"), str) and front["title"].strip():
-        return front["title"].strip(), 0
+    if (named := _front_title(front, memo)):
+        return named, 0
     def naming(b: Block) -> bool:
         return not (is_section_name(b.text, memo) or b.text.rstrip().endswith((":", "："))
                     or year_heading(b.text, memo) or is_date_text(b.text, memo))
@@ -1134,13 +1134,22 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo)
             venue = _citation_venue(plain[m.end():], memo)
             return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
     meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
-    title = meta.get("title")
-    if isinstance(title, str) and looks_like_title(_after_label(title), memo, min_words=3):
+    title = _front_title(meta, memo)
+    if title and looks_like_title(_after_label(title), memo, min_words=3):
         venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
         venue = (parse_venue(venue, memo)[0] or venue.strip()) if isinstance(venue, str) else None
         year = find_year(str(meta.get("year", "")))
         return Source("front", _after_label(title).strip(), venue=venue or None, year=year)
     return None
+
+
+def _front_title(meta: dict[str, Any], memo: LineMemo) -> str:
+    """Front matter's `title`, else a key the field table knows as a title (`paper:`, `论文名称:`)."""
+    title = meta.get("title")
+    if not (isinstance(title, str) and title.strip()):
+        title = next((v for k, v in meta.items() if isinstance(k, str) and isinstance(v, str) and v.strip()
+                      and memo.rules.fields.get(k.strip().casefold()) == "title"), "")
+    return title.strip()
 
 
 def _after_label(title: str) -> str:
