@@ -546,3 +546,15 @@ def test_a_front_matter_paper_key_names_the_paper(tmp_path):
                           "venue: NeurIPS\nyear: 2023\n---\n\n## Method\nA classification loss on preference pairs.\n")
     assert [(p.title, p.venue, p.year) for p in ps] == [
         ("Direct Preference Optimization: Your Language Model is Secretly a Reward Model", "NeurIPS", 2023)]
+
+
+def test_an_item_of_key_lines_opens_its_paper_with_its_fields_and_notes(tmp_path):
+    ps = papers(tmp_path, "# Notes\n\n1. **Title:** Toolformer: Language Models Can Teach Themselves to Use Tools\n"
+                          "   **Venue:** NeurIPS 2023\n   **Summary:** The model learns when to call APIs.\n"
+                          "2. **Title:** Gorilla: Large Language Model Connected with Massive APIs\n"
+                          "   **Venue:** arXiv 2023\n   **Summary:** A fine-tuned model that writes API calls.\n")
+    assert [(p.title, p.venue, p.year, [(b.text, b.line) for b in p.bullets]) for p in ps] == [
+        ("Toolformer: Language Models Can Teach Themselves to Use Tools", "NeurIPS", 2023,
+         [("**Summary:** The model learns when to call APIs.", 5)]),
+        ("Gorilla: Large Language Model Connected with Massive APIs", "arXiv", 2023,
+         [("**Summary:** A fine-tuned model that writes API calls.", 8)])]

@@ -217,8 +217,9 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
     f = split_field(text, memo)
-    if f and f[0] == "title" and f[2] and b.has_children:  # '1. 论文：Title' over its notes opens the paper
-        tl = split_title_line(f[2], memo)
+    if f and f[0] == "title" and (b.has_children or "\n" in b.text):
+        # '1. 论文：Title' over its notes, '1. **Title:** T' over `**Venue:**` lines: the item opens the paper
+        tl = split_title_line(split_field(b.text.split("\n")[0], memo)[2], memo)
         if tl.title and looks_like_title(tl.title, memo, min_words=1, marked=True):
             return tl, False
     if f:
@@ -906,6 +907,11 @@ class _Reader:
             if tl is not None:
                 self.open(tl, b.line, "item", b.level)
                 self.cur.indent = b.indent
+                first, _, more = b.text.partition("\n")
+                if more and (f := split_field(first, self.memo)) and f[0] == "title":
+                    for line_no, line in _key_lines(more, b.line + 1):  # its fields and notes
+                        self.add_bullet(line, line_no, b.level + 1)
+                    return
                 head, rest = _title_part(b.text, self.memo)
                 own = split_title_line(head, self.memo).title
                 if own != tl.title:
@@ -1061,6 +1067,22 @@ def _field_lines(text: str, line: int, memo: LineMemo):
         else:
             buf.append(ln)
     yield start, " ".join(buf)
+
+
+_KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]")
+
+
+def _key_lines(text: str, line: int):
+    """`**Venue:** …` / `**Summary:** …` lines under a title field: each `Key:` line is one piece (a
+    field or a note), a line without a key continues the one before."""
+    start, buf = line, []
+    for k, ln in enumerate(text.split("\n")):
+        if buf and _KEY_LINE.match(ln):
+            yield start, " ".join(buf)
+            start, buf = line + k, []
+        buf.append(ln.strip())
+    if buf:
+        yield start, " ".join(buf)
 
 
 def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
