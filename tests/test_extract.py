@@ -257,6 +257,7 @@ TITLE_LINES = [
      ("Big Bird: Transformers for Longer Sequences", "NeurIPS", 2020, "")),  # the authors after a dash
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
     ("第3篇：Masked Autoencoders Are Scalable Learners", ("Masked Autoencoders Are Scalable Learners", None, None, "")),
+    ("论文二：Visual Instruction Tuning", ("Visual Instruction Tuning", None, None, "")),
     ('Vaswani, A., et al. "Attention Is All You Need." NeurIPS 2017.', ("Attention Is All You Need", "NeurIPS", 2017, "")),
     ('Builds on "Attention Is All You Need" from 2017', ('Builds on "Attention Is All You Need" from 2017', None, None, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
