@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
 from notecards.identity import paper_key
-from notecards.meta import (TitleLine, clean_inline, could_be_key, find_year, is_date_text,
+from notecards.meta import (CITED_TITLE, TitleLine, clean_inline, could_be_key, find_year, is_date_text,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -615,14 +616,6 @@ def _cell_title(cell: str, memo: LineMemo, titles_column: bool = False) -> Title
     return None
 
 
-def _title_column(head: tuple[str, ...], memo: LineMemo) -> int | None:
-    """The column whose header names the title (`Title`, `Paper`, `论文名称`: a title field's key)."""
-    for col, cell in enumerate(head):
-        if memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) == "title":
-            return col
-    return None
-
-
 def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine, int, tuple[str | None, ...]]]:
     """Every table row that names a paper -> (its title, the title column, the field each column's
     header names: `Venue`, `Year`, `Authors`, `Link` columns are the paper's metadata, not notes).
@@ -644,7 +637,8 @@ def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine
             elif not heads[-1]:
                 heads[-1] = b.cells
     for rows, head in zip(tables, heads):
-        named = _title_column(head, memo)
+        fields = tuple(memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) for cell in head)
+        named = fields.index("title") if "title" in fields else None  # a column headed `Title`/`论文名称`
         titled: dict[int, dict[int, TitleLine]] = {}
         for i in rows:
             for col, cell in enumerate(blocks[i].cells):
@@ -656,7 +650,6 @@ def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine
         col, hits = max(titled.items(), key=lambda kv: (len(kv[1]), -kv[0]))
         if len(hits) < memo.rules.shapes["min_repeat"]:
             continue
-        fields = tuple(memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) for cell in head)
         for i, tl in hits.items():
             if not _names_other_work(blocks[i].cells, col, memo):
                 found[i] = (tl, col, fields)
@@ -1048,25 +1041,28 @@ class _Reader:
         return self.papers
 
 
+def _split_at(text: str, line: int, starts: Callable[[str], object], strip: bool = False):
+    """(line number, text) of each piece of a paragraph: a line for which `starts` holds opens a piece,
+    any other line continues the one before."""
+    start, buf = line, []
+    for k, ln in enumerate(text.split("\n")):
+        if buf and starts(ln):
+            yield start, " ".join(buf)
+            start, buf = line + k, []
+        buf.append(ln.strip() if strip else ln)
+    if buf:
+        yield start, " ".join(buf)
+
+
 def _field_lines(text: str, line: int, memo: LineMemo):
     """Split a paragraph at lines that start a known field or carry a pasted list marker ('•\tdataset
     used - …': a list pasted from a PDF is one item per line); other lines continue the previous one."""
-    lines = text.split("\n")
-    if len(lines) == 1:
-        yield line, text
-        return
-    starts = [bool(_PASTED_MARKER.match(ln) or split_field(ln, memo)) for ln in lines[1:]]
-    if not any(starts):
-        yield line, text
-        return
-    start, buf = line, [lines[0]]
-    for k, (ln, new) in enumerate(zip(lines[1:], starts), start=1):
-        if new:
-            yield start, " ".join(buf)
-            start, buf = line + k, [ln]
-        else:
-            buf.append(ln)
-    yield start, " ".join(buf)
+    def starts(ln: str) -> bool:
+        return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo))
+
+    if "\n" not in text or not any(map(starts, text.split("\n")[1:])):
+        return iter(((line, text),))  # most paragraphs: one piece, as written
+    return _split_at(text, line, starts)
 
 
 _KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]")
@@ -1075,14 +1071,7 @@ _KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]"
 def _key_lines(text: str, line: int):
     """`**Venue:** …` / `**Summary:** …` lines under a title field: each `Key:` line is one piece (a
     field or a note), a line without a key continues the one before."""
-    start, buf = line, []
-    for k, ln in enumerate(text.split("\n")):
-        if buf and _KEY_LINE.match(ln):
-            yield start, " ".join(buf)
-            start, buf = line + k, []
-        buf.append(ln.strip())
-    if buf:
-        yield start, " ".join(buf)
+    return _split_at(text, line, _KEY_LINE.match, strip=True)
 
 
 def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tuple[str, str]],
@@ -1117,7 +1106,6 @@ def _fallback_title(blocks: list[Block], front: dict[str, Any], fields: list[tup
 
 _JSON_TITLE = re.compile(r'"title"\s*:\s*"((?:[^"\\]|\\.){4,300})"')
 _BIB_FIELD = re.compile(r"(?im)^\s*(title|booktitle|journal|year)\s*=\s*[{\"]+(.*?)[}\"]+\s*,?\s*$")
-_QUOTED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 _LEAD_BLOCKS = 6
 """How far into a file a one-paper note states its paper (citation line, bibtex, JSON comment)."""
 
@@ -1151,7 +1139,7 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo)
     first = next((b for b in lead if b.kind == "para"), None)
     if first is not None and first is lead[0]:
         plain = clean_inline(first.text.split("\n")[0], memo)
-        m = _QUOTED_TITLE.search(plain)
+        m = CITED_TITLE.search(plain)
         if m and find_year(plain) and looks_like_title(m.group(1), memo, min_words=3):
             venue = _citation_venue(plain[m.end():], memo)
             return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))

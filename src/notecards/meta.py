@@ -41,7 +41,7 @@ _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
 _END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
 
 _ESCAPED_BRACKET = re.compile(r"\\([\[\]])")
-_CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
+CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 """The quoted title of a citation line: authors, "Title.", then venue and year."""
 _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?\s*)*")
 """What may stand before a cited title: authors' names and initials ('Vaswani, A., et al.')."""
@@ -356,7 +356,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
                 v, y = parse_venue(tag.group(1), memo, True)
                 if v or y:
                     venue, year, title = venue or v, year or y, title[tag.end():]
-    if not title and ('"' in s or "“" in s) and (q := _CITED_TITLE.search(s)) and find_year(s[q.end():]) \
+    if not title and ('"' in s or "“" in s) and (q := CITED_TITLE.search(s)) and find_year(s[q.end():]) \
             and _CITING_AUTHORS.fullmatch(s[:q.start()]) and looks_like_title(q.group(1), memo, min_words=3):
         title, rest, strong = q.group(1), s[q.end():], True  # 'Vaswani, A., et al. "Title." NeurIPS 2017.'
         tail = rest.strip(" .,;")
