@@ -19,6 +19,7 @@ ROWS = [
     ("论文方法：在注意力的投影矩阵旁加低秩分支", FIRST, "method"),
     ("Problem: long documents do not fit into BERT", MIDDLE, "problem"),
     ("Outcome: 3x faster training on GPT-2", FIRST, "finding"),
+    ("Unconditional ImageNet 64: FID 2.9 and recall 0.61", MIDDLE, "finding"),  # a metric and its number
     ("(experiment) ablating the gate hurts accuracy by 2 points", FIRST, "finding"),
     ("下游任务：问答、摘要、对话", MIDDLE, "other"),
     # opinions: quotes, questions, first person
@@ -169,6 +170,18 @@ def test_the_label_of_a_cue_found_at_the_very_start_is_a_feature_of_its_own():
     assert opens("实验表明新的路由更快") == {"opens as: finding"}
 
 
+@pytest.mark.parametrize("text,label", [
+    ("**Problem.** Attention costs grow with the square of the length.", "problem"),
+    ("**Results**. Matches the dense model at a third of the memory.", "finding"),
+    ("**My take.** The method feels fragile.", "opinion"),
+])
+def test_a_bold_key_ended_by_a_full_stop_is_a_key_prefix(text, label):
+    from notecards.classify import prefix_label
+
+    assert prefix_label(text, RULES)[0] == label
+    assert prefix_label("Problem. The text goes on", RULES) is None  # not bold: a sentence, not a key
+
+
 def test_a_lead_key_is_read_with_the_cues_about_keys():
     from notecards.rules import Cue
 
@@ -183,6 +196,8 @@ def test_a_lead_key_is_read_with_the_cues_about_keys():
     ("What problem is solved?", "problem"),
     ("My questions", "opinion"),
     ("主要建议", "other"), ("Suggestions", "other"),
+    ("五、个人思考", "opinion"), ("研究背景", "background"), ("主要结论", "finding"),  # a compound's head names it
+    ("实验部分", None), ("💡 Key idea", "method"), ("📊 Results", "finding"),
 ])
 def test_a_question_header_is_labelled_by_what_it_asks(header, label):
     from notecards.classify import section_label

@@ -18,6 +18,18 @@ def papers(tmp_path: Path, text: str, name: str = "notes.md"):
     return report.documents[0].papers
 
 
+def test_emoji_decorate_titles_venue_lines_and_section_headings(tmp_path):
+    got = papers(tmp_path, "## 📄 Chain-of-Thought Prompting Elicits Reasoning\n🏛️ NeurIPS 2022\n\n"
+                           "### 💡 Key idea\n- Prompt with worked steps.\n\n"
+                           "## 📄 Self-Consistency Improves Chain of Thought Reasoning\n🏛️ ICLR 2023\n\n"
+                           "### 🤔 Thoughts\n- Only works at scale.\n")
+    assert [(p.title, p.venue, p.year) for p in got] == [
+        ("Chain-of-Thought Prompting Elicits Reasoning", "NeurIPS", 2022),
+        ("Self-Consistency Improves Chain of Thought Reasoning", "ICLR", 2023)]
+    assert [[(b.text, b.label) for b in p.bullets] for p in got] == [
+        [("Prompt with worked steps.", "method")], [("Only works at scale.", "opinion")]]
+
+
 def test_venue_tags_are_normalised_and_years_come_from_headings(tmp_path):
     ps = papers(tmp_path, "## 2021\n\n1. [Arixv]Some Paper About Things\n   1. 提出了新方法\n"
                           "2. [nips] Another Paper On Stuff\n   1. 实验表明效果好\n")
@@ -247,6 +259,8 @@ from notecards.show import to_contract, to_table  # noqa: E402
 TITLE_LINES = [
     ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
     ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
+    ("📄 Chain-of-Thought Prompting Elicits Reasoning", ("Chain-of-Thought Prompting Elicits Reasoning", None, None, "")),
+    ("📄 Self-Consistency Improves Reasoning (ICLR 2023)", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),

@@ -66,7 +66,9 @@ _TEMPLATES = ("problem", "method", "finding", "abstract", "problem_hint", "metho
               "no_context", "no_meta", "link", "search")
 _PLACEHOLDERS = frozenset({"title", "cue", "hint"})
 _LISTS = ("generic_keys", "abstract_keys", "note_order", "continues", "title_stop_words")
-_KEY = re.compile(r"\A\s*(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)(\S.*)\Z", re.S)
+_KEY = re.compile(r"\A\s*(?:(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)"
+                  r"|\*\*([^：:。！？!?\n*$`\[\]()<>.]{1,30}?)(?:[.。]\*\*|\*\*[.。])\s+)(\S.*)\Z", re.S)
+"""'Key: body', '**Key:** body' and '**Key.** body' (a bold lead-in ended by a full stop), as classify reads them."""
 _POSSESSIVE = re.compile(r"^(?:my|our|[\w.-]+['’]s)\s+|^(?:我的|我们的)")
 """'Mihai's comments', 'my notes', '我的笔记': whose note it is, before a generic key."""
 _ASPECT = re.compile(r"\A\s*[(（]([^()（）\n]{1,20})[)）]\s*(\S.*)\Z", re.S)
@@ -342,18 +344,22 @@ class _Ask(NamedTuple):
 def split_cue(text: str, generic: frozenset[str] | None = None) -> tuple[str | None, str]:
     """`AIFT的生成：首先…` -> ('AIFT的生成', '首先…'); `(data) …` -> ('data', '…'); a long or generic lead is no cue."""
     generic = wording().generic_keys if generic is None else generic
-    m = _KEY.match(text) if ":" in text or "：" in text else None  # most bullets have no colon
-    if m is None and text[:1] in "(（" or text.lstrip()[:1] in "(（":
+    # most bullets have no colon and open with no bold
+    m = _KEY.match(text) if ":" in text or "：" in text or text.lstrip()[:2] == "**" else None
+    if m is not None:
+        cue, body = m.group(1) or m.group(2), m.group(3)
+    elif text[:1] in "(（" or text.lstrip()[:1] in "(（":
         m = _ASPECT.match(text)
+        cue, body = (m.group(1), m.group(2)) if m else ("", "")
     if not m:
         return None, text
-    cue = _norm(m.group(1))
+    cue = _norm(cue)
     short = len(cue) <= 10 if has_cjk(cue) else len(cue.split()) <= 4
     if not short or not _LETTER.search(cue):  # `3：…` is a numbered item, not a cue
         return None, text
     if cue.casefold() in generic or _POSSESSIVE.sub("", cue.casefold()) in generic:
-        return None, m.group(2).strip()
-    return cue, m.group(2).strip()
+        return None, body.strip()
+    return cue, body.strip()
 
 
 def text_language(text: str) -> str | None:

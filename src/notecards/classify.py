@@ -10,7 +10,9 @@ from notecards.model import Paper
 from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Rules, norm_key
 from notecards.segment import CJK_CHARS, chinese_words, has_cjk
 
-_PREFIX = re.compile(r"^\s*(?:\*\*|__)?([^:：*\n]{1,20}?)(?:\*\*|__)?\s*[:：]")
+_PREFIX = re.compile(r"^\s*(?P<bold>\*\*|__)?(?P<key>[^:：*\n]{1,20}?)(?:(?:\*\*|__)?\s*[:：]"
+                     r"|(?(bold)(?:[.。](?:\*\*|__)|(?:\*\*|__)[.。])(?=\s)|(?!)))")
+"""'动机：…', '**Problem:** …', and a bold key ended by a full stop: '**Problem.** …', '**Results**. …'."""
 _ASPECT = re.compile(r"^\s*[(（【\[]([^)）】\]]{1,16})[)）】\]]")
 SHORT = 16
 """A bullet of at most this many characters is short (a phrase, not a sentence)."""
@@ -44,8 +46,8 @@ def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
     """'动机：…' -> ('problem', 'prefix 动机'); '(experiment) …' -> ('finding', 'aspect tag experiment')."""
     body = text.lstrip("> ").strip()
     m = _PREFIX.match(body)
-    if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
-        return p.label, f"key prefix '{m.group(1).strip()}'"
+    if m and (p := rules.prefix_keys.get(norm_key(m.group("key")))):
+        return p.label, f"key prefix '{m.group('key').strip()}'"
     m = _ASPECT.match(body)
     if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
         return p.label, f"aspect tag '{m.group(1).strip()}'"
@@ -72,7 +74,7 @@ def _about_base_method(text: str, names: tuple[str, ...]) -> bool:
 def children_label(parent_text: str, rules: Rules) -> str | None:
     """The label a key line gives the bullets nested under it ('动机：…' -> background)."""
     m = _PREFIX.match(parent_text.lstrip("> ").strip())
-    p = rules.prefix_keys.get(norm_key(m.group(1))) if m else None
+    p = rules.prefix_keys.get(norm_key(m.group("key"))) if m else None
     return p.children if p else None
 
 
@@ -84,6 +86,8 @@ def section_label(name: str, rules: Rules) -> str | None:
     p = rules.prefix_keys.get(key)
     if p:
         return p.children
+    if has_cjk(key) and len(key) <= 8:  # '研究背景', '个人思考': a Chinese compound ends with its head
+        return next((v for k, v in _zh_section_names(rules) if key.endswith(k)), None)
     # 'InstructGPT achievements vs GPT3', 'RL training': a short header whose words name a section
     words = key.split()
     if 1 < len(words) <= 6:
@@ -218,7 +222,7 @@ def _lead_key_body(text: str) -> str:
     about a lead key, `Cue.reads_key`, on the whole line). A key is a name: three words at most, or
     six Chinese characters ('提出了两种改动方法：…' opens with a clause, which is what the bullet says)."""
     m = _PREFIX.match(text)
-    if not m or len(text) - m.end() < 8 or not _KEY_NAME.fullmatch(m.group(1).strip()):
+    if not m or len(text) - m.end() < 8 or not _KEY_NAME.fullmatch(m.group("key").strip()):
         return text
     return text[m.end():].lstrip()
 
@@ -226,7 +230,7 @@ def _lead_key_body(text: str) -> str:
 def _opens_with_key(text: str) -> bool:
     """'working memory：对话状态记录', 'tl;dr: …': the bullet opens with a name and a colon."""
     m = _PREFIX.match(text)
-    return m is not None and m.end() < len(text.rstrip()) and _KEY_NAME.fullmatch(m.group(1).strip()) is not None
+    return m is not None and m.end() < len(text.rstrip()) and _KEY_NAME.fullmatch(m.group("key").strip()) is not None
 
 
 @lru_cache(maxsize=8)

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from notecards.identity import paper_key
-from notecards.meta import (CITED_TITLE, TitleLine, clean_inline, could_be_key, find_year, is_date_text,
+from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, clean_inline, could_be_key, find_year, is_date_text,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -616,15 +616,19 @@ def _cell_title(cell: str, memo: LineMemo, titles_column: bool = False) -> Title
     return None
 
 
-def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine, int, tuple[str | None, ...]]]:
+_Row = tuple[TitleLine, int, tuple[str | None, ...], tuple[str, ...]]
+
+
+def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, _Row]:
     """Every table row that names a paper -> (its title, the title column, the field each column's
-    header names: `Venue`, `Year`, `Authors`, `Link` columns are the paper's metadata, not notes).
+    header names: `Venue`, `Year`, `Authors`, `Link` columns are the paper's metadata, not notes;
+    the section each column's header names: a `Problem` or `Results` column's cells are under it).
 
     Per table, the title column is the one with the most marked titles; the table is a table of
     papers when they repeat (`shapes.min_repeat`). A row whose short cells name a blog post,
     talk or course ('Blog2023', '[Blog](…)') is not a paper.
     """
-    found: dict[int, tuple[TitleLine, int, tuple[str | None, ...]]] = {}
+    found: dict[int, _Row] = {}
     tables: list[list[int]] = []
     heads: list[tuple[str, ...]] = []
     for i, b in enumerate(blocks):
@@ -637,7 +641,10 @@ def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine
             elif not heads[-1]:
                 heads[-1] = b.cells
     for rows, head in zip(tables, heads):
-        fields = tuple(memo.rules.fields.get(norm_key(clean_inline(cell, memo), memo)) for cell in head)
+        keys = [norm_key(clean_inline(cell, memo), memo) for cell in head]
+        fields = tuple(memo.rules.fields.get(k) for k in keys)
+        sections = tuple(cell if k in memo.rules.sections or k in memo.rules.prefix_keys else ""
+                         for k, cell in zip(keys, head))
         named = fields.index("title") if "title" in fields else None  # a column headed `Title`/`论文名称`
         titled: dict[int, dict[int, TitleLine]] = {}
         for i in rows:
@@ -652,7 +659,7 @@ def paper_rows(blocks: list[Block], memo: LineMemo) -> dict[int, tuple[TitleLine
             continue
         for i, tl in hits.items():
             if not _names_other_work(blocks[i].cells, col, memo):
-                found[i] = (tl, col, fields)
+                found[i] = (tl, col, fields, sections)
     return found
 
 
@@ -825,8 +832,10 @@ class _Reader:
 
     def _is_meta_line(self, target: _Open, text: str) -> bool:
         """`- 2022 ACL`, `- ICLR 2023`, `Yao et al, ICLR 2023`: a line that only states authors, venue and year
-        (and names links: `NeurIPS 2017 · [code](…)`)."""
+        (and names links: `NeurIPS 2017 · [code](…)`; emoji before it: `🏛️ NeurIPS 2022`)."""
         plain = clean_inline(text, self.memo)
+        if plain and not plain[0].isalnum():
+            plain = LEAD_PICTOGRAPHS.sub("", plain, count=1)
         if "·" in plain or "|" in plain or "•" in plain:
             pieces = [x.strip() for x in _META_PIECES.split(plain) if x.strip()]
             kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
@@ -981,7 +990,7 @@ class _Reader:
             if self.cur is not None and self.cur.kind == "row":
                 self.close()
             return
-        tl, col, fields = found
+        tl, col, fields, sections = found
         self.open(tl, b.line, "row", 0)
         for k, cell in enumerate(b.cells):
             if k == col:
@@ -989,6 +998,7 @@ class _Reader:
             if k < len(fields) and fields[k] is not None:  # a `Venue`, `Year` or `Link` column
                 self._take_field(self.cur, fields[k], clean_inline(cell, self.memo))
                 continue
+            self.cur.section = sections[k] if k < len(sections) else ""
             for seg in _cell_segments(cell):
                 plain = clean_inline(seg, self.memo)
                 if plain.casefold() in _EMPTY_CELL or not plain or _is_link_only(seg):
@@ -1145,11 +1155,12 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo)
             return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
     meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
     title = _front_title(meta, memo)
-    if title and looks_like_title(_after_label(title), memo, min_words=3):
+    tl = split_title_line(_after_label(title), memo) if title else None
+    if tl and looks_like_title(tl.title, memo, min_words=3):
         venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
         venue = (parse_venue(venue, memo)[0] or venue.strip()) if isinstance(venue, str) else None
-        year = find_year(str(meta.get("year", "")))
-        return Source("front", _after_label(title).strip(), venue=venue or None, year=year)
+        year = find_year(str(meta.get("year", "")))  # '【CVPR 2016】Title': the title's own tag counts too
+        return Source("front", tl.title, venue=venue or tl.venue, year=year or tl.year)
     return None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from notecards.rules import LineMemo, Rules, norm_key, per_line
-from notecards.segment import CJK_CHARS
+from notecards.segment import CJK_CHARS, PICTOGRAPHS
 
 _LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)>?(?:\s+[\"'][^\"']*[\"']|[^()]*)?\s*\)")
 _REF_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\[[^\[\]]*\]")
@@ -48,6 +48,8 @@ _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?
 _TRAILING_AUTHORS = re.compile(r"\s+[-–—,]\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)?,?\s+et\s+al\.?\s*[-–—,]?\s*$")
 _BARS = re.compile(r"\s*[|｜]\s*")
 _LEAD_DATE = re.compile(r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?\s+")
+LEAD_PICTOGRAPHS = re.compile(f"^[{PICTOGRAPHS}\\s]+")
+"""'📄 Title', '🏛️ NeurIPS 2022': emoji that decorate a line, not part of what it says."""
 _LEAD_LABEL = re.compile(r"【([^【】]{1,20})】\s*")
 _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
@@ -238,7 +240,7 @@ def could_be_key(text: str, keys: frozenset[str]) -> bool:
 
 
 # Every character rules.norm_key can remove, in any position: keep the two in step.
-_KEY_NOISE = r"\s\d*_`#>\[\].、．)）(（:：。,，;；!！?？\-–—"
+_KEY_NOISE = r"\s\d*_`#>\[\].、．)）(（:：。,，;；!！?？\-–—一二三四五六七八九十" + PICTOGRAPHS
 _ASCII_KEY_NOISE = bytes(c for c in range(128) if re.match(f"[{_KEY_NOISE}]", chr(c)))
 
 
@@ -307,7 +309,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     s = text.strip()
     if "\\" in s:
         s = _ESCAPED_BRACKET.sub(r"\1", s)
-    s = _NUMBERING.sub("", s, count=1)
+    s = _NUMBERING.sub("", LEAD_PICTOGRAPHS.sub("", s, count=1), count=1)
     if s[:2] in ("19", "20"):
         s = _LEAD_DATE.sub("", s, count=1)  # '2024-03-02 [Title](…)': the day it was read, not its year
     venue = year = None

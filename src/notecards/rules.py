@@ -12,7 +12,7 @@ import yaml
 from notecards.errors import ConfigError, yaml_problem
 from notecards.fsutil import resource_text
 from notecards.model import LABELS
-from notecards.segment import CJK
+from notecards.segment import CJK, PICTOGRAPHS
 
 LANGS = ("zh", "en", "any")
 
@@ -203,7 +203,9 @@ def per_line(helper: Callable) -> Any:
 
 
 _KEY_MARKUP = re.compile(r"[*_`#>\[\]]+")
-_KEY_ENDS = re.compile(r"^[\s\d.、．)）(（:：\-–—]+|[\s:：.。,，;；!！?？\-–—]+$")
+_KEY_ENDS = re.compile(f"^(?:[\\s\\d.、．)）(（:：\\-–—{PICTOGRAPHS}]|[一二三四五六七八九十]{{1,3}}[、.．])+"
+                       f"|[\\s:：.。,，;；!！?？\\-–—{PICTOGRAPHS}]+$")
+"""What a key's ends carry besides its name: numbering ('3.', '五、'), punctuation, emoji ('💡 Key idea')."""
 _SPACES = re.compile(r"\s+")
 
 

@@ -14,6 +14,9 @@ CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
 """The Chinese characters, as the body of a regex class: CJK Extension A, the unified ideographs and
 the compatibility ideographs. The one definition every module uses (`[{CJK_CHARS}]`)."""
 CJK = re.compile(f"[{CJK_CHARS}]")
+PICTOGRAPHS = "\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2b00-\u2bff\ufe0f\u200d\U0001f000-\U0001faff"
+"""Emoji and pictographic symbols (arrows, shapes, dingbats, the emoji planes, the joiners that build
+emoji), as the body of a regex class: '📄 Title', '💡 Key idea' decorate a line; they are not its words."""
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_RUN = re.compile(r"[A-Za-z]+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
