@@ -182,6 +182,16 @@ def test_a_bold_key_ended_by_a_full_stop_is_a_key_prefix(text, label):
     assert prefix_label("Problem. The text goes on", RULES) is None  # not bold: a sentence, not a key
 
 
+@pytest.mark.parametrize("text,label", [
+    ("解决问题：图上的半监督节点分类", "problem"), ("个人点评：思路直观", "opinion"), ("实验结论：提升明显", "finding"),
+])
+def test_a_chinese_key_is_known_by_its_head(text, label):
+    from notecards.classify import prefix_label
+
+    assert prefix_label(text, RULES)[0] == label
+    assert prefix_label("作者的想法：先聚类再检索", RULES) is None  # '的' names whose idea, not what the line is
+
+
 def test_a_lead_key_is_read_with_the_cues_about_keys():
     from notecards.rules import Cue
 
@@ -197,6 +207,7 @@ def test_a_lead_key_is_read_with_the_cues_about_keys():
     ("My questions", "opinion"),
     ("主要建议", "other"), ("Suggestions", "other"),
     ("五、个人思考", "opinion"), ("研究背景", "background"), ("主要结论", "finding"),  # a compound's head names it
+    ("作者的想法", None), ("Strengths", "opinion"),
     ("实验部分", None), ("💡 Key idea", "method"), ("📊 Results", "finding"),
 ])
 def test_a_question_header_is_labelled_by_what_it_asks(header, label):

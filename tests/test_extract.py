@@ -30,6 +30,14 @@ def test_emoji_decorate_titles_venue_lines_and_section_headings(tmp_path):
         [("Prompt with worked steps.", "method")], [("Only works at scale.", "opinion")]]
 
 
+def test_a_heading_inside_a_paper_starts_a_section_and_lines_of_its_own(tmp_path):
+    got = papers(tmp_path, "# Scaling Laws for Neural Language Models\n\n## Summary\n\nLoss falls as a power law.\n\n"
+                           "## Strengths\n\n- Clean design.\n\n## Weaknesses\n\n- Schedules were not tuned.\n")
+    assert [(b.text, b.section, b.parent) for b in got[0].bullets] == [
+        ("Loss falls as a power law.", "Summary", ""), ("Clean design.", "Strengths", ""),
+        ("Schedules were not tuned.", "Weaknesses", "")]
+
+
 def test_venue_tags_are_normalised_and_years_come_from_headings(tmp_path):
     ps = papers(tmp_path, "## 2021\n\n1. [Arixv]Some Paper About Things\n   1. 提出了新方法\n"
                           "2. [nips] Another Paper On Stuff\n   1. 实验表明效果好\n")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from notecards.model import Paper
-from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Rules, norm_key
+from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Prefix, Rules, norm_key
 from notecards.segment import CJK_CHARS, chinese_words, has_cjk
 
 _PREFIX = re.compile(r"^\s*(?P<bold>\*\*|__)?(?P<key>[^:：*\n]{1,20}?)(?:(?:\*\*|__)?\s*[:：]"
@@ -42,11 +42,28 @@ class Context:
     """A question with at least two sibling questions: a list of the paper's questions or criteria."""
 
 
+def _prefix(key: str, rules: Rules) -> Prefix | None:
+    """The prefix table's record for a key: as written, else for a short Chinese key the record of its
+    head ('解决问题' -> 问题, '个人点评' -> 点评: a Chinese compound ends with what it names)."""
+    key = norm_key(key)
+    p = rules.prefix_keys.get(key)
+    if p is None and has_cjk(key) and len(key) <= 6 and "的" not in key:  # '作者的想法' is whose, not what
+        p = next((v for k, v in _zh_prefix_keys(rules) if key.endswith(k)), None)
+    return p
+
+
+@lru_cache(maxsize=8)
+def _zh_prefix_keys(rules: Rules) -> tuple[tuple[str, Prefix], ...]:
+    """The Chinese keys of the prefix table, longest first."""
+    return tuple(sorted(((k, v) for k, v in rules.prefix_keys.items() if has_cjk(k) and len(k) >= 2),
+                        key=lambda kv: -len(kv[0])))
+
+
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
     """'动机：…' -> ('problem', 'prefix 动机'); '(experiment) …' -> ('finding', 'aspect tag experiment')."""
     body = text.lstrip("> ").strip()
     m = _PREFIX.match(body)
-    if m and (p := rules.prefix_keys.get(norm_key(m.group("key")))):
+    if m and (p := _prefix(m.group("key"), rules)):
         return p.label, f"key prefix '{m.group('key').strip()}'"
     m = _ASPECT.match(body)
     if m and (p := rules.prefix_keys.get(norm_key(m.group(1)))):
@@ -74,7 +91,7 @@ def _about_base_method(text: str, names: tuple[str, ...]) -> bool:
 def children_label(parent_text: str, rules: Rules) -> str | None:
     """The label a key line gives the bullets nested under it ('动机：…' -> background)."""
     m = _PREFIX.match(parent_text.lstrip("> ").strip())
-    p = rules.prefix_keys.get(norm_key(m.group("key"))) if m else None
+    p = _prefix(m.group("key"), rules) if m else None
     return p.children if p else None
 
 
@@ -86,7 +103,7 @@ def section_label(name: str, rules: Rules) -> str | None:
     p = rules.prefix_keys.get(key)
     if p:
         return p.children
-    if has_cjk(key) and len(key) <= 8:  # '研究背景', '个人思考': a Chinese compound ends with its head
+    if has_cjk(key) and len(key) <= 8 and "的" not in key:  # '研究背景', '个人思考': a compound ends with its head
         return next((v for k, v in _zh_section_names(rules) if key.endswith(k)), None)
     # 'InstructGPT achievements vs GPT3', 'RL training': a short header whose words name a section
     words = key.split()

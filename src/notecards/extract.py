@@ -890,8 +890,11 @@ class _Reader:
                 self.skip_next = i + 1
             else:
                 self.open(split_title_line(h.text, self.memo), b.line, "heading", b.level)
-        elif h.kind == "section":
-            self._set_section(h.text)
+        elif h.kind == "section" or (h.kind == "topic" and cur is not None and cur is self.cur
+                                     and cur.kind == "heading" and b.level > cur.anchor):
+            self._set_section(h.text)  # '## Strengths' under a paper heading: a part of its notes
+        if self.cur is not None and h.kind != "paper":
+            self.cur.parents.clear()  # a heading starts lines of its own: no note above it is their parent
 
     def item(self, i: int, b: Block) -> None:
         if self.callout is not None:
