@@ -163,7 +163,7 @@ def test_the_first_bullet_prior_is_for_an_opening_line_not_a_named_part():
 def test_the_label_of_a_cue_found_at_the_very_start_is_a_feature_of_its_own():
     from notecards.classify import cue_features
 
-    opens = lambda text: {n for n, _ in cue_features(text, RULES) if n.startswith("opens as: ")}
+    opens = lambda text: {n for n, _ in cue_features(text, RULES) if n.startswith("opens as: ") and ", then: " not in n}
     assert opens("Proposes a sparse router that outperforms dense baselines.") == {"opens as: method"}
     assert opens("The sparse router outperforms dense baselines.") == set()       # the cue is not at the start
     assert opens("Abstract: Manual inspection is slow.") == set()                  # read after the lead key
@@ -190,6 +190,14 @@ def test_a_chinese_key_is_known_by_its_head(text, label):
 
     assert prefix_label(text, RULES)[0] == label
     assert prefix_label("作者的想法：先聚类再检索", RULES) is None  # '的' names whose idea, not what the line is
+
+
+def test_what_a_bullet_opens_with_and_what_follows_it_is_a_feature():
+    from notecards.classify import cue_features
+
+    names = {n for n, _ in cue_features("使用无标签数据训练有助于避免虚假特征", RULES)}
+    assert "opens as: method, then: finding" in names  # an action as the subject of a claim
+    assert not any(", then: " in n for n in (x for x, _ in cue_features("模型在 GLUE 上有助于提升", RULES)))
 
 
 def test_a_lead_key_is_read_with_the_cues_about_keys():

@@ -251,6 +251,11 @@ def _opens_with_key(text: str) -> bool:
 
 
 @lru_cache(maxsize=8)
+def _cue_labels(rules: Rules) -> dict[str, str]:
+    return {c.name: c.label for c in rules.cues}
+
+
+@lru_cache(maxsize=8)
 def _key_cues(rules: Rules) -> dict[tuple[bool, bool], tuple[Cue, ...]]:
     """(has Chinese, has Latin letters) -> the cues about a lead key (`Cue.reads_key`) for that script."""
     return {script: tuple(c for c in cues if c.reads_key) for script, cues in rules.cues_by_script.items()}
@@ -279,6 +284,10 @@ def cue_features(text: str, rules: Rules) -> Features:
         hits.update(_cue_hits(first_sentence(main), rules, zh, en, _key_cues(rules)[zh, en]))
     out.extend((name, _strength(n)) for name, n in hits.items())
     out.extend((f"opens as: {label}", 1.0) for label in sorted(opening))  # what it opens with is what it is about
+    if opening:  # '使用X训练有助于避免Y': what it does, then what that achieves
+        labels = _cue_labels(rules)
+        later = {labels[name] for name in hits} - opening
+        out.extend((f"opens as: {a}, then: {b}", 1.0) for a in sorted(opening) for b in sorted(later))
     return out
 
 

@@ -453,7 +453,8 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
 
 CONTEXT_FEATURES = ("nested", "under a heading", "short", "phrase", "purpose clause",
                     "about the method the paper builds on", "opens the paper with a question", "the paper's only bullet", "one of several questions",
-                    *(f"{kind}: {label}" for kind in ("section", "parent line", "siblings", "opens as") for label in LABELS))
+                    *(f"{kind}: {label}" for kind in ("section", "parent line", "siblings", "opens as") for label in LABELS),
+                    *(f"opens as: {a}, then: {b}" for a in LABELS for b in LABELS if a != b))
 """The features classify.py reads from where a bullet sits (its text gives the cue features)."""
 
 
