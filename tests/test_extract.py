@@ -269,6 +269,7 @@ TITLE_LINES = [
     ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
     ("📄 Chain-of-Thought Prompting Elicits Reasoning", ("Chain-of-Thought Prompting Elicits Reasoning", None, None, "")),
     ("📄 Self-Consistency Improves Reasoning (ICLR 2023)", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
+    ("AWQ: Activation-aware Weight Quantization (MLSys 2024)", ("AWQ: Activation-aware Weight Quantization", "MLSys", 2024, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),

@@ -201,13 +201,17 @@ def _header_text(text: str) -> str | None:
     return None
 
 
+_PROPERTY_LINE = re.compile(r"\s*[\w\-]{1,24}::\s")
+"""'venue:: ICLR 2021', 'tags:: diffusion': a property line (Logseq, Obsidian Dataview) under an item."""
+
+
 @per_line
 def _title_part(text: str, memo: LineMemo | None) -> tuple[str, str]:
     """An item's title line and its continuation lines: a marked title (link, wikilink, bold) on the
     first line is the whole title line, and the lines under it are a note; otherwise one wrapped line."""
     first, nl, rest = text.partition("\n")
-    if nl and rest.strip() and split_title_line(_strip_br(first), memo).strong:
-        return _strip_br(first), rest
+    if nl and rest.strip() and (_PROPERTY_LINE.match(rest) or split_title_line(_strip_br(first), memo).strong):
+        return _strip_br(first), rest  # 'venue:: ICLR 2021' under it: a notes app's properties, not the title
     return _strip_br(text.replace("\n", " ")), ""
 
 
@@ -921,7 +925,10 @@ class _Reader:
                 own = split_title_line(head, self.memo).title
                 if own != tl.title:
                     self.cur.gloss = own  # '- LoRA 篇' named the paper; a 论文名称 field gave the title
-                if rest:
+                if rest and _PROPERTY_LINE.match(rest):
+                    for line_no, line in _split_at(rest, b.line + 1, _PROPERTY_LINE.match, strip=True):
+                        self.add_bullet(line, line_no, b.level + 1)
+                elif rest:
                     self.add_bullet(rest.replace("\n", " "), b.line + 1, b.level + 1)
                 return
             if cur is not None and cur.kind == "item":

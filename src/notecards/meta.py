@@ -19,7 +19,8 @@ _SHORT_YEAR = re.compile(r"(?:['’‘-]|(?<=[A-Za-z]))(\d{2})\b")
 _CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
-_FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")
+_FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*(?:::|[:：])\s*(?:\*\*|__)?\s*")
+"""'Venue: …', '**论文名称**：…', 'venue:: …' (a notes app's property)."""
 _NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)])\s*")
 """'1.', '[3]', '（2）', 'Paper 1:', '第2篇：', '论文一：': the number a list gives a title, not part of it."""
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
