@@ -74,6 +74,7 @@ def test_cue_key_moves_from_answer_to_question():
     assert split_cue("**Lena's comments**: a neat trick for long inputs") == (None, "a neat trick for long inputs")
     assert split_cue("My notes: read twice") == (None, "read twice")
     assert split_cue("**Problem.** Attention is quadratic") == (None, "Attention is quadratic")  # a bold run-in key
+    assert split_cue("**TL;DR:** T0 generalises to held-out tasks") == (None, "T0 generalises to held-out tasks")
     assert split_cue("**Data pipeline.** Dedup, then filter") == ("Data pipeline", "Dedup, then filter")
     assert split_cue("我的笔记：值得复现") == (None, "值得复现")
     assert split_cue("Lena's trick: sort the batch by length")[0] == "Lena's trick"

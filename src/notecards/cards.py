@@ -66,7 +66,7 @@ _TEMPLATES = ("problem", "method", "finding", "abstract", "problem_hint", "metho
               "no_context", "no_meta", "link", "search")
 _PLACEHOLDERS = frozenset({"title", "cue", "hint"})
 _LISTS = ("generic_keys", "abstract_keys", "note_order", "continues", "title_stop_words")
-_KEY = re.compile(r"\A\s*(?:(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:]\s*(?!//)"
+_KEY = re.compile(r"\A\s*(?:(?:\*\*)?([^：:。！？!?\n*$`\[\]()<>]{1,30}?)(?:\*\*)?\s*[：:](?:\*\*)?\s*(?!//)"
                   r"|\*\*([^：:。！？!?\n*$`\[\]()<>.]{1,30}?)(?:[.。]\*\*|\*\*[.。])\s+)(\S.*)\Z", re.S)
 """'Key: body', '**Key:** body' and '**Key.** body' (a bold lead-in ended by a full stop), as classify reads them."""
 _POSSESSIVE = re.compile(r"^(?:my|our|[\w.-]+['’]s)\s+|^(?:我的|我们的)")
