@@ -270,6 +270,8 @@ TITLE_LINES = [
     ("📄 Chain-of-Thought Prompting Elicits Reasoning", ("Chain-of-Thought Prompting Elicits Reasoning", None, None, "")),
     ("📄 Self-Consistency Improves Reasoning (ICLR 2023)", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("AWQ: Activation-aware Weight Quantization (MLSys 2024)", ("AWQ: Activation-aware Weight Quantization", "MLSys", 2024, "")),
+    ("Vaswani, A., Shazeer, N., et al. (2017). Attention is all you need. *Advances in Neural Information Processing Systems*, 30.",
+     ("Attention is all you need", "NeurIPS", 2017, "")),  # an APA reference
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),

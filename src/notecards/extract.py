@@ -9,7 +9,8 @@ from pathlib import PurePath
 from typing import Any
 
 from notecards.identity import paper_key
-from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, clean_inline, could_be_key, find_year, is_date_text,
+from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline, could_be_key,
+                            find_year, is_date_text,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -776,7 +777,9 @@ class _Reader:
         while parents and parents[-1][0] >= depth:
             parents.pop()
         plain = text[1:].strip() if quoted and text.startswith(">") else text
-        f = split_field(plain, self.memo) if not quoted else None
+        f = split_field(plain, self.memo)
+        if f and quoted and f[0] == "title":
+            f = None  # a quoted 'Title: …' is a comment's words; a quoted 'Venue: …' is still the paper's
         if f:
             kind, _, value = f
             if target is not None and self._take_field(target, kind, value):
@@ -956,6 +959,8 @@ class _Reader:
             self.close()
             self.skip_block = True  # `参考资料：` as a plain line: links follow, not papers
             return
+        if "<br" in text and any(split_field(x, self.memo) for x in _CELL_BREAK.split(text)[1:]):
+            text = _CELL_BREAK.sub("\n", text)  # '**Authors:** … <br> **Venue:** …': field lines in one line
         for line_no, line in _field_lines(text, b.line, self.memo):
             f = split_field(line, self.memo)
             if f and f[0] == "title" and not b.quoted and not self.single:
@@ -1161,7 +1166,7 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo)
         plain = clean_inline(first.text.split("\n")[0], memo)
         m = CITED_TITLE.search(plain)
         if m and find_year(plain) and looks_like_title(m.group(1), memo, min_words=3):
-            venue = _citation_venue(plain[m.end():], memo)
+            venue = citation_venue(plain[m.end():], memo)
             return Source("citation", m.group(1).strip(), first.line, venue, find_year(plain[m.end():]))
     meta = front.get("citation") if isinstance(front.get("citation"), dict) else front
     title = _front_title(meta, memo)
@@ -1196,18 +1201,6 @@ def _bibtex(text: str, memo: LineMemo) -> Source | None:
     where = got.get("booktitle") or got.get("journal")
     venue = parse_venue(where, memo)[0] or (where.split(",")[0].strip() if where else None)
     return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
-
-
-def _citation_venue(rest: str, memo: LineMemo) -> str | None:
-    """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
-    words = [w for w in re.split(r"[\s,.]+", rest) if w]
-    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit()):
-        words.pop(0)
-    for n in range(min(10, len(words)), 0, -1):
-        canon = memo.rules.venues.get(" ".join(words[:n]).casefold())
-        if canon:
-            return canon
-    return None
 
 
 def _shape_note(reader: _Reader, opened: list[_Open]) -> str:

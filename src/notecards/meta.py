@@ -46,6 +46,9 @@ CITED_TITLE = re.compile(r"[\"“]([^\"“”]{10,300}?)[.,]?[\"”]")
 """The quoted title of a citation line: authors, "Title.", then venue and year."""
 _CITING_AUTHORS = re.compile(r"\s*(?:(?:[A-Z][\w'’\-]*\.?|et al\.?|and|&)[,;]?\s*)*")
 """What may stand before a cited title: authors' names and initials ('Vaswani, A., et al.')."""
+_APA = re.compile(r"(?P<authors>[A-Z][\w'’\-]+,\s*(?:[A-Z]\.[\s\-]*)+[^()]{0,300}?)\s*\((?P<year>(?:19|20)\d{2})[a-z]?"
+                  r"(?:,[^)]{0,20})?\)\.\s+(?P<title>[^.?!]{8,300}[?!]?)[.]?(?:\s+(?P<rest>.*))?$")
+"""An APA reference: 'Vaswani, A., Shazeer, N., et al. (2017). Title. *Venue*, 30.'"""
 _TRAILING_AUTHORS = re.compile(r"\s+[-–—,]\s+[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)?,?\s+et\s+al\.?\s*[-–—,]?\s*$")
 _BARS = re.compile(r"\s*[|｜]\s*")
 _LEAD_DATE = re.compile(r"(?:19|20)\d{2}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?)?\s+")
@@ -304,6 +307,18 @@ def _strip_title_venue(title: str, memo: LineMemo) -> tuple[str, str | None, int
     return title, None, None
 
 
+def citation_venue(rest: str, memo: LineMemo) -> str | None:
+    """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
+    words = [w for w in re.split(r"[\s,.]+", rest) if w]
+    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit()):
+        words.pop(0)
+    for n in range(min(10, len(words)), 0, -1):
+        canon = memo.rules.venues.get(" ".join(words[:n]).casefold())
+        if canon:
+            return canon
+    return None
+
+
 @per_line
 def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     """A paper's title line -> its parts. `[ICLR] Title`, `ICLR-22 [Title](url)`, `**Title** (ICLR 2023) note`."""
@@ -366,6 +381,9 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         v, y = parse_venue(tail, memo)
         if (v or y) and len(tail.split()) <= 4:
             venue, year, rest = venue or v, year or y, ""
+    if not title and "(" in s[:300] and (apa := _APA.match(s)) and looks_like_title(apa.group("title"), memo, min_words=3):
+        title, rest, strong = apa.group("title"), "", True  # the authors and year first, then the title
+        venue, year = venue or citation_venue(clean_inline(apa.group("rest") or "", memo), memo), int(apa.group("year"))
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")

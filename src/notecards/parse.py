@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from html.parser import HTMLParser
 from functools import lru_cache
 from typing import Any
 
@@ -317,7 +318,9 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
             else:
                 out.append(Block("code", tok.content, tok.map[0] + 1 if tok.map else 0))
         elif t == "html_block":
-            out.append(Block("html", tok.content.strip(), tok.map[0] + 1 if tok.map else 0))
+            line = tok.map[0] + 1 if tok.map else 0
+            rows = _html_table(tok.content, line) if "<t" in tok.content else None
+            out += rows or [Block("html", tok.content.strip(), line)]
         elif t == "table_open":
             line = tok.map[0] + 1 if tok.map else 0
             out.append(Block("table", "", line))
@@ -347,6 +350,68 @@ def _table_rows(tokens, i: int, out: list[Block]) -> int:
             out.append(Block("row", " | ".join(cells), line, level=0 if header else 1, cells=tuple(cells)))
         i += 1
     return i
+
+
+class _TableReader(HTMLParser):
+    """An HTML `<table>` -> rows of cells written as Markdown: links, bold and line breaks kept."""
+
+    _MARKS = {"b": "**", "strong": "**", "em": "*", "i": "*", "code": "`"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[tuple[int, bool, list[str]]] = []  # (line in the block, header row, cells)
+        self.cell: list[str] | None = None
+        self.href: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append((self.getpos()[0], False, []))
+        elif tag in ("td", "th") and self.rows:
+            self.cell = []
+            if tag == "th":
+                self.rows[-1] = (self.rows[-1][0], True, self.rows[-1][2])
+        elif self.cell is not None:
+            if tag == "a":
+                self.href.append(dict(attrs).get("href") or "")
+                self.cell.append("[")
+            elif tag == "br":
+                self.cell.append("<br/>")
+            elif tag in self._MARKS:
+                self.cell.append(self._MARKS[tag])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None and self.rows:
+            self.rows[-1][2].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif self.cell is not None:
+            if tag == "a" and self.href:
+                self.cell.append(f"]({self.href.pop()})")
+            elif tag in self._MARKS:
+                self.cell.append(self._MARKS[tag])
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _html_table(content: str, line: int) -> list[Block] | None:
+    """A `<table>` written in HTML, as GitHub READMEs often are -> the `table` and `row` blocks a
+    Markdown table gives (a row of `<th>` cells is the header); None when the block holds no table."""
+    if "<table" not in content.lower():
+        return None
+    reader = _TableReader()
+    try:
+        reader.feed(content)
+        reader.close()
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient; a block it cannot read stays HTML
+        return None
+    rows = [(k, head, cells) for k, head, cells in reader.rows if any(cells)]
+    if not rows:
+        return None
+    out = [Block("table", "", line)]
+    for k, head, cells in rows:
+        out.append(Block("row", " | ".join(cells), line + k - 1, level=0 if head else 1, cells=tuple(cells)))
+    return out
 
 
 def _too_deep(span: list[int], source: list[str], level: int, quoted: bool,
