@@ -240,3 +240,80 @@ def test_the_shipped_tables_load_in_c_as_safe_load_reads_them(name):
 
     text = resource_text(name)
     assert yaml.load(text, Loader=SHIPPED_LOADER) == yaml.safe_load(text)
+
+
+def _gated() -> list[tuple[str, re.Pattern, tuple[str, ...]]]:
+    """(name, pattern, gate) of every shipped cue regex with a gate, as _cue_hits searches it."""
+    out = []
+    for c in RULES.cues:
+        for regex, gate in ((c.regex, c.gate), (c.lower_regex, c.lower_gate)):
+            if gate is not None:
+                out.append((c.name, regex, gate))
+    return out
+
+
+def _pieces(pattern: str) -> list[str]:
+    """The pattern's own words, cut short and run together: text that comes near its matches."""
+    words = [w for w in re.split(r"[\\()\[\]{}|?*+^$.:!<=]+", pattern) if w.strip()]
+    return words + [w[:-1] for w in words if len(w) > 1] + [w[1:] for w in words if len(w) > 1]
+
+
+@pytest.mark.parametrize(("name", "regex", "gate"), _gated(), ids=lambda x: x[:30] if isinstance(x, str) else "")
+def test_a_cue_gate_holds_wherever_its_regex_matches(name, regex, gate):
+    fragments = st.sampled_from([*_pieces(regex.pattern), *gate, " ", ",", "，", "。", "3", "%", "x", "I", "i", "我们",
+                                 "?", "！", "!", "(", ")", "-"])
+
+    @given(st.lists(fragments, max_size=10).map("".join))
+    def check(text):
+        if regex.search(text):
+            assert any(g in text for g in gate)
+
+    check()
+
+
+def test_every_gate_holds_in_the_fixtures_bullets():
+    from pathlib import Path
+
+    gated = _gated()
+    texts = [line.lstrip("-*> ").strip() for p in (Path(__file__).parent / "fixtures").rglob("*.md")
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    for text in texts + [t.lower() for t in texts]:
+        for name, regex, gate in gated:
+            if regex.search(text):
+                assert any(g in text for g in gate), (name, text)
+
+
+@pytest.mark.parametrize(("pattern", "needs"), [
+    ("foo|bar", {"foo", "bar"}), ("a(?=b)cde", {"cde"}), ("x?yz", {"yz"}), ("(?:ab)+c", {"ab"}),
+    ("[？?]\\s*$", {"？", "?"}), ("\\d+(?:%|pp)", {"%", "pp"}), ("(?<!不)(?:解决|处理)了", {"解决", "处理"}),
+    ("et al\\.", {"et al."}), ("(?P<n>abc)d", {"abc"}), ("a{2,}bc", {"bc"}), ("(?i:abc)de", {"de"}),
+    ("a|", None), ("(?i)abc", None), ("(a)\\1", None), ("a{,2}", None), ("\\x41bc", None), ("[a-z]+", None),
+    ("(?:ab)?", None), ("[^ab]", None), ("a{", None), ("ab(?#c)", None),
+])
+def test_the_strings_a_pattern_needs(pattern, needs):
+    from notecards.gates import needed
+
+    assert needed(pattern) == (frozenset(needs) if needs is not None else None)
+
+
+@pytest.fixture(scope="module")
+def ungated_rules():
+    """RULES with no cue gated: every regex searched."""
+    from dataclasses import replace
+
+    plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
+    for cues in plain.cues_by_script.values():
+        for c in cues:
+            object.__setattr__(c, "gate", None)
+            object.__setattr__(c, "lower_gate", None)
+    return plain
+
+
+@given(st.lists(st.sampled_from([*_CUE_WORDS, "I", "et al.", "3.5%", "related work", "does not", "解决了", "问题",
+                                 "如何", "我", "我们", "！！", "?", "BLEU 30", "in recent years"]), max_size=12).map(" ".join))
+def test_gated_cues_hit_what_every_search_hits(ungated_rules, text):
+    from notecards.classify import _cue_hits
+
+    for zh in (False, True):
+        for en in (False, True):
+            assert _cue_hits(text, RULES, zh, en) == _cue_hits(text, ungated_rules, zh, en)

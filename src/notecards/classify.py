@@ -197,9 +197,11 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...]
                 out[cue.name] = hits
             continue
         if cue.lower_regex is not None and lower is not None:
-            regex, text = cue.lower_regex, lower
+            regex, text, gate = cue.lower_regex, lower, cue.lower_gate
         else:  # case-blind as written, or no lower-cased text to search lower_regex in
-            regex, text = cue.regex, main
+            regex, text, gate = cue.regex, main, cue.gate
+        if gate is not None and not any(map(text.__contains__, gate)):
+            continue  # none of the strings every match holds: no search
         first = regex.search(text)  # most cues miss most bullets: one search says so, no call
         if first is not None:
             out[cue.name] = _regex_hits(regex, text, first)

@@ -11,6 +11,7 @@ import yaml
 
 from notecards.errors import ConfigError, yaml_problem
 from notecards.fsutil import resource_text
+from notecards.gates import cue_gate
 from notecards.model import LABELS
 from notecards.segment import CJK
 
@@ -41,6 +42,11 @@ class Cue:
     lower_regex: re.Pattern | None = field(init=False, compare=False)
     """A `(?i)` regex with no capital letter, without the flag: searched in the lower-cased bullet,
     it finds the same and runs about twice as fast (re can't skip ahead on a case-blind pattern)."""
+    gate: tuple[str, ...] | None = field(init=False, compare=False)
+    """Strings one of which every match of `regex` contains, where testing them is cheaper than
+    searching (gates.cue_gate): a bullet with none of them is not searched."""
+    lower_gate: tuple[str, ...] | None = field(init=False, compare=False)
+    """The same for `lower_regex`, tested in the lower-cased bullet."""
     name: str = field(init=False, compare=False)
     """How `extract --explain` names the cue, and its feature name in the `weights` table (named
     once: every bullet the cue holds in asks for it)."""
@@ -52,6 +58,8 @@ class Cue:
         blind = self.regex is not None and self.regex.pattern.startswith("(?i)") \
             and not re.search(r"[A-Z]", self.regex.pattern[4:])
         object.__setattr__(self, "lower_regex", re.compile(self.regex.pattern[4:]) if blind else None)
+        object.__setattr__(self, "gate", cue_gate(self.regex.pattern) if self.regex is not None else None)
+        object.__setattr__(self, "lower_gate", cue_gate(self.lower_regex.pattern) if blind else None)
         runs = bool(latin) and all(WORD_RUN.fullmatch(w) for w in latin)
         object.__setattr__(self, "latin_words", frozenset(latin) if runs else None)
         object.__setattr__(self, "latin_pattern", re.compile(
