@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from operator import itemgetter
 
 from notecards.model import Paper
 from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Rules, norm_key
@@ -315,12 +316,15 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     return score_features(cue_features(text, rules) + context_features(text, ctx, rules), rules)
 
 
+_WEIGHT = itemgetter(0)
+
+
 def decide(evidence: dict[str, list[tuple[float, str]]], explain: bool = True) -> tuple[str, str]:
     """The label with the highest score, and the features that gave it the most (with `explain`;
     else '': a build never shows why)."""
     if not evidence:
         return "method", "default"
-    scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
+    scores = {label: sum(map(_WEIGHT, ev)) for label, ev in evidence.items()}
     # ties go to method: most of what people note about a paper is what it does
     best = max(scores, key=lambda label: (scores[label], label == "method"))
     if scores[best] <= 0 and "method" not in scores:  # every label pushed down: method is what is left
