@@ -86,10 +86,28 @@ def test_word_runs_count_what_the_pattern_counts(cue):
     check()
 
 
+@pytest.mark.parametrize("cue", [c for c in RULES.cues if c.latin_runs is not None], ids=lambda c: c.name[:30])
+def test_a_cue_none_of_whose_runs_the_bullet_has_finds_no_word(cue):
+    from dataclasses import replace
+
+    plain = replace(cue)
+    object.__setattr__(plain, "latin_runs", None)  # the pattern searched every time
+    pieces = [w for word in cue.words for w in (word, *word.split())]
+    words = st.sampled_from(pieces + ["x", "'", "’", " ", "-", "的", "ed", "s", "2", ",", "to", "i"])
+
+    @given(st.lists(words, max_size=12).map("".join))
+    def check(low):
+        runs = frozenset(WORD_RUN.findall(low))
+        assert _word_hits(cue, low, "", runs) == _word_hits(plain, low, "", runs)
+
+    check()
+
+
 def test_a_word_of_several_runs_keeps_the_pattern():
     cue = Cue("method", "en", 1.0, ("instead of", "of"))
     assert cue.latin_words is None and cue.latin_pattern is not None
-    assert _word_hits(cue, "instead of that", "", frozenset()) == 1  # 'of' is part of 'instead of'
+    text = "instead of that"
+    assert _word_hits(cue, text, "", frozenset(WORD_RUN.findall(text))) == 1  # 'of' is part of 'instead of'
 
 
 MARKDOWN = st.text(alphabet=_chars("ab 中文$*_`[]()!<>&#\\|~^-+=.:\n", "&amp;"), max_size=60)

@@ -134,11 +134,14 @@ def _word_hits(cue: Cue, low: str, toks: str, runs: frozenset[str]) -> int:
     """Distinct words of the cue in the bullet. A Chinese cue word counts inside a jieba token
     ('提高' in '大幅提高') but never across two: the tokens are joined by a separator no cue word contains.
     Another word counts where nothing word-like touches it: when it is one run of word characters,
-    that is when it is one of the bullet's `runs` (a word made of several runs needs the pattern)."""
+    that is when it is one of the bullet's `runs` (a word made of several runs needs the pattern,
+    searched only when one of the bullet's runs is a run of one of the words: Cue.latin_runs)."""
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
     if cue.latin_words is not None:
         return zh + len(cue.latin_words & runs)
-    return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
+    if cue.latin_pattern is None or (cue.latin_runs is not None and cue.latin_runs.isdisjoint(runs)):
+        return zh  # no word of the cue, or none whose run the bullet has
+    return zh + len(set(cue.latin_pattern.findall(low)))
 
 
 def _strength(hits: int) -> float:

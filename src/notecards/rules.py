@@ -36,6 +36,10 @@ class Cue:
     """The Chinese words as one alternation, searched in tokens joined by a separator."""
     latin_pattern: re.Pattern | None = field(init=False, compare=False)
     """The other words as one alternation of whole words, searched in the lower-cased bullet."""
+    latin_runs: frozenset[str] | None = field(init=False, compare=False)
+    """With `latin_pattern`: one run of word characters of each word (its longest). Every run of a
+    word the pattern finds is a whole run of the bullet (nothing word-like touches the word, and
+    its runs are apart), so a bullet none of whose runs is one of these holds none of the words."""
     latin_words: frozenset[str] | None = field(init=False, compare=False)
     """The other words, when each is one run of word characters: then a word is in the bullet when it
     is one of the bullet's runs, a set lookup instead of a regex search (same answer, see _word_hits)."""
@@ -64,6 +68,8 @@ class Cue:
         object.__setattr__(self, "latin_words", frozenset(latin) if runs else None)
         object.__setattr__(self, "latin_pattern", re.compile(
             r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin and not runs else None)
+        keys = [max(WORD_RUN.findall(w), key=len, default="") for w in latin]
+        object.__setattr__(self, "latin_runs", frozenset(keys) if latin and not runs and all(keys) else None)
         object.__setattr__(self, "name", f"{self.lang}: {self.note}" if self.note else
                            f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else ""))
 
