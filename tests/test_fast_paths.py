@@ -188,16 +188,22 @@ CUE_TEXT = st.lists(st.sampled_from([*_CUE_WORDS, *(w.replace("s", "\u017f").rep
 """Cue words, and the same words spelt with the characters that fold onto ASCII letters (ſ ı K İ)."""
 
 
-@pytest.fixture(scope="module")
-def plain_rules():
-    """RULES with every cue searched the plain case-blind way (no lower-cased fast path)."""
+def _rules_without(*fast_paths: str):
+    """RULES with these fields of every cue set to None: the cues taken the plain way."""
     from dataclasses import replace
 
     plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
     for cues in plain.cues_by_script.values():
         for c in cues:
-            object.__setattr__(c, "lower_regex", None)
+            for name in fast_paths:
+                object.__setattr__(c, name, None)
     return plain
+
+
+@pytest.fixture(scope="module")
+def plain_rules():
+    """RULES with every cue searched the plain case-blind way (no lower-cased fast path)."""
+    return _rules_without("lower_regex")
 
 
 @given(CUE_TEXT)
@@ -316,19 +322,13 @@ def test_the_strings_a_pattern_needs(pattern, needs):
 
 @pytest.fixture(scope="module")
 def ungated_rules():
-    """RULES with no cue gated: every regex searched."""
-    from dataclasses import replace
-
-    plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
-    for cues in plain.cues_by_script.values():
-        for c in cues:
-            object.__setattr__(c, "gate", None)
-            object.__setattr__(c, "lower_gate", None)
-    return plain
+    """RULES with no cue gated: every regex searched, and every pattern of words."""
+    return _rules_without("gate", "lower_gate", "latin_runs")
 
 
 @given(st.lists(st.sampled_from([*_CUE_WORDS, "I", "et al.", "3.5%", "related work", "does not", "解决了", "问题",
-                                 "如何", "我", "我们", "！！", "?", "BLEU 30", "in recent years"]), max_size=12).map(" ".join))
+                                 "如何", "我", "我们", "！！", "?", "BLEU 30", "in recent years", "i think", "instead of",
+                                 "to me"]), max_size=12).map(" ".join))
 def test_gated_cues_hit_what_every_search_hits(ungated_rules, text):
     from notecards.classify import _cue_hits
 
