@@ -1,6 +1,7 @@
 """Each fast path of the classifier gives exactly what the plain way gives."""
 from __future__ import annotations
 
+import itertools
 import marshal
 import re
 
@@ -335,3 +336,36 @@ def test_gated_cues_hit_what_every_search_hits(ungated_rules, text):
     for zh in (False, True):
         for en in (False, True):
             assert _cue_hits(text, RULES, zh, en) == _cue_hits(text, ungated_rules, zh, en)
+
+
+_ATOMS = ["a", "b", "ab", "中", "文", "\\.", ".", "\\d", "\\s", "\\b", "[ab]", "[^a]", "[？?]", "^", "$"]
+
+
+def _patterns(depth: int = 2):
+    """Random patterns in the syntax the cue tables use: atoms, groups of every kind, alternations, repeats."""
+    atom = st.sampled_from(_ATOMS)
+    if depth:
+        inner = st.deferred(lambda: _patterns(depth - 1))
+        atom = atom | st.builds(lambda kind, p: kind + p + ")", st.sampled_from(
+            ["(", "(?:", "(?=", "(?!", "(?<=a", "(?<!b", "(?P<n>", "(?i:"]), inner)
+    repeated = st.builds(lambda a, q: a + q, atom, st.sampled_from(["", "", "?", "*", "+", "{2}", "{0,2}", "{1,}", "+?"]))
+    return st.lists(st.lists(repeated, min_size=1, max_size=4).map("".join), min_size=1, max_size=3).map("|".join)
+
+
+_SHORT_TEXTS = ["".join(t) for n in range(4) for t in itertools.product("ab中.? 3", repeat=n)]
+"""Every text of up to three characters the patterns speak of."""
+
+
+@given(_patterns(), st.text(alphabet="ab中文.? ？3", max_size=12))
+def test_a_pattern_matches_only_where_a_string_it_needs_is(pattern, text):
+    from notecards.gates import needed
+
+    try:
+        regex = re.compile(pattern)
+    except re.error:  # a lookbehind of no fixed width, a group name used twice
+        return
+    needs = needed(pattern)
+    if needs is not None:
+        for t in [text, *_SHORT_TEXTS]:
+            if regex.search(t):
+                assert any(s in t for s in needs), (pattern, t, needs)
