@@ -124,8 +124,9 @@ class _Reader:
         return least
 
     def atom(self, opening: bool) -> tuple[str, object]:
-        """('char', c), ('needs', strings), ('none', None): matches one unknown character or group,
-        or ('slow', None): a zero-width test or any character (see opens_slow)."""
+        """('char', c); ('needs', strings): a group or a short class; ('none', None): ^, or what
+        nothing is known of (a class, a group under other flags); ('slow', None): a zero-width test
+        or any character of a kind (see opens_slow). The last two need nothing."""
         c = self.peek()
         self.at += 1
         if c == "(":
