@@ -1,6 +1,7 @@
 """Each fast path of the classifier gives exactly what the plain way gives."""
 from __future__ import annotations
 
+import itertools
 import marshal
 import re
 
@@ -86,10 +87,28 @@ def test_word_runs_count_what_the_pattern_counts(cue):
     check()
 
 
+@pytest.mark.parametrize("cue", [c for c in RULES.cues if c.latin_runs is not None], ids=lambda c: c.name[:30])
+def test_a_cue_none_of_whose_runs_the_bullet_has_finds_no_word(cue):
+    from dataclasses import replace
+
+    plain = replace(cue)
+    object.__setattr__(plain, "latin_runs", None)  # the pattern searched every time
+    pieces = [w for word in cue.words for w in (word, *word.split())]
+    words = st.sampled_from(pieces + ["x", "'", "’", " ", "-", "的", "ed", "s", "2", ",", "to", "i"])
+
+    @given(st.lists(words, max_size=12).map("".join))
+    def check(low):
+        runs = frozenset(WORD_RUN.findall(low))
+        assert _word_hits(cue, low, "", runs) == _word_hits(plain, low, "", runs)
+
+    check()
+
+
 def test_a_word_of_several_runs_keeps_the_pattern():
     cue = Cue("method", "en", 1.0, ("instead of", "of"))
     assert cue.latin_words is None and cue.latin_pattern is not None
-    assert _word_hits(cue, "instead of that", "", frozenset()) == 1  # 'of' is part of 'instead of'
+    text = "instead of that"
+    assert _word_hits(cue, text, "", frozenset(WORD_RUN.findall(text))) == 1  # 'of' is part of 'instead of'
 
 
 MARKDOWN = st.text(alphabet=_chars("ab 中文$*_`[]()!<>&#\\|~^-+=.:\n", "&amp;"), max_size=60)
@@ -170,16 +189,22 @@ CUE_TEXT = st.lists(st.sampled_from([*_CUE_WORDS, *(w.replace("s", "\u017f").rep
 """Cue words, and the same words spelt with the characters that fold onto ASCII letters (ſ ı K İ)."""
 
 
-@pytest.fixture(scope="module")
-def plain_rules():
-    """RULES with every cue searched the plain case-blind way (no lower-cased fast path)."""
+def _rules_without(*fast_paths: str):
+    """RULES with these fields of every cue set to None: the cues taken the plain way."""
     from dataclasses import replace
 
     plain = replace(RULES, cues_by_script={k: tuple(replace(c) for c in v) for k, v in RULES.cues_by_script.items()})
     for cues in plain.cues_by_script.values():
         for c in cues:
-            object.__setattr__(c, "lower_regex", None)
+            for name in fast_paths:
+                object.__setattr__(c, name, None)
     return plain
+
+
+@pytest.fixture(scope="module")
+def plain_rules():
+    """RULES with every cue searched the plain case-blind way (no lower-cased fast path)."""
+    return _rules_without("lower_regex")
 
 
 @given(CUE_TEXT)
@@ -240,3 +265,107 @@ def test_the_shipped_tables_load_in_c_as_safe_load_reads_them(name):
 
     text = resource_text(name)
     assert yaml.load(text, Loader=SHIPPED_LOADER) == yaml.safe_load(text)
+
+
+def _gated() -> list[tuple[str, re.Pattern, tuple[str, ...]]]:
+    """(name, pattern, gate) of every shipped cue regex with a gate, as _cue_hits searches it."""
+    out = []
+    for c in RULES.cues:
+        for regex, gate in ((c.regex, c.gate), (c.lower_regex, c.lower_gate)):
+            if gate is not None:
+                out.append((c.name, regex, gate))
+    return out
+
+
+def _pieces(pattern: str) -> list[str]:
+    """The pattern's own words, cut short and run together: text that comes near its matches."""
+    words = [w for w in re.split(r"[\\()\[\]{}|?*+^$.:!<=]+", pattern) if w.strip()]
+    return words + [w[:-1] for w in words if len(w) > 1] + [w[1:] for w in words if len(w) > 1]
+
+
+@pytest.mark.parametrize(("name", "regex", "gate"), _gated(), ids=lambda x: x[:30] if isinstance(x, str) else "")
+def test_a_cue_gate_holds_wherever_its_regex_matches(name, regex, gate):
+    fragments = st.sampled_from([*_pieces(regex.pattern), *gate, " ", ",", "，", "。", "3", "%", "x", "I", "i", "我们",
+                                 "?", "！", "!", "(", ")", "-"])
+
+    @given(st.lists(fragments, max_size=10).map("".join))
+    def check(text):
+        if regex.search(text):
+            assert any(g in text for g in gate)
+
+    check()
+
+
+def test_every_gate_holds_in_the_fixtures_bullets():
+    from pathlib import Path
+
+    gated = _gated()
+    texts = [line.lstrip("-*> ").strip() for p in (Path(__file__).parent / "fixtures").rglob("*.md")
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    for text in texts + [t.lower() for t in texts]:
+        for name, regex, gate in gated:
+            if regex.search(text):
+                assert any(g in text for g in gate), (name, text)
+
+
+@pytest.mark.parametrize(("pattern", "needs"), [
+    ("foo|bar", {"foo", "bar"}), ("a(?=b)cde", {"cde"}), ("x?yz", {"yz"}), ("(?:ab)+c", {"ab"}),
+    ("[？?]\\s*$", {"？", "?"}), ("\\d+(?:%|pp)", {"%", "pp"}), ("(?<!不)(?:解决|处理)了", {"解决", "处理"}),
+    ("et al\\.", {"et al."}), ("(?P<n>abc)d", {"abc"}), ("a{2,}bc", {"bc"}), ("(?i:abc)de", {"de"}),
+    ("a|", None), ("(?i)abc", None), ("(a)\\1", None), ("a{,2}", None), ("\\x41bc", None), ("[a-z]+", None),
+    ("(?:ab)?", None), ("[^ab]", None), ("a{", None), ("ab(?#c)", None),
+])
+def test_the_strings_a_pattern_needs(pattern, needs):
+    from notecards.gates import needed
+
+    assert needed(pattern) == (frozenset(needs) if needs is not None else None)
+
+
+@pytest.fixture(scope="module")
+def ungated_rules():
+    """RULES with no cue gated: every regex searched, and every pattern of words."""
+    return _rules_without("gate", "lower_gate", "latin_runs")
+
+
+@given(st.lists(st.sampled_from([*_CUE_WORDS, "I", "et al.", "3.5%", "related work", "does not", "解决了", "问题",
+                                 "如何", "我", "我们", "！！", "?", "BLEU 30", "in recent years", "i think", "instead of",
+                                 "to me"]), max_size=12).map(" ".join))
+def test_gated_cues_hit_what_every_search_hits(ungated_rules, text):
+    from notecards.classify import _cue_hits
+
+    for zh in (False, True):
+        for en in (False, True):
+            assert _cue_hits(text, RULES, zh, en) == _cue_hits(text, ungated_rules, zh, en)
+
+
+_ATOMS = ["a", "b", "ab", "中", "文", "\\.", ".", "\\d", "\\s", "\\b", "[ab]", "[^a]", "[？?]", "^", "$"]
+
+
+def _patterns(depth: int = 2):
+    """Random patterns in the syntax the cue tables use: atoms, groups of every kind, alternations, repeats."""
+    atom = st.sampled_from(_ATOMS)
+    if depth:
+        inner = st.deferred(lambda: _patterns(depth - 1))
+        atom = atom | st.builds(lambda kind, p: kind + p + ")", st.sampled_from(
+            ["(", "(?:", "(?=", "(?!", "(?<=a", "(?<!b", "(?P<n>", "(?i:"]), inner)
+    repeated = st.builds(lambda a, q: a + q, atom, st.sampled_from(["", "", "?", "*", "+", "{2}", "{0,2}", "{1,}", "+?"]))
+    return st.lists(st.lists(repeated, min_size=1, max_size=4).map("".join), min_size=1, max_size=3).map("|".join)
+
+
+_SHORT_TEXTS = ["".join(t) for n in range(4) for t in itertools.product("ab中.? 3", repeat=n)]
+"""Every text of up to three characters the patterns speak of."""
+
+
+@given(_patterns(), st.text(alphabet="ab中文.? ？3", max_size=12))
+def test_a_pattern_matches_only_where_a_string_it_needs_is(pattern, text):
+    from notecards.gates import needed
+
+    try:
+        regex = re.compile(pattern)
+    except re.error:  # a lookbehind of no fixed width, a group name used twice
+        return
+    needs = needed(pattern)
+    if needs is not None:
+        for t in [text, *_SHORT_TEXTS]:
+            if regex.search(t):
+                assert any(s in t for s in needs), (pattern, t, needs)

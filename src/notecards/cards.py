@@ -97,9 +97,11 @@ class Wording:
     note_order: re.Pattern[str]
     """Words anywhere in a bullet, or words it opens with, that make it lean on its neighbours."""
     title_stop_words: frozenset[str]
-    note_order_lower: re.Pattern[str] | None = None
-    """`note_order` without its case-blind flag, for lower-cased text (see leans_on_neighbours);
-    None when a word has a cased letter outside ASCII."""
+    note_order_lower: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    """`note_order` without its case-blind flag, for lower-cased text (see leans_on_neighbours), in
+    two: the words searched anywhere, the words matched at the start (one pattern with both can't
+    skip ahead to a word's first character: its other branch may hold at any place). None when a
+    word has a cased letter outside ASCII."""
 
 
 def load_wording(data: object, where: str = "cards.yaml") -> Wording:
@@ -141,11 +143,11 @@ def load_wording(data: object, where: str = "cards.yaml") -> Wording:
     def alternatives(words: tuple[str, ...]) -> str:
         return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or r"(?!)"
 
-    order = rf"{alternatives(lists['note_order'])}|\A\s*(?:{alternatives(lists['continues'])})(?![a-z])"
+    anywhere, opening = alternatives(lists["note_order"]), rf"\s*(?:{alternatives(lists['continues'])})(?![a-z])"
     caseless = all(c.isascii() or c.lower() == c.upper() for word in lists["note_order"] + lists["continues"] for c in word)
     return Wording({k: dict(v) for k, v in langs.items()}, frozenset(lists["generic_keys"]),
-                   frozenset(lists["abstract_keys"]), re.compile(order, re.I), frozenset(lists["title_stop_words"]),
-                   re.compile(order) if caseless else None)
+                   frozenset(lists["abstract_keys"]), re.compile(rf"{anywhere}|\A{opening}", re.I),
+                   frozenset(lists["title_stop_words"]), (re.compile(anywhere), re.compile(opening)) if caseless else None)
 
 
 @lru_cache(maxsize=1)
@@ -454,7 +456,9 @@ def leans_on_neighbours(text: str, w: Wording) -> bool:
     texts are lower-cased and searched by the same words as written (they are lower case): that
     finds the same when no character of the text folds onto an ASCII letter."""
     if w.note_order_lower is not None and FOLDS_TO_ASCII.search(text) is None:
-        return w.note_order_lower.search(text.lower()) is not None
+        anywhere, opening = w.note_order_lower
+        low = text.lower()
+        return anywhere.search(low) is not None or opening.match(low) is not None
     return w.note_order.search(text) is not None
 
 

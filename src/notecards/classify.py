@@ -5,6 +5,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from operator import itemgetter
 
 from notecards.model import Paper
 from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Prefix, Rules, norm_key
@@ -154,11 +155,14 @@ def _word_hits(cue: Cue, low: str, toks: str, runs: frozenset[str]) -> int:
     """Distinct words of the cue in the bullet. A Chinese cue word counts inside a jieba token
     ('提高' in '大幅提高') but never across two: the tokens are joined by a separator no cue word contains.
     Another word counts where nothing word-like touches it: when it is one run of word characters,
-    that is when it is one of the bullet's `runs` (a word made of several runs needs the pattern)."""
+    that is when it is one of the bullet's `runs` (a word made of several runs needs the pattern,
+    searched only when one of the bullet's runs is a run of one of the words: Cue.latin_runs)."""
     zh = len(set(cue.zh_pattern.findall(toks))) if toks and cue.zh_pattern is not None else 0
     if cue.latin_words is not None:
         return zh + len(cue.latin_words & runs)
-    return zh + (len(set(cue.latin_pattern.findall(low))) if cue.latin_pattern is not None else 0)
+    if cue.latin_pattern is None or (cue.latin_runs is not None and cue.latin_runs.isdisjoint(runs)):
+        return zh  # no word of the cue, or none whose run the bullet has
+    return zh + len(set(cue.latin_pattern.findall(low)))
 
 
 def _strength(hits: int) -> float:
@@ -218,9 +222,11 @@ def _cue_hits(main: str, rules: Rules, zh: bool, en: bool, cues: tuple[Cue, ...]
                 out[cue.name] = hits
             continue
         if cue.lower_regex is not None and lower is not None:
-            regex, text = cue.lower_regex, lower
+            regex, text, gate = cue.lower_regex, lower, cue.lower_gate
         else:  # case-blind as written, or no lower-cased text to search lower_regex in
-            regex, text = cue.regex, main
+            regex, text, gate = cue.regex, main, cue.gate
+        if gate is not None and not any(map(text.__contains__, gate)):
+            continue  # none of the strings every match holds: no search
         first = regex.search(text)  # most cues miss most bullets: one search says so, no call
         if first is not None:
             out[cue.name] = _regex_hits(regex, text, first)
@@ -343,12 +349,15 @@ def score_bullet(text: str, ctx: Context, rules: Rules) -> dict[str, list[tuple[
     return score_features(cue_features(text, rules) + context_features(text, ctx, rules), rules)
 
 
+_WEIGHT = itemgetter(0)
+
+
 def decide(evidence: dict[str, list[tuple[float, str]]], explain: bool = True) -> tuple[str, str]:
     """The label with the highest score, and the features that gave it the most (with `explain`;
     else '': a build never shows why)."""
     if not evidence:
         return "method", "default"
-    scores = {label: sum(w for w, _ in ev) for label, ev in evidence.items()}
+    scores = {label: sum(map(_WEIGHT, ev)) for label, ev in evidence.items()}
     # ties go to method: most of what people note about a paper is what it does
     best = max(scores, key=lambda label: (scores[label], label == "method"))
     if scores[best] <= 0 and "method" not in scores:  # every label pushed down: method is what is left

@@ -11,6 +11,7 @@ import yaml
 
 from notecards.errors import ConfigError, yaml_problem
 from notecards.fsutil import resource_text
+from notecards.gates import cue_gate
 from notecards.model import LABELS
 from notecards.segment import CJK, PICTOGRAPHS
 
@@ -35,12 +36,21 @@ class Cue:
     """The Chinese words as one alternation, searched in tokens joined by a separator."""
     latin_pattern: re.Pattern | None = field(init=False, compare=False)
     """The other words as one alternation of whole words, searched in the lower-cased bullet."""
+    latin_runs: frozenset[str] | None = field(init=False, compare=False)
+    """With `latin_pattern`: one run of word characters of each word (its longest). Every run of a
+    word the pattern finds is a whole run of the bullet (nothing word-like touches the word, and
+    its runs are apart), so a bullet none of whose runs is one of these holds none of the words."""
     latin_words: frozenset[str] | None = field(init=False, compare=False)
     """The other words, when each is one run of word characters: then a word is in the bullet when it
     is one of the bullet's runs, a set lookup instead of a regex search (same answer, see _word_hits)."""
     lower_regex: re.Pattern | None = field(init=False, compare=False)
     """A `(?i)` regex with no capital letter, without the flag: searched in the lower-cased bullet,
     it finds the same and runs about twice as fast (re can't skip ahead on a case-blind pattern)."""
+    gate: tuple[str, ...] | None = field(init=False, compare=False)
+    """Strings one of which every match of `regex` contains, where testing them is cheaper than
+    searching (gates.cue_gate): a bullet with none of them is not searched."""
+    lower_gate: tuple[str, ...] | None = field(init=False, compare=False)
+    """The same for `lower_regex`, tested in the lower-cased bullet."""
     name: str = field(init=False, compare=False)
     """How `extract --explain` names the cue, and its feature name in the `weights` table (named
     once: every bullet the cue holds in asks for it)."""
@@ -52,10 +62,14 @@ class Cue:
         blind = self.regex is not None and self.regex.pattern.startswith("(?i)") \
             and not re.search(r"[A-Z]", self.regex.pattern[4:])
         object.__setattr__(self, "lower_regex", re.compile(self.regex.pattern[4:]) if blind else None)
+        object.__setattr__(self, "gate", cue_gate(self.regex.pattern) if self.regex is not None else None)
+        object.__setattr__(self, "lower_gate", cue_gate(self.lower_regex.pattern) if blind else None)
         runs = bool(latin) and all(WORD_RUN.fullmatch(w) for w in latin)
         object.__setattr__(self, "latin_words", frozenset(latin) if runs else None)
         object.__setattr__(self, "latin_pattern", re.compile(
             r"(?<![\w'’])(?:" + "|".join(map(re.escape, latin)) + r")(?![\w'’])") if latin and not runs else None)
+        keys = [max(WORD_RUN.findall(w), key=len, default="") for w in latin]
+        object.__setattr__(self, "latin_runs", frozenset(keys) if latin and not runs and all(keys) else None)
         object.__setattr__(self, "name", f"{self.lang}: {self.note}" if self.note else
                            f"{self.lang} words: " + ", ".join(self.words[:4]) + (" …" if len(self.words) > 4 else ""))
 

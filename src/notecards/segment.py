@@ -7,7 +7,7 @@ import os
 import re
 from array import array
 from functools import lru_cache
-from math import log
+from math import inf, log
 from pathlib import Path
 
 CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
@@ -102,18 +102,16 @@ def _words(run: str, freq: dict[str, int], log_total: float) -> list[str]:
     score = [0.0] * (n + 1)
     end = list(range(n + 1))  # end[k]: the last character of the best word starting at k
     for k in range(n - 1, -1, -1):
-        best: tuple[float, int] | None = None
+        best, last = -inf, -1  # jieba compares (score, i): i only grows, so a tie goes to this one
         i, frag = k, run[k]
         while i < n and (f := freq.get(frag)) is not None:
-            if f:
-                cand = (log(f) - log_total + score[i + 1], i)
-                if best is None or cand > best:
-                    best = cand
+            if f and (cand := log(f) - log_total + score[i + 1]) >= best:
+                best, last = cand, i
             i += 1
             frag = run[k:i + 1]
-        if best is None:  # no word starts here: the character alone
-            best = (log(freq.get(run[k]) or 1) - log_total + score[k + 1], k)
-        score[k], end[k] = best
+        if last < 0:  # no word starts here: the character alone
+            best, last = log(freq.get(run[k]) or 1) - log_total + score[k + 1], k
+        score[k], end[k] = best, last
     out, x = [], 0
     while x < n:
         word = run[x:end[x] + 1]
