@@ -248,7 +248,7 @@ def test_title_line_shapes_the_fast_paths_must_keep():
     assert parts("Deep Residual Learning (for fun) (CVPR 2016)") == ("Deep Residual Learning (for fun)", "CVPR", 2016)
     assert parts("Adam - A Method - ICLR'15 oral") == ("Adam - A Method", "ICLR", 2015)
     assert parts("Some Paper Title, Interspeech 2021") == ("Some Paper Title", "Interspeech", 2021)
-    assert parts("Some Paper Title (Smith et al., 2018)") == ("Some Paper Title (Smith et al., 2018)", None, None)
+    assert parts("Some Paper Title (Smith et al., 2018)") == ("Some Paper Title", None, 2018)  # an author-year citation
     assert parts("Self-Attention-Only Models") == ("Self-Attention-Only Models", None, None)
     assert not looks_like_title("What I'm reading this week", rules)
     assert not looks_like_title("Notes for my team", rules)
@@ -272,6 +272,8 @@ TITLE_LINES = [
     ("AWQ: Activation-aware Weight Quantization (MLSys 2024)", ("AWQ: Activation-aware Weight Quantization", "MLSys", 2024, "")),
     ("Vaswani, A., Shazeer, N., et al. (2017). Attention is all you need. *Advances in Neural Information Processing Systems*, 30.",
      ("Attention is all you need", "NeurIPS", 2017, "")),  # an APA reference
+    ("Switch Transformers (Fedus et al., 2021)", ("Switch Transformers", None, 2021, "")),  # an author-year citation
+    ("2305.14314 QLoRA: Efficient Finetuning of Quantized LLMs", ("QLoRA: Efficient Finetuning of Quantized LLMs", None, None, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),

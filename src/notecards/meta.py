@@ -21,8 +21,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*(?:::|[:：])\s*(?:\*\*|__)?\s*")
 """'Venue: …', '**论文名称**：…', 'venue:: …' (a notes app's property)."""
-_NUMBERING = re.compile(r"^\s*(?:\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)])\s*")
-"""'1.', '[3]', '（2）', 'Paper 1:', '第2篇：', '论文一：': the number a list gives a title, not part of it."""
+_NUMBERING = re.compile(r"^\s*(?:(?:arXiv:\s?)?\d{4}\.\d{4,5}(?:v\d+)?\s+|\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)])\s*")
+"""'1.', '[3]', '（2）', 'Paper 1:', '第2篇：', '论文一：': the number a list gives a title, not part of it;
+'2305.14314 Title': its arXiv id (which never gives a year)."""
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
 _MAYBE_FIRST_PERSON = re.compile(r"\b(?:i|m[ye])\b")
 # ^ matches wherever _FIRST_PERSON does in lower-cased ASCII text, and runs about three times faster
@@ -59,7 +60,9 @@ _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
 _VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
-_YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:19|20)\d{2}\s*[)）]")
+_YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:[A-Z][\w'’\-]+(?:\s+(?:et\s+al\.?|and|&)(?:\s+[A-Z][\w'’\-]+)?)?,?\s+)?"
+                          r"(?:19|20)\d{2}[a-z]?\s*[)）]")
+"""'(2021)', and an author-year citation: '(Fedus et al., 2021)', '(Kingma & Ba, 2015)'."""
 _GLOSS = re.compile(f"(?<=[A-Za-z0-9?!)）])\\s*[{CJK_CHARS}][^A-Za-z]*$")
 _PREFIX_TOKEN = re.compile(r"[^\s(（*\[_]+")
 _PREFIX_CHARS = re.compile(r"[\w\s'’.\-–:：]+")
