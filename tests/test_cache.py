@@ -165,6 +165,26 @@ def test_an_image_added_after_a_warning_makes_the_cards_again(tmp_path):
     assert not any("fig.png" in w for w in second.warnings)
 
 
+def test_a_file_with_a_note_warning_comes_from_the_cache(tmp_path, extracted):
+    """Only a missing image remakes a file's cards: a paper with no notes warns on every build, and
+    the file sharing a deck with a changed one is still served from the cache."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("# A\n\n## Sparse Mixtures of Experts at Scale (ICLR 2023)\n\n- Routes each token to one expert.\n\n"
+                                "## Bare Listing of Another Paper Title (ICLR 2023)\n", encoding="utf-8")
+    (notes / "b.md").write_text("# B\n\n## Dense Retrieval for Open Questions (ICLR 2023)\n\n- Trains a dual encoder.\n",
+                                encoding="utf-8")
+    config = Config(deck_by="year")
+    first = _build(notes, tmp_path / "decks", config)
+    assert any("no notes to ask about" in w for w in first.warnings)
+    extracted.clear()
+    with (notes / "b.md").open("a", encoding="utf-8") as f:
+        f.write("- Beats BM25 on retrieval.\n")
+    second = _build(notes, tmp_path / "decks", config)
+    assert extracted == ["b.md"]  # a.md shares the 2023 deck: read, and its cards come from the cache
+    assert second.warnings == first.warnings
+
+
 @pytest.mark.slow  # starts worker processes
 def test_parallel_extraction_gives_the_serial_result_in_order(notes, tmp_path, monkeypatch):
     for i in range(20):  # two workers: ten files or more each

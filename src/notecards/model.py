@@ -6,6 +6,9 @@ from operator import attrgetter
 from typing import ClassVar
 
 LABELS = ("problem", "method", "finding", "background", "opinion", "other")
+MISSING_IMAGE = "is missing or outside the notes folder"
+"""In the warning for an image left out of a card: the one warning a file's cards are remade for
+(the user may add the image later); any other warning stands as long as the text does."""
 ASKED = ("problem", "method", "finding")
 """Labels that become questions, in the order their cards are studied."""
 

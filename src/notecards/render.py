@@ -11,6 +11,8 @@ from urllib.parse import unquote, urlsplit
 
 import nh3
 
+from notecards.model import MISSING_IMAGE
+
 # What a card may show. No script/style/iframe/object/form, and no attribute that can run code:
 # nh3 drops on* handlers and every URL scheme not listed here (javascript:, data:, vbscript:).
 _TAGS = nh3.ALLOWED_TAGS - {"map", "area"}
@@ -127,7 +129,7 @@ def _render(text: str, note_path: str, folder: str, line: int, memo: Memo | None
             return value
         path = _local_image(value, note_path, folder)
         if path is None:
-            warnings.append(f"{where}: warning: image '{value}' is missing or outside the notes folder "
+            warnings.append(f"{where}: warning: image '{value}' {MISSING_IMAGE} "
                             f"{folder or '.'}; left out of the card")
             return None
         media.append(str(path))
