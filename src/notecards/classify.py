@@ -48,16 +48,15 @@ def _prefix(key: str, rules: Rules) -> Prefix | None:
     head ('解决问题' -> 问题, '个人点评' -> 点评: a Chinese compound ends with what it names)."""
     key = norm_key(key)
     p = rules.prefix_keys.get(key)
-    if p is None and has_cjk(key) and len(key) <= 6 and "的" not in key:  # '作者的想法' is whose, not what
-        p = next((v for k, v in _zh_prefix_keys(rules) if key.endswith(k)), None)
+    if p is None and len(key) <= 6 and has_cjk(key) and "的" not in key:  # '作者的想法' is whose, not what
+        p = _by_head(key, rules.prefix_keys)
     return p
 
 
-@lru_cache(maxsize=8)
-def _zh_prefix_keys(rules: Rules) -> tuple[tuple[str, Prefix], ...]:
-    """The Chinese keys of the prefix table, longest first."""
-    return tuple(sorted(((k, v) for k, v in rules.prefix_keys.items() if has_cjk(k) and len(k) >= 2),
-                        key=lambda kv: -len(kv[0])))
+def _by_head(key: str, table: dict):
+    """The record of the longest Chinese name of two characters or more that `key` ends with."""
+    return next((table[tail] for tail in (key[k:] for k in range(1, len(key) - 1))
+                 if tail in table and has_cjk(tail)), None)
 
 
 def prefix_label(text: str, rules: Rules) -> tuple[str, str] | None:
@@ -104,8 +103,8 @@ def section_label(name: str, rules: Rules) -> str | None:
     p = rules.prefix_keys.get(key)
     if p:
         return p.children
-    if has_cjk(key) and len(key) <= 8 and "的" not in key:  # '研究背景', '个人思考': a compound ends with its head
-        return next((v for k, v in _zh_section_names(rules) if key.endswith(k)), None)
+    if len(key) <= 8 and has_cjk(key) and "的" not in key:  # '研究背景', '个人思考': a compound ends with its head
+        return _by_head(key, rules.sections)
     # 'InstructGPT achievements vs GPT3', 'RL training': a short header whose words name a section
     words = key.split()
     if 1 < len(words) <= 6:
