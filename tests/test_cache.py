@@ -165,7 +165,7 @@ def test_an_image_added_after_a_warning_makes_the_cards_again(tmp_path):
     assert not any("fig.png" in w for w in second.warnings)
 
 
-def test_a_file_with_a_note_warning_comes_from_the_cache(tmp_path, extracted):
+def test_a_file_with_a_note_warning_comes_from_the_cache(tmp_path, extracted, monkeypatch):
     """Only a missing image remakes a file's cards: a paper with no notes warns on every build, and
     the file sharing a deck with a changed one is still served from the cache."""
     notes = tmp_path / "notes"
@@ -183,6 +183,15 @@ def test_a_file_with_a_note_warning_comes_from_the_cache(tmp_path, extracted):
     second = _build(notes, tmp_path / "decks", config)
     assert extracted == ["b.md"]  # a.md shares the 2023 deck: read, and its cards come from the cache
     assert second.warnings == first.warnings
+    from notecards import cache as cache_module
+    looked_up: list[str] = []
+    real = cache_module.Cache.get
+    def counting(self, path, *args):
+        looked_up.append(Path(path).name)
+        return real(self, path, *args)
+    monkeypatch.setattr(cache_module.Cache, "get", counting)
+    third = _build(notes, tmp_path / "decks", config)  # nothing changed: nothing read, warnings stand
+    assert looked_up == [] and third.warnings == first.warnings
 
 
 @pytest.mark.slow  # starts worker processes

@@ -26,7 +26,7 @@ from typing import Any
 
 from notecards.config import Config
 from notecards.fsutil import atomic_write
-from notecards.model import MISSING_IMAGE, Card, Document, SourceFile
+from notecards.model import Card, Document, SourceFile, waits_for_files
 
 CACHE_DIR = ".notecards-cache"
 _FORMAT = 5
@@ -158,9 +158,8 @@ class Cache:
 
     def usable_cards(self, entry: Entry):
         """The entry's CardBatch if it was made with this config and its images are unchanged."""
-        if entry.cards is None or entry.cards_key != self.cards_key or any(
-                MISSING_IMAGE in w for w in entry.cards.warnings):  # the user may add the image: remade
-            return None
+        if entry.cards is None or entry.cards_key != self.cards_key or waits_for_files(entry.cards.warnings):
+            return None  # the user may add the missing image: remade
         if entry.media and media_stats([p for p, _, _ in entry.media]) != entry.media:
             return None
         return entry.cards

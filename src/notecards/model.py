@@ -9,6 +9,11 @@ LABELS = ("problem", "method", "finding", "background", "opinion", "other")
 MISSING_IMAGE = "is missing or outside the notes folder"
 """In the warning for an image left out of a card: the one warning a file's cards are remade for
 (the user may add the image later); any other warning stands as long as the text does."""
+
+
+def waits_for_files(warnings: tuple[str, ...] | list[str]) -> bool:
+    """Cards made with these warnings may come out otherwise from the same text: an image was missing."""
+    return any(MISSING_IMAGE in w for w in warnings)
 ASKED = ("problem", "method", "finding")
 """Labels that become questions, in the order their cards are studied."""
 

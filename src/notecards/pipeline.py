@@ -18,7 +18,7 @@ from notecards.config import Config
 from notecards.errors import InputError, NotecardsError, OutputError
 from notecards.extract import extract_structure
 from notecards.fsutil import TEMP_PREFIX
-from notecards.model import Card, Document, Paper, SourceFile
+from notecards.model import Card, Document, Paper, SourceFile, waits_for_files
 from notecards.parse import parse_markdown
 from notecards.read import NoteRef, find_notes, read_note
 from notecards.rules import Rules, load_rules
@@ -559,7 +559,7 @@ def _build_decks(config: Config, paths: Iterable[Path] | None, out: Path | None,
                     files[ids[i]] = FileCards(cards, hashes, key=o.key, cards_key=keyer.cards_key,
                                               keys=tuple(dict.fromkeys(c.paper_key for c in o.batch.cards)),
                                               media=media_stats([m for c in cards for m in c.media]) or (),
-                                              papers=o.papers, warnings=warnings, reusable=not o.batch.warnings,
+                                              papers=o.papers, warnings=warnings, reusable=not waits_for_files(o.batch.warnings),
                                               seen=keyer.seen(ids[i], str(refs[i].folder), o.stat))
                     report.warnings.extend(warnings)
                     report.papers += o.papers
