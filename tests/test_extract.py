@@ -38,6 +38,19 @@ def test_a_heading_inside_a_paper_starts_a_section_and_lines_of_its_own(tmp_path
         ("Schedules were not tuned.", "Weaknesses", "")]
 
 
+def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
+    text = (
+        "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"
+        "<tr><td><a href=\"https://arxiv.org/abs/2010.11929\">An Image is Worth 16x16 Words: Transformers for Image "
+        "Recognition at Scale</a></td><td>ICLR 2021</td><td>Splits the image into patches.</td></tr>\n\n"
+        "<tr><td><b>Training data-efficient image transformers &amp; distillation through attention</b></td>"
+        "<td>ICML 2021</td><td>A distillation token lets ViT train on ImageNet alone.</td></tr>\n</table>\n")
+    got = papers(tmp_path, text)
+    assert [(p.title, p.venue, p.line, [b.line for b in p.bullets]) for p in got] == [
+        ("An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale", "ICLR", 6, [6]),
+        ("Training data-efficient image transformers & distillation through attention", "ICML", 8, [8])]
+
+
 def test_venue_tags_are_normalised_and_years_come_from_headings(tmp_path):
     ps = papers(tmp_path, "## 2021\n\n1. [Arixv]Some Paper About Things\n   1. 提出了新方法\n"
                           "2. [nips] Another Paper On Stuff\n   1. 实验表明效果好\n")
