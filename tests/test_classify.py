@@ -20,6 +20,7 @@ ROWS = [
     ("Problem: long documents do not fit into BERT", MIDDLE, "problem"),
     ("Outcome: 3x faster training on GPT-2", FIRST, "finding"),
     ("Unconditional ImageNet 64: FID 2.9 and recall 0.61", MIDDLE, "finding"),  # a metric and its number
+    ("将检测器迁移到遥感图像面临两个挑战：目标小，背景复杂", MIDDLE, "problem"),  # faces a challenge
     ("**摘要**：用四亿图文对做对比学习，得到可零样本迁移的视觉模型", MIDDLE, "method"),  # a summary of what it does
     ("摘要：遥感图像中的小目标检测仍然难以做到实时", MIDDLE, "problem"),  # a pasted abstract opens with the gap
     ("(experiment) ablating the gate hurts accuracy by 2 points", FIRST, "finding"),

@@ -286,6 +286,7 @@ TITLE_LINES = [
     ("Vaswani, A., Shazeer, N., et al. (2017). Attention is all you need. *Advances in Neural Information Processing Systems*, 30.",
      ("Attention is all you need", "NeurIPS", 2017, "")),  # an APA reference
     ("Switch Transformers (Fedus et al., 2021)", ("Switch Transformers", None, 2021, "")),  # an author-year citation
+    ("**1. LLaMA: Open and Efficient Foundation Language Models**", ("LLaMA: Open and Efficient Foundation Language Models", None, None, "")),
     ("2305.14314 QLoRA: Efficient Finetuning of Quantized LLMs", ("QLoRA: Efficient Finetuning of Quantized LLMs", None, None, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),

@@ -5,6 +5,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -843,6 +844,8 @@ class _Reader:
         plain = clean_inline(text, self.memo)
         if plain and not plain[0].isalnum():
             plain = LEAD_PICTOGRAPHS.sub("", plain, count=1)
+        if len(plain) <= 60 and (m := _venue_keys(self.memo.rules).match(plain)):
+            plain = plain[m.end():]  # '发表于 ICCV 2021', 'Accepted at ICLR 2023': a venue key without its colon
         if "·" in plain or "|" in plain or "•" in plain:
             pieces = [x.strip() for x in _META_PIECES.split(plain) if x.strip()]
             kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
@@ -1079,14 +1082,26 @@ def _split_at(text: str, line: int, starts: Callable[[str], object], strip: bool
         yield start, " ".join(buf)
 
 
+@lru_cache(maxsize=8)
+def _venue_keys(rules: Rules) -> re.Pattern[str]:
+    """The field table's venue keys at the start of a line, then a space ('发表于 ', 'published in ')."""
+    keys = sorted((k for k, kind in rules.fields.items() if kind == "venue"), key=len, reverse=True)
+    return re.compile("(?i)(?:" + "|".join(map(re.escape, keys)) + r")\s+" if keys else "(?!)")
+
+
 def _field_lines(text: str, line: int, memo: LineMemo):
     """Split a paragraph at lines that start a known field or carry a pasted list marker ('•\tdataset
     used - …': a list pasted from a PDF is one item per line); other lines continue the previous one."""
     def starts(ln: str) -> bool:
         return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo))
 
-    if "\n" not in text or not any(map(starts, text.split("\n")[1:])):
+    if "\n" not in text:
         return iter(((line, text),))  # most paragraphs: one piece, as written
+    lines = text.split("\n")
+    if sum(map(starts, lines)) >= 2 and starts(lines[0]):
+        return _split_at(text, line, lambda ln: True)  # a block of metadata, one field a line: 'Venue' may lack its colon
+    if not any(map(starts, lines[1:])):
+        return iter(((line, text),))
     return _split_at(text, line, starts)
 
 

@@ -370,7 +370,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if not title:
         em = (_LEAD_BOLD.match(s) or _LEAD_ITALIC.match(s)) if "*" in s or "_" in s else None
         if em and (not em.group(1).strip() or parse_venue(em.group(1), memo)[0] or find_year(em.group(1))):
-            prefix, title, rest = em.group(1), em.group(3), s[em.end():]
+            prefix, title, rest = em.group(1), _NUMBERING.sub("", em.group(3), count=1), s[em.end():]  # '**1. Title**'
             strong = True
             tag = (_LEAD_TAG if title[:1] == "[" else _LEAD_LABEL).match(title) if title[:1] in ("[", "【") else None
             if tag:  # '**[ICLR 2023] Title**': the venue tag inside the bold
