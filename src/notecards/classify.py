@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from operator import itemgetter
+from typing import Any
 
 from notecards.model import Paper
 from notecards.rules import FOLDS_TO_ASCII, WORD_RUN, Cue, Prefix, Rules, norm_key
@@ -53,7 +54,7 @@ def _prefix(key: str, rules: Rules) -> Prefix | None:
     return p
 
 
-def _by_head(key: str, table: dict):
+def _by_head(key: str, table: dict[str, Any]) -> Any:
     """The record of the longest Chinese name of two characters or more that `key` ends with."""
     return next((table[tail] for tail in (key[k:] for k in range(1, len(key) - 1))
                  if tail in table and has_cjk(tail)), None)
@@ -257,6 +258,7 @@ def _opens_with_key(text: str) -> bool:
 
 @lru_cache(maxsize=8)
 def _cue_labels(rules: Rules) -> dict[str, str]:
+    """Cue name -> the label it speaks for."""
     return {c.name: c.label for c in rules.cues}
 
 
