@@ -1100,11 +1100,16 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     lines = text.split("\n")
     if sum(map(starts, lines)) >= 2 and starts(lines[0]):
         return _split_at(text, line, lambda ln: True)  # a block of metadata, one field a line: 'Venue' may lack its colon
+    if sum(1 for ln in lines if _BOLD_KEY_LINE.match(ln)) >= 2:
+        # '**Idea:** …' then '**Result:** …' on the next line: each bold key opens a note of its own
+        return _split_at(text, line, lambda ln: starts(ln) or _BOLD_KEY_LINE.match(ln))
     if not any(map(starts, lines[1:])):
         return iter(((line, text),))
     return _split_at(text, line, starts)
 
 
+_BOLD_KEY_LINE = re.compile(r"\s*(?:\*\*[^:：*\n]{1,20}?(?:\*\*\s*[:：]|[:：]\*\*)|__[^:：_\n]{1,20}?(?:__\s*[:：]|[:：]__))")
+"""'**Idea:** …', '**Result**: …': a line that opens with a bold key."""
 _KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]")
 
 
