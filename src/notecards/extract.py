@@ -900,8 +900,8 @@ class _Reader:
                 self.skip_next = i + 1
             else:
                 self.open(split_title_line(h.text, self.memo), b.line, "heading", b.level)
-        elif h.kind == "section" or (h.kind == "topic" and cur is not None and cur is self.cur
-                                     and cur.kind == "heading" and b.level > cur.anchor):
+        elif h.kind == "section" or (h.kind == "topic" and self.cur is not None
+                                     and self.cur.kind == "heading" and b.level > self.cur.anchor):
             self._set_section(h.text)  # '## Strengths' under a paper heading: a part of its notes
         if self.cur is not None and h.kind != "paper":
             self.cur.parents.clear()  # a heading starts lines of its own: no note above it is their parent
@@ -1098,12 +1098,13 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     if "\n" not in text:
         return iter(((line, text),))  # most paragraphs: one piece, as written
     lines = text.split("\n")
-    if sum(map(starts, lines)) >= 2 and starts(lines[0]):
+    opening = [bool(starts(ln)) for ln in lines]
+    if opening[0] and sum(opening) >= 2:
         return _split_at(text, line, lambda ln: True)  # a block of metadata, one field a line: 'Venue' may lack its colon
     if sum(1 for ln in lines if _BOLD_KEY_LINE.match(ln)) >= 2:
         # '**Idea:** …' then '**Result:** …' on the next line: each bold key opens a note of its own
         return _split_at(text, line, lambda ln: starts(ln) or _BOLD_KEY_LINE.match(ln))
-    if not any(map(starts, lines[1:])):
+    if not any(opening[1:]):
         return iter(((line, text),))
     return _split_at(text, line, starts)
 

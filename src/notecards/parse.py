@@ -320,13 +320,13 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
         elif t == "html_block":
             line = tok.map[0] + 1 if tok.map else 0
             content = tok.content
-            if "<table" in content.lower() and "</table" not in content.lower():
+            if "<table" in content.lower():
                 # a blank line ends an HTML block: the table's other rows are the HTML blocks after it
-                while i + 1 < len(tokens) and tokens[i + 1].type == "html_block" and "</table" not in content.lower():
+                while "</table" not in content.lower() and i + 1 < len(tokens) and tokens[i + 1].type == "html_block":
                     i += 1
                     gap = tokens[i].map[0] + 1 - line - content.count("\n") if tokens[i].map else 0
                     content += "\n" * max(gap, 0) + tokens[i].content
-            rows = _html_table(content, line) if "<t" in content else None
+            rows = _html_table(content, line)
             out += rows or [Block("html", content.strip(), line)]
         elif t == "table_open":
             line = tok.map[0] + 1 if tok.map else 0
