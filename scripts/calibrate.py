@@ -143,7 +143,9 @@ def fit(rows: list[tuple[tuple, str]], prior: dict[str, dict[str, float]], l2: f
     """Class-balanced softmax regression by gradient descent with momentum, L2 towards the prior."""
     if not rows:
         return {}
-    names = sorted({f for feats, _ in rows for f, _ in feats})
+    # a section or parent line no note here has still speaks with its hand weight (the classifier
+    # itself only falls back to a cue's own weight)
+    names = sorted({f for feats, _ in rows for f, _ in feats} | set(HAND))
     index = {f: k for k, f in enumerate(names)}
     labels = list(LABELS)
     count = Counter(label for _, label in rows)

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from notecards.classify import Context, classify_bullet
+from notecards.model import LABELS
 from notecards.rules import load_rules
 
 RULES = load_rules()
@@ -255,6 +256,17 @@ def test_section_context_decides_a_plain_bullet():
     assert classify_bullet(text, Context(section="opinion", index=2, count=4), RULES)[0] == "opinion"
 
 
+def test_the_parent_line_speaks_over_the_section_it_sits_in():
+    from notecards.classify import context_features
+
+    ctx = Context(section="method", parent="finding", index=3, count=8)
+    names = dict(context_features("Generalizes to held-out annotators", ctx, RULES))
+    assert "parent line: finding" in names and "section: method" not in names
+    assert classify_bullet("Generalizes to held-out annotators", ctx, RULES)[0] == "finding"
+    assert classify_bullet("Hedges on simple questions", Context(section="method", parent="other", index=5, count=8),
+                           RULES)[0] == "other"
+
+
 def test_children_of_a_motivation_line_are_background():
     ctx = Context(parent="background", index=1, count=4)
     assert classify_bullet("Adapter 会增加推理延迟", ctx, RULES)[0] == "background"
@@ -342,6 +354,7 @@ def test_fitted_weights_name_only_features_the_classifier_has():
     from notecards.rules import CONTEXT_FEATURES
 
     fitted = set(RULES.weights)
-    assert {f"section: {x}" for x in ("problem", "method", "finding", "opinion")} <= fitted
+    # a section or parent line no labelled note happens to have still speaks (with its hand weight)
+    assert {f"{kind}: {x}" for kind in ("section", "parent line") for x in LABELS} <= fitted
     assert fitted <= {*CONTEXT_FEATURES, *(c.name for c in (*RULES.cues, *RULES.priors, *RULES.title_cues))}
     assert {c.name for c in RULES.title_cues} <= fitted

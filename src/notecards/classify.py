@@ -304,7 +304,8 @@ def context_features(text: str, ctx: Context, rules: Rules) -> Features:
     if ctx.base_names and _about_base_method(text, ctx.base_names):
         out.append(("about the method the paper builds on", 1.0))
     if ctx.section:
-        out.append((f"section: {ctx.section}", 1.0))
+        if not ctx.parent:  # else the nearer header speaks: a 'Results:' line in a Method section
+            out.append((f"section: {ctx.section}", 1.0))
     elif ctx.in_section:
         out.append(("under a heading", 1.0))
     if ctx.parent:
