@@ -26,6 +26,7 @@ ROWS = [
     ("摘要：遥感图像中的小目标检测仍然难以做到实时", MIDDLE, "problem"),  # a pasted abstract opens with the gap
     ("(experiment) ablating the gate hurts accuracy by 2 points", FIRST, "finding"),
     ("下游任务：问答、摘要、对话", MIDDLE, "other"),
+    ("主要应用于语音识别场景；", MIDDLE, "other"),  # what it is applied to
     # opinions: quotes, questions, first person
     ("> 不知道这种做法会不会导致分布偏移", FIRST, "opinion"),
     ("> The reviewers were not convinced by the baselines", MIDDLE, "opinion"),
@@ -254,6 +255,14 @@ def test_section_context_decides_a_plain_bullet():
     text = "Memory stays flat as the context grows."
     assert classify_bullet(text, Context(section="finding", index=2, count=4), RULES)[0] == "finding"
     assert classify_bullet(text, Context(section="opinion", index=2, count=4), RULES)[0] == "opinion"
+
+
+def test_a_y_for_x_names_a_method_not_the_papers_scope():
+    from notecards.classify import cue_features
+
+    scope = "zh: what the paper covers and leaves out"
+    assert scope in dict(cue_features("主要应用于语音识别场景；", RULES))
+    assert scope not in dict(cue_features("用于图神经网络的知识蒸馏", RULES))  # '用于X的Y' is a Y for X
 
 
 def test_the_parent_line_speaks_over_the_section_it_sits_in():

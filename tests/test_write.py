@@ -304,3 +304,26 @@ def test_writing_a_big_deck_does_not_hold_its_collection_in_memory(tmp_path: Pat
     with zipfile.ZipFile(tmp_path / "big.apkg") as z:
         collection = z.getinfo("collection.anki2").file_size
     assert collection > 8_000_000 and peak < collection / 4  # in memory it was held twice
+
+
+def test_a_note_back_under_a_guid_the_ledger_let_go_is_newer_than_its_old_copy(tmp_path: Path, monkeypatch):
+    """A bullet merged into another and split out again keeps its guid; the ledger no longer
+    held that note, and within one second it got the very mtime its old copy has in a collection,
+    which Anki then keeps."""
+    import notecards.write as write
+
+    monkeypatch.setattr(write.time, "time", lambda: 1_700_000_000.0)
+    two = paper("Paper One", ("problem", "why one"), ("method", "how one, with a long enough sentence"))
+    [apkg], _ = _write(cards_of(two), tmp_path, CONFIG)
+    first = {n[0]: n for n in read_notes(apkg)}
+    merged = paper("Paper One", ("problem", "why one; how one, with a long enough sentence"))
+    write_cards(cards_of(merged), tmp_path)
+    moved = replace(two, bullets=(two.bullets[0], replace(two.bullets[1], line=7)))  # back, on another line
+    write_cards(cards_of(moved), tmp_path)
+    back = {n[0]: n for n in read_notes(apkg)}
+    again = [g for g in back if g in first and back[g][4] != first[g][4]]
+    assert again, "the split-out bullet should carry its old guid"
+    assert all(back[g][2] > first[g][2] for g in again)
+    from notecards.ledger import load_ledger
+
+    assert load_ledger(tmp_path).issued == max(n[2] for n in back.values())

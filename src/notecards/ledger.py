@@ -155,6 +155,9 @@ class Ledger:
     decks: dict[str, DeckRecord] = field(default_factory=dict)
     gone: tuple[PaperIdentity, ...] = ()
     """Papers no notes file has any more, remembered so they get their cards back if they return."""
+    issued: int = 0
+    """The latest note mtime any build gave. A note the ledger no longer holds (a bullet merged away)
+    may come back with its guid, and Anki takes it only if it is newer than what it has."""
 
 
 # The file: JSON lines. The first holds the model and the decks; then one line per notes file,
@@ -216,7 +219,7 @@ def _parse(text: str) -> Ledger:
     gone = tuple(_paper(p, f"line {len(lines)}: gone[{i}]")
                  for i, p in enumerate(_list(last.get("gone"), f"line {len(lines)}: gone")))
     return Ledger(model=(_str(model.get("hash"), "line 1: model.hash"), _int(model.get("mtime"), "line 1: model.mtime")),
-                  files=files, decks=decks, gone=gone)
+                  files=files, decks=decks, gone=gone, issued=_int(first.get("issued", 0), "line 1: issued"))
 
 
 def _split_sum(line: str, n: int) -> int:
@@ -306,6 +309,7 @@ def ledger_bytes(ledger: Ledger) -> Iterator[bytes]:
     """The file, a piece at a time: the whole text of a large build is tens of MB, and so is the
     record of one big notes file."""
     yield from _summed(_dumps({"version": VERSION, "model": {"hash": ledger.model[0], "mtime": ledger.model[1]},
+                               "issued": ledger.issued,
                                "decks": {k: {"file": d.file, "digest": d.digest, "size": d.size, "mtime_ns": d.mtime_ns}
                                          for k, d in sorted(ledger.decks.items())}}))
     for name, r in sorted(ledger.files.items()):

@@ -115,6 +115,13 @@ def note_hash(card: Card) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def build_time(previous: Ledger) -> int:
+    """A build's `now`: the clock, and past every mtime an earlier build gave, so that a note back
+    under a guid the ledger had let go (merged away, then split out again) is newer than the copy
+    a collection holds, also within the same second."""
+    return max(int(time.time()), previous.issued + 1)
+
+
 def next_mtime(old: tuple[str, int] | None, content: str, now: int) -> int:
     """Unchanged content keeps its mtime; changed content moves past both now and the old mtime,
     so a rebuild within the same second still reads as newer to Anki."""
@@ -254,7 +261,7 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
     prepare_folder(out)
     previous = previous if previous is not None else load_ledger(out)
     kept = {f: previous.files[f] for f in keep if f in previous.files}
-    plan = plan_notes(files, previous, kept, early.now if early is not None else int(time.time()))
+    plan = plan_notes(files, previous, kept, early.now if early is not None else build_time(previous))
     names = _file_names(plan.by_deck.keys() | plan.standing)
     jobs, digests = _deck_jobs(plan, out, names, previous)
     try:
@@ -273,8 +280,9 @@ def write_decks(files: Mapping[str, FileCards], out: Path, keep: Collection[str]
             _drain(writing, progress, len(jobs), len(ready))
         decks = {d: previous.decks[d] for d in plan.standing}
         decks.update((d, DeckRecord(names[d], digests[d], *file_stat(out / names[d]))) for d in plan.by_deck)
+        issued = max((m for rows in plan.rows.values() for _, _, m, _ in rows), default=0)
         ledger = Ledger(model=plan.model, files=records, decks=decks,
-                        gone=tuple(p for p in plan.carried.papers if not p.live))
+                        gone=tuple(p for p in plan.carried.papers if not p.live), issued=max(previous.issued, issued))
         save_ledger(out, ledger)
     except OSError as exc:
         known = {r.file for r in previous.decks.values()}
@@ -494,7 +502,7 @@ class EarlyDecks:
     """
 
     def __init__(self, out: Path, previous: Ledger, now: int | None = None):
-        now = int(time.time()) if now is None else now
+        now = build_time(previous) if now is None else now
         model = model_hash()
         self.early = Early(Path(out), now, model, next_mtime(previous.model if previous.model[0] else None, model, now))
         self.now = now
