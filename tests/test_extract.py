@@ -370,6 +370,18 @@ def test_front_matter_title_with_a_label_names_the_one_paper(tmp_path):
     assert [b.section for b in ps[0].bullets] == ["Background", "Overview of the Method"]
 
 
+@pytest.mark.parametrize("field, venue, year", [
+    ("venue: ACL 2022", "ACL", 2022),  # the year in the venue field
+    ("conference: NeurIPS'21", "NeurIPS", 2021),
+    ("venue: ICML\nyear: 2020", "ICML", 2020),
+    ("venue: Some Workshop", "Some Workshop", None),  # a venue the table lacks, kept as written
+])
+def test_front_matter_venue_gives_venue_and_year(tmp_path, field, venue, year):
+    ps = papers(tmp_path, f"---\ntitle: Scaling Sparse Experts for Translation\n{field}\n---\n\n"
+                          "## Method\n\n- Route each token to two experts.\n")
+    assert [(p.title, p.venue, p.year) for p in ps] == [("Scaling Sparse Experts for Translation", venue, year)]
+
+
 def test_explain_names_the_shape_that_won(tmp_path):
     (tmp_path / "n.md").write_text("## First Paper About Sparse Codes\n\n- note\n\n"
                                    "## Second Paper About Dense Codes\n\n- note\n", encoding="utf-8")

@@ -1193,10 +1193,11 @@ def one_paper_source(blocks: list[Block], front: dict[str, Any], memo: LineMemo)
     title = _front_title(meta, memo)
     tl = split_title_line(_after_label(title), memo) if title else None
     if tl and looks_like_title(tl.title, memo, min_words=3):
-        venue = meta.get("venue") or meta.get("conference") or meta.get("journal")
-        venue = (parse_venue(venue, memo)[0] or venue.strip()) if isinstance(venue, str) else None
-        year = find_year(str(meta.get("year", "")))  # '【CVPR 2016】Title': the title's own tag counts too
-        return Source("front", tl.title, venue=venue or tl.venue, year=year or tl.year)
+        raw = meta.get("venue") or meta.get("conference") or meta.get("journal")
+        venue, in_venue = parse_venue(raw, memo) if isinstance(raw, str) else (None, None)
+        venue = venue or (raw.strip() if isinstance(raw, str) else None)
+        year = find_year(str(meta.get("year", ""))) or in_venue  # 'venue: ACL 2022'
+        return Source("front", tl.title, venue=venue or tl.venue, year=year or tl.year)  # '【CVPR 2016】Title' too
     return None
 
 
