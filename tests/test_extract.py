@@ -280,6 +280,9 @@ from notecards.show import to_contract, to_table  # noqa: E402
 TITLE_LINES = [
     ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
     ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
+    ("[Paper Notes] Learning Transferable Visual Models", ("Learning Transferable Visual Models", None, None, "")),  # what the post is
+    ("[Reading Review] Deep Residual Learning", ("Deep Residual Learning", None, None, "")),
+    ("[CVPR Oral] Deep Residual Learning", ("Deep Residual Learning", "CVPR", None, "")),  # a venue tag still is one
     ("📄 Chain-of-Thought Prompting Elicits Reasoning", ("Chain-of-Thought Prompting Elicits Reasoning", None, None, "")),
     ("📄 Self-Consistency Improves Reasoning (ICLR 2023)", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("AWQ: Activation-aware Weight Quantization (MLSys 2024)", ("AWQ: Activation-aware Weight Quantization", "MLSys", 2024, "")),

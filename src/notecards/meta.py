@@ -168,9 +168,15 @@ def parse_venue(text: str, memo: LineMemo, loose: bool = False) -> tuple[str | N
     if venue is None and loose:
         words = clean_inline(s, memo).strip(" -–—:：,，.").split()
         if 1 <= len(words) <= 3 and all(_TAG_WORD.fullmatch(w) for w in words) \
-                and any(w[:2].isupper() or w[0].isupper() for w in words):
+                and any(w[:2].isupper() or w[0].isupper() for w in words) and not is_note_tag(s, memo):
             venue = " ".join(words)
     return venue, year
+
+
+def is_note_tag(tag: str, memo: LineMemo) -> bool:
+    """'Paper Notes', '论文阅读': a tag that says what the post is, not where the paper appeared."""
+    words = clean_inline(tag, memo).casefold().split()
+    return bool(words) and all(w in memo.rules.note_tag_words for w in words)
 
 
 def _venue_words(s: str, memo: LineMemo) -> tuple[str | None, list[str]]:
@@ -346,6 +352,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         if v or y:
             venue, year, strong = v, y, True
             s = s[m.end():]
+        elif is_note_tag(m.group(1), memo) and looks_like_title(s[m.end():], memo, min_words=1):
+            s = s[m.end():]  # '[Paper Notes] Title
     title, link, rest, prefix = "", "", "", ""
     mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
     if mark and looks_like_title(mark.group(1), memo, min_words=1, marked=True):

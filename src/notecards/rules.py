@@ -153,6 +153,8 @@ class Rules:
     """Lower-case spelling -> canonical venue."""
     venue_status_words: frozenset[str]
     venue_suffix_words: frozenset[str]
+    note_tag_words: frozenset[str]
+    """'[Paper Notes] Title': a tag of these words says what the post is, not a venue."""
     generic_link_texts: frozenset[str]
     fields: dict[str, str]
     """Normalised field key -> title | venue | year | drop."""
@@ -346,7 +348,7 @@ def _regex(where: str, ctx: str, value: Any) -> re.Pattern:
 
 
 _WORD_SETS = ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-              "structural_sections", "non_paper_title_words", "quote_callouts")
+              "structural_sections", "non_paper_title_words", "quote_callouts", "note_tag_words")
 """The word lists of structure.yaml (a user cue file adds to each)."""
 SHAPE_KEYS = ("title_words", "short_title", "venue_year", "link", "notes_below", "label_heading",
               "min_repeat", "min_share", "sibling_title_words")
@@ -452,6 +454,7 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         priors=tuple(cues["priors"]), venues=struct["venues"],
         venue_status_words=frozenset(struct["venue_status_words"]),
         venue_suffix_words=frozenset(struct["venue_suffix_words"]),
+        note_tag_words=frozenset(struct["note_tag_words"]),
         generic_link_texts=frozenset(struct["generic_link_texts"]), fields=struct["fields"],
         non_paper_sections=frozenset(struct["non_paper_sections"]),
         structural_sections=frozenset(struct["structural_sections"]),
