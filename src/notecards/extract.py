@@ -1104,6 +1104,9 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     if sum(1 for ln in lines if _BOLD_KEY_LINE.match(ln)) >= 2:
         # '**Idea:** …' then '**Result:** …' on the next line: each bold key opens a note of its own
         return _split_at(text, line, lambda ln: starts(ln) or _BOLD_KEY_LINE.match(ln))
+    if sum(1 for ln in lines if _ENUM_LINE.match(ln)) >= 2:
+        # '（1）…' then '（2）…', '①', 'a)': numbered lines Markdown reads as one paragraph, a note each
+        return _split_at(text, line, lambda ln: starts(ln) or _ENUM_LINE.match(ln))
     if not any(opening[1:]):
         return iter(((line, text),))
     return _split_at(text, line, starts)
@@ -1111,6 +1114,8 @@ def _field_lines(text: str, line: int, memo: LineMemo):
 
 _BOLD_KEY_LINE = re.compile(r"\s*(?:\*\*[^:：*\n]{1,20}?(?:\*\*\s*[:：]|[:：]\*\*)|__[^:：_\n]{1,20}?(?:__\s*[:：]|[:：]__))")
 """'**Idea:** …', '**Result**: …': a line that opens with a bold key."""
+_ENUM_LINE = re.compile(r"\s*(?:[（(]\s*(?:\d{1,2}|[A-Za-z])\s*[)）]|[\u2460-\u2473\u2474-\u2487]|(?:\d{1,2}|[A-Za-z])[)）])\s*\S")
+"""'（1）', '(a)', '①', '⑴', 'a)', '2）': an enumerator Markdown does not read as a list marker."""
 _KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]")
 
 
