@@ -315,6 +315,8 @@ TITLE_LINES = [
       "基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出收敛速度的理论保证")),  # one group, however long
     ("[Fine-Tuning Distorts Features](https://x.org/2)(fine-tuning（微调）和 linear probing 相辅相成)",
      ("Fine-Tuning Distorts Features", None, None, "fine-tuning（微调）和 linear probing 相辅相成")),  # nested
+    ("Dense Passage Retrieval for Open-Domain QA ([paper](https://x.org/4))",
+     ("Dense Passage Retrieval for Open-Domain QA", None, None, "")),  # a link in parentheses after the title
     ("[Prefix Tuning For Generation](https://x.org/3)(用于生成任务)(只训练前缀)",
      ("Prefix Tuning For Generation", None, None, "(用于生成任务)(只训练前缀)")),  # two groups stay as written
 ]

@@ -38,6 +38,8 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _TAIL_PARENS = re.compile(r"[(（]([^()（）]{2,60})[)）]")
 _TAIL_COMMA = re.compile(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b")
 _TAIL_LINK = re.compile(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)")
+_TAIL_PAREN_LINK = re.compile(r"[(（]\s*(?:\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\))\s*[)）]")
+"""'Title ([paper](url))': a link cluster in parentheses."""
 _END_PARENS = re.compile(r"\s*[(（]([^()（）]{2,60})[)）]\s*$")
 _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
 _END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
@@ -282,7 +284,7 @@ def _venue_from_tail(tail: str, memo: LineMemo) -> tuple[str | None, int | None,
                 venue, year = venue or v, year or y
                 tail = tail[m.end():]
                 continue
-        m = _TAIL_LINK.match(tail)
+        m = _TAIL_LINK.match(tail) or _TAIL_PAREN_LINK.match(tail)
         if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
             v, y = parse_venue(m.group(1) or m.group(2), memo)  # '[[arXiv](u)]' names where it is published
             if v and not venue:
@@ -390,7 +392,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
-        if cut and looks_like_title(title, memo, min_words=1):
+        if cut and looks_like_title(title, memo, min_words=1) and not _ENDS_SENTENCE.search(title):
             v, y, _ = _venue_from_tail(rest, memo)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, memo)
@@ -440,7 +442,9 @@ def _could_cut_venue(title: str) -> bool:
         "," in title and ("19" in title or "20" in title))
 
 
-_TRAILING_LINKS = re.compile(r"\s*(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
+_TRAILING_LINKS = re.compile(r"\s*(?:[(（]\s*)?(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
+_ENDS_SENTENCE = re.compile(r"[.。!！]\s*$")
+"""'Deeper nets are harder to train. ([View Highlight](…))': a sentence and a link back, no title."""
 _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*\*|__[^_]{1,40}__)")
 
 
