@@ -38,6 +38,19 @@ def test_a_heading_inside_a_paper_starts_a_section_and_lines_of_its_own(tmp_path
         ("Schedules were not tuned.", "Weaknesses", "")]
 
 
+def test_a_footnote_is_a_note_under_the_bullet_that_cites_it(tmp_path):
+    got = papers(tmp_path, "## Scaling Laws for Neural Language Models[^t]\n\n- Loss falls as a power law[^1].\n"
+                           "- Width matters little.\n\n## Training Compute-Optimal Large Language Models\n\n"
+                           "- Scale data with parameters.\n\n[^1]: Over seven orders of magnitude.\n"
+                           "[^t]: Read twice.\n")
+    assert [p.title for p in got] == ["Scaling Laws for Neural Language Models",
+                                      "Training Compute-Optimal Large Language Models"]
+    assert [(b.text, b.line, b.parent) for b in got[0].bullets] == [
+        ("Loss falls as a power law.", 3, ""), ("Over seven orders of magnitude.", 10, "Loss falls as a power law."),
+        ("Width matters little.", 4, "")]
+    assert [b.text for b in got[1].bullets] == ["Scale data with parameters."]
+
+
 def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
     text = (
         "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"

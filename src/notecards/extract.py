@@ -689,8 +689,11 @@ def _cell_segments(cell: str) -> list[str]:
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
-    def __init__(self, blocks: list[Block], memo: LineMemo, front: dict[str, Any], single: bool = False):
+    def __init__(self, blocks: list[Block], memo: LineMemo, front: dict[str, Any], single: bool = False,
+                 footnotes: dict[str, tuple[int, str]] | None = None):
         self.blocks = blocks
+        self.footnotes = footnotes or {}
+        """Footnote definitions by id: (line, text); each is a note under the bullet that cites it."""
         self.memo = memo
         self.single = single
         """One paper per file: nothing opens a paper, every heading is a section of it."""
@@ -768,6 +771,13 @@ class _Reader:
     # -- bullets ------------------------------------------------------------------------
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
+        if "[^" in text and self.footnotes:
+            text, cited = _cut_footnote_refs(text, self.footnotes)
+            if cited:  # 'Gains appear at 100B[^2].': the marker goes, the footnote is a note under it
+                self.add_bullet(text, line, depth, quoted, has_children)
+                for at, body in cited:
+                    self.add_bullet(body, at, depth + 1)
+                return
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
@@ -1069,6 +1079,34 @@ class _Reader:
         return self.papers
 
 
+_FOOTNOTE_DEF = re.compile(r"\s*\[\^([^\]\s]{1,40})\]:\s*")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
+
+
+def _footnotes(blocks: list[Block]) -> tuple[list[Block], dict[str, tuple[int, str]]]:
+    """Footnote definitions (`[^1]: …`) that the file cites, taken out of its blocks: id -> (line, text)."""
+    if not any("[^" in b.text for b in blocks):
+        return blocks, {}  # most files have no footnotes
+    cited = {m.group(1) for b in blocks for m in _FOOTNOTE_REF.finditer(b.text)}
+    notes: dict[str, tuple[int, str]] = {}
+    kept = []
+    for b in blocks:
+        if b.kind == "para" and not b.quoted and (m := _FOOTNOTE_DEF.match(b.text)) and m.group(1) in cited:
+            for at, piece in _split_at(b.text, b.line, _FOOTNOTE_DEF.match):
+                d = _FOOTNOTE_DEF.match(piece)
+                if d:
+                    notes[d.group(1)] = (at, piece[d.end():].strip())
+            continue
+        kept.append(b)
+    return kept, notes
+
+
+def _cut_footnote_refs(text: str, notes: dict[str, tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
+    """A line without the markers of the footnotes it cites (`[^1]`), and those footnotes."""
+    cited = [notes[m.group(1)] for m in _FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
+    return _FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
+
+
 def _split_at(text: str, line: int, starts: Callable[[str], object], strip: bool = False):
     """(line number, text) of each piece of a paragraph: a line for which `starts` holds opens a piece,
     any other line continues the one before."""
@@ -1311,14 +1349,14 @@ def extract_structure(blocks: tuple[Block, ...], front: dict[str, Any], path: st
                       rules: Rules) -> tuple[list[Paper], str]:
     """The papers, and which opener shape won the file (for `extract --explain`)."""
     memo = LineMemo(rules)  # this file's answers about its lines, for this file only
-    blocks = list(blocks)
-    reader = _Reader(blocks, memo, front)
+    blocks, notes = _footnotes(list(blocks))
+    reader = _Reader(blocks, memo, front, footnotes=notes)
     opened = reader.run()
     source = None if reader.repeating() else one_paper_source(blocks, front, memo)
     if source is not None and sum(1 for o in opened if o.venue or o.year) <= 1:
         # a one-paper note: the papers the reader saw are its sections; read it again as one paper
         source = replace(source, title=_body_title(source, opened))
-        reader = _Reader(blocks, memo, front, single=True)
+        reader = _Reader(blocks, memo, front, single=True, footnotes=notes)
         opened = reader.run()
         shape = f"one paper, named by its {source.kind}"
     else:
