@@ -51,6 +51,17 @@ def test_a_footnote_is_a_note_under_the_bullet_that_cites_it(tmp_path):
     assert [b.text for b in got[1].bullets] == ["Scale data with parameters."]
 
 
+@pytest.mark.parametrize("booktitle, venue", [
+    ("International Conference on Machine Learning", "ICML"),
+    ("Proceedings of the 38th International Conference on Machine Learning", "ICML"),
+    ("Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition", "CVPR"),
+    ("Workshop on Odd Things", "Workshop on Odd Things")])  # a venue the table lacks: as written
+def test_a_bibtex_booktitle_names_its_venue_as_a_citation_does(tmp_path, booktitle, venue):
+    got = papers(tmp_path, "```bibtex\n@inproceedings{key2021,\n  title={Learning Transferable Visual Models},\n"
+                           f"  booktitle={{{booktitle}}},\n  year={{2021}}\n}}\n```\n\n- Contrastive image-text pairs.\n")
+    assert [(p.title, p.venue, p.year) for p in got] == [("Learning Transferable Visual Models", venue, 2021)]
+
+
 def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
     text = (
         "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"

@@ -1263,7 +1263,7 @@ def _bibtex(text: str, memo: LineMemo) -> Source | None:
     if not got.get("title"):
         return None
     where = got.get("booktitle") or got.get("journal")
-    venue = parse_venue(where, memo)[0] or (where.split(",")[0].strip() if where else None)
+    venue = (parse_venue(where, memo)[0] or citation_venue(where, memo) or where.split(",")[0].strip()) if where else None
     return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
 
 

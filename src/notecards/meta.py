@@ -314,10 +314,14 @@ def _strip_title_venue(title: str, memo: LineMemo) -> tuple[str, str | None, int
     return title, None, None
 
 
+_ORDINAL = re.compile(r"(?i)\d{1,3}(?:st|nd|rd|th)")
+"""'the 38th International Conference …': which meeting, not its name."""
+
+
 def citation_venue(rest: str, memo: LineMemo) -> str | None:
     """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
     words = [w for w in re.split(r"[\s,.]+", rest) if w]
-    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit()):
+    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit() or _ORDINAL.fullmatch(words[0])):
         words.pop(0)
     for n in range(min(10, len(words)), 0, -1):
         canon = memo.rules.venues.get(" ".join(words[:n]).casefold())
