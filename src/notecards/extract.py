@@ -1017,6 +1017,8 @@ class _Reader:
         if found is None:
             if self.cur is not None and self.cur.kind == "row":
                 self.close()
+            elif len(b.cells) == 2:
+                self._property_row(b.cells)
             return
         tl, col, fields, sections = found
         self.open(tl, b.line, "row", 0)
@@ -1034,6 +1036,17 @@ class _Reader:
                 if len(plain) <= 30 and self._cell_meta(plain):
                     continue
                 self.add_bullet(seg, b.line, 1)
+
+    def _property_row(self, cells: tuple[str, ...]) -> None:
+        """'| Venue | NeurIPS |' in a table of a page's properties (Notion): a field of the paper."""
+        f = split_field(f"{clean_inline(cells[0], self.memo)}: {cells[1]}", self.memo)
+        if f is None:
+            return
+        kind, _, value = f
+        if self.cur is not None:
+            self._take_field(self.cur, kind, clean_inline(value, self.memo))
+        elif kind in ("title", "venue", "year"):
+            self.fields_seen.append((kind, clean_inline(value, self.memo)))
 
     def _cell_meta(self, plain: str) -> bool:
         """'arxiv2023', 'ICLR 2023', '2022': a cell that only says where and when."""
