@@ -854,6 +854,8 @@ class _Reader:
         plain = clean_inline(text, self.memo)
         if plain and not plain[0].isalnum():
             plain = LEAD_PICTOGRAPHS.sub("", plain, count=1)
+        if plain[:5].casefold() == "arxiv" and _ARXIV_ID_LINE.match(plain):
+            return True  # 'arXiv:2303.01234': the paper's id, which never gives its venue or year
         if len(plain) <= 60 and (m := _venue_keys(self.memo.rules).match(plain)):
             plain = plain[m.end():]  # '发表于 ICCV 2021', 'Accepted at ICLR 2023': a venue key without its colon
         if "·" in plain or "|" in plain or "•" in plain:
@@ -1144,7 +1146,7 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     """Split a paragraph at lines that start a known field or carry a pasted list marker ('•\tdataset
     used - …': a list pasted from a PDF is one item per line); other lines continue the previous one."""
     def starts(ln: str) -> bool:
-        return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo))
+        return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo) or _ARXIV_ID_LINE.match(ln))
 
     if "\n" not in text:
         return iter(((line, text),))  # most paragraphs: one piece, as written
@@ -1163,6 +1165,8 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     return _split_at(text, line, starts)
 
 
+_ARXIV_ID_LINE = re.compile(r"(?i)\s*arxiv\s*:\s*\d{4}\.\d{4,5}(?:v\d+)?\s*$")
+"""'arXiv:2303.01234' on a line of its own: a digest's id line, metadata."""
 _BOLD_KEY_LINE = re.compile(r"\s*(?:\*\*[^:：*\n]{1,20}?(?:\*\*\s*[:：]|[:：]\*\*)|__[^:：_\n]{1,20}?(?:__\s*[:：]|[:：]__))")
 """'**Idea:** …', '**Result**: …': a line that opens with a bold key."""
 _ENUM_LINE = re.compile(r"\s*(?:[（(]\s*(?:\d{1,2}|[A-Za-z])\s*[)）]|[\u2460-\u2473\u2474-\u2487]|(?:\d{1,2}|[A-Za-z])[)）])\s*\S")
