@@ -25,6 +25,8 @@ _HTML_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.I)
 """`<summary><b>Title</b> (ICLR 2024)</summary>`: bold in HTML, read as Markdown bold."""
 _HTML_WRAPPER = re.compile(r"</?details|<summary", re.I)
 """What _DETAILS or _SUMMARY needs: found by a fast literal scan, where they try every line."""
+_TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[>%]\}\}|\{%.*?%\}")
+"""A static-site generator's tag (Hugo `{{< figure … >}}`, Jekyll `{% include … %}`): markup, not text."""
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE_CHARS, ""))
 # Front matter starts with a `key:` (YAML) or `key =` / `[table]` (TOML) line; anything else between
@@ -135,6 +137,8 @@ def _prepare(body: str) -> str:
     if _HTML_WRAPPER.search(body):
         body = _DETAILS.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(2) or ""), body)
         body = _SUMMARY.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(1)), body)
+    if "{{" in body or "{%" in body:
+        body = _TEMPLATE_TAG.sub("", body)
     if "、" in body or "．" in body:
         body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
     return _TIGHT_MARKER.sub(lambda m: f"\n{m.group(1)}{m.group(2)}. ", "\n" + body)[1:]
