@@ -62,6 +62,13 @@ def test_a_bibtex_booktitle_names_its_venue_as_a_citation_does(tmp_path, booktit
     assert [(p.title, p.venue, p.year) for p in got] == [("Learning Transferable Visual Models", venue, 2021)]
 
 
+def test_a_definition_list_entry_is_one_term_and_definition_bullet(tmp_path):
+    got = papers(tmp_path, "## GloVe: Global Vectors for Word Representation (EMNLP 2014)\n\nMethod\n"
+                           ": Fit vectors to log co-occurrence counts.\nResult\n: Beats skip-gram.\n")
+    assert [(b.text, b.line) for b in got[0].bullets] == [
+        ("Method: Fit vectors to log co-occurrence counts.", 3), ("Result: Beats skip-gram.", 5)]
+
+
 def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
     text = (
         "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"

@@ -976,7 +976,9 @@ class _Reader:
             return
         if "<br" in text and any(split_field(x, self.memo) for x in _CELL_BREAK.split(text)[1:]):
             text = _CELL_BREAK.sub("\n", text)  # '**Authors:** … <br> **Venue:** …': field lines in one line
-        for line_no, line in _field_lines(text, b.line, self.memo):
+        pieces = _definitions(text, b.line) if "\n:" in text and _DEFINITION.search(text) else \
+            _field_lines(text, b.line, self.memo)
+        for line_no, line in pieces:
             f = split_field(line, self.memo)
             if f and f[0] == "title" and not b.quoted and not self.single:
                 cur = self.cur
@@ -1163,6 +1165,31 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     if not any(opening[1:]):
         return iter(((line, text),))
     return _split_at(text, line, starts)
+
+
+_DEFINITION = re.compile(r"^[^\n:：]{1,40}\n:[ \t]+", re.M)
+
+
+def _definitions(text: str, line: int):
+    """A definition list ('Method' over ': Two log-linear models …'): each term and its definition is one
+    piece, 'Term: definition', at the term's line; lines before the first term are a piece of their own."""
+    lines = text.split("\n")
+
+    def is_term(k: int) -> bool:
+        return k + 1 < len(lines) and lines[k + 1][:1] == ":" and ":" not in lines[k]
+
+    start, buf = line, []
+    for k, ln in enumerate(lines):
+        if is_term(k):
+            if buf:
+                yield start, " ".join(buf)
+            start, buf = line + k, [ln.strip() + ":"]
+        elif ln[:1] == ":" and k and is_term(k - 1):
+            buf.append(ln[1:].strip())
+        else:
+            buf.append(ln)
+    if buf:
+        yield start, " ".join(buf)
 
 
 _ARXIV_ID_LINE = re.compile(r"(?i)\s*arxiv\s*:\s*\d{4}\.\d{4,5}(?:v\d+)?\s*$")
