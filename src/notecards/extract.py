@@ -224,9 +224,10 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
     f = split_field(text, memo)
-    if f and f[0] == "title" and (b.has_children or "\n" in b.text):
+    first = split_field(b.text.split("\n")[0], memo) if f and f[0] == "title" else None
+    if first and (b.has_children or "\n" in b.text):
         # '1. 论文：Title' over its notes, '1. **Title:** T' over `**Venue:**` lines: the item opens the paper
-        tl = split_title_line(split_field(b.text.split("\n")[0], memo)[2], memo)
+        tl = split_title_line(first[2], memo)
         if tl.title and looks_like_title(tl.title, memo, min_words=1, marked=True):
             return tl, False
     if f:
