@@ -330,6 +330,11 @@ TITLE_LINES = [
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
     ("第3篇：Masked Autoencoders Are Scalable Learners", ("Masked Autoencoders Are Scalable Learners", None, None, "")),
     ("论文二：Visual Instruction Tuning", ("Visual Instruction Tuning", None, None, "")),
+    ("0x01 Flamingo: a Visual Language Model for Few-Shot Learning",
+     ("Flamingo: a Visual Language Model for Few-Shot Learning", None, None, "")),  # hex numbering
+    ("论文3 Grounding DINO: Marrying DINO with Grounded Pre-Training",
+     ("Grounding DINO: Marrying DINO with Grounded Pre-Training", None, None, "")),  # no colon after the number
+    ("第2篇 《Visual Instruction Tuning》", ("Visual Instruction Tuning", None, None, "")),
     ('Vaswani, A., et al. "Attention Is All You Need." NeurIPS 2017.', ("Attention Is All You Need", "NeurIPS", 2017, "")),
     ('Builds on "Attention Is All You Need" from 2017', ('Builds on "Attention Is All You Need" from 2017', None, None, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
