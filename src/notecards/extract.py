@@ -992,10 +992,13 @@ class _Reader:
             cur = self.cur
             if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
                 tl = split_title_line(line, self.memo)
-                whole = tl.strong and not tl.note and looks_like_title(tl.title, self.memo, min_words=2)
+                titled = tl.strong and looks_like_title(tl.title, self.memo, min_words=2)
                 bold = _BOLD_ONLY.match(line) or ((tl.venue or tl.year) and line.lstrip()[:2] in ("**", "__"))
-                if whole and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
+                if titled and not tl.note and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
                     self.open(tl, line_no, "para", 0)
+                    continue
+                if titled and (tl.venue or tl.year) and _opens_with_mark(line):
+                    self.open(tl, line_no, "para", 0)  # '[Title](…) (NeurIPS 2017): note …': the note is its bullet
                     continue
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
@@ -1123,6 +1126,12 @@ def _cut_footnote_refs(text: str, notes: dict[str, tuple[int, str]]) -> tuple[st
     """A line without the markers of the footnotes it cites (`[^1]`), and those footnotes."""
     cited = [notes[m.group(1)] for m in _FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
     return _FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
+
+
+def _opens_with_mark(line: str) -> bool:
+    """A line that starts with a link or bold text ('[Title](…) …', '**Title** …')."""
+    t = line.lstrip()
+    return t[:2] in ("**", "__") or (t[:1] == "[" and "](" in t)
 
 
 def _split_at(text: str, line: int, starts: Callable[[str], object], strip: bool = False):
