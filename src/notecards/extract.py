@@ -381,6 +381,8 @@ def _classify_headings(blocks: list[Block], memo: LineMemo, items: dict[int, Tit
             out[i] = _Heading(b.level, "year", text, y)
         elif is_date_text(text, memo):
             out[i] = _Heading(b.level, "date", text)
+        elif _is_field_heading(blocks, i, memo):
+            out[i] = _Heading(b.level, "field", text)
         elif is_non_paper_section(text, memo):
             out[i] = _Heading(b.level, "skip", text)
         elif is_section_name(text, memo) or text.rstrip().endswith((":", "：")):
@@ -431,6 +433,14 @@ def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
 
 
 _LABEL_END = ("-", "–", "—", ":", "：")
+
+
+def _is_field_heading(blocks: list[Block], i: int, memo: LineMemo) -> bool:
+    """'### Venue' over one paragraph ('NeurIPS 2023'), then the next heading: a form's field (an issue form)."""
+    if norm_key(blocks[i].text, memo) not in memo.rules.fields:
+        return False
+    nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+    return nxt is not None and nxt.kind == "para" and (i + 2 == len(blocks) or blocks[i + 2].kind == "heading")
 
 
 def _names_a_part(text: str, memo: LineMemo) -> bool:
@@ -530,7 +540,7 @@ def _apply_heading_shape(heads, out, level: int, openers: frozenset[int]) -> dic
                 result[i] = replace(h, kind="paper")
             elif h.kind == "paper":
                 result[i] = replace(h, kind="section")
-        elif in_paper and h.kind not in ("skip",):
+        elif in_paper and h.kind not in ("skip", "field"):
             result[i] = replace(h, kind="section")
     return result
 
@@ -704,7 +714,7 @@ class _Reader:
                                                                              frozenset(self.rows))
         """self.shape: which heading level opens papers, with its score and the runner-up ('' if none)."""
         if single:
-            self.headings = {i: h if h.kind in ("year", "date", "skip") else replace(h, kind="section")
+            self.headings = {i: h if h.kind in ("year", "date", "skip", "field") else replace(h, kind="section")
                              for i, h in self.headings.items()}
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
@@ -717,6 +727,8 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.field_heading: tuple[int, str] | None = None
+        """(block index, key) of the paragraph a form's field heading ('### Venue') names."""
         self.event_levels = frozenset(h.level for h in self.headings.values()
                                       if h.kind in ("topic", "section") and _named_event(h.text, memo))
         """Heading levels where some topic names an event ('## Papers at EMNLP 2022')."""
@@ -899,9 +911,11 @@ class _Reader:
         if cur is not None:
             ends = (cur.kind == "heading" and b.level <= cur.anchor) or (
                 cur.kind in ("item", "para", "field") and h.kind != "section") or h.kind == "paper"
-            if ends:
+            if ends and h.kind != "field":
                 self.close()
         self.stack.append(h)
+        if h.kind == "field":
+            self.field_heading = (i + 1, clean_inline(h.text, self.memo))
         if h.kind == "paper":
             full = _next_title_line(self.blocks, i, self.memo)
             if full:
@@ -958,6 +972,8 @@ class _Reader:
         text = b.text
         if self.skip_next == i:
             return
+        if self.field_heading is not None and self.field_heading[0] == i:
+            text = f"{self.field_heading[1]}: {text}"  # '### Venue' over 'NeurIPS 2023': 'Venue: NeurIPS 2023'
         if b.quoted and text[:2] == "[!" and (m := _CALLOUT.match(text)):
             self._callout(m, b)
             return
