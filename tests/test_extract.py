@@ -330,6 +330,9 @@ TITLE_LINES = [
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
     ("第3篇：Masked Autoencoders Are Scalable Learners", ("Masked Autoencoders Are Scalable Learners", None, None, "")),
     ("论文二：Visual Instruction Tuning", ("Visual Instruction Tuning", None, None, "")),
+    ("2.1 Swin Transformer: Hierarchical Vision Transformer (ICCV 2021)",
+     ("Swin Transformer: Hierarchical Vision Transformer", "ICCV", 2021, "")),  # an outline's section number
+    ("3.1.2. Conformer: Convolution-augmented Transformer", ("Conformer: Convolution-augmented Transformer", None, None, "")),
     ("0x01 Flamingo: a Visual Language Model for Few-Shot Learning",
      ("Flamingo: a Visual Language Model for Few-Shot Learning", None, None, "")),  # hex numbering
     ("论文3 Grounding DINO: Marrying DINO with Grounded Pre-Training",

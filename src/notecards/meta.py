@@ -21,8 +21,8 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*(?:::|[:：])\s*(?:\*\*|__)?\s*")
 """'Venue: …', '**论文名称**：…', 'venue:: …' (a notes app's property)."""
-_NUMBERING = re.compile(r"^\s*(?:(?:arXiv:\s?)?\d{4}\.\d{4,5}(?:v\d+)?\s+|\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|0x[0-9A-Fa-f]{1,4}\s|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)]|(?:论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s(?=\s*[A-Za-z《\[]))\s*")
-"""'1.', '[3]', '（2）', '0x01 ', 'Paper 1:', '第2篇：', '论文一：', '论文3 Title': the number a list gives a title,
+_NUMBERING = re.compile(r"^\s*(?:(?:arXiv:\s?)?\d{4}\.\d{4,5}(?:v\d+)?\s+|\[\d{1,3}\]|\d{1,3}(?:\.\d{1,3})+\.?\s|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|0x[0-9A-Fa-f]{1,4}\s|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)]|(?:论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s(?=\s*[A-Za-z《\[]))\s*")
+"""'1.', '2.1 ', '[3]', '（2）', '0x01 ', 'Paper 1:', '第2篇：', '论文一：', '论文3 Title': the number a list gives a title,
 not part of it; '2305.14314 Title': its arXiv id (which never gives a year)."""
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
 _MAYBE_FIRST_PERSON = re.compile(r"\b(?:i|m[ye])\b")
