@@ -69,6 +69,16 @@ def test_a_definition_list_entry_is_one_term_and_definition_bullet(tmp_path):
         ("Method: Fit vectors to log co-occurrence counts.", 3), ("Result: Beats skip-gram.", 5)]
 
 
+def test_a_line_of_authors_and_a_venue_is_metadata(tmp_path):
+    got = papers(tmp_path, "## Sequence to Sequence Learning with Neural Networks\n\n"
+                           "Ilya Sutskever, Oriol Vinyals, Quoc V. Le — NeurIPS 2014\n\n"
+                           "- Reversing the source sentence helps.\n- BERT, GPT, T5 - all evaluated on GLUE.\n")
+    assert [(p.title, p.venue, p.year) for p in got] == [
+        ("Sequence to Sequence Learning with Neural Networks", "NeurIPS", 2014)]
+    assert [b.text for b in got[0].bullets] == ["Reversing the source sentence helps.",
+                                                "BERT, GPT, T5 - all evaluated on GLUE."]
+
+
 def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
     text = (
         "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"

@@ -25,6 +25,9 @@ _PASTED_MARKER = re.compile(r"^[•●▪◦‣⁃]\s*")
 """A list marker pasted from a PDF or a word processor ('•\tThe paper …') is not part of the text."""
 _AUTHOR_LINE = re.compile(r"^[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?,? et al\b|^[A-Z][\w\-]+(?: [A-Z][\w\-]+)*\s*等人?\s*$")
 """`Madaan et al. (CMU) NeurIPS 2023`, `Oriol Vinyals等`: who wrote the paper, its metadata."""
+_NAME = r"[A-Z][\w'\-]*\.?(?:\s+[A-Z][\w'\-]*\.?){0,3}"
+_AUTHOR_LIST = re.compile(rf"{_NAME}(?:\s*,\s*(?:and\s+)?{_NAME})+\s*[-–—,·|]\s*")
+"""'Ilya Sutskever, Oriol Vinyals, Quoc V. Le — ': names, then where the paper appeared."""
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
 _WORD_CHAR = re.compile(r"\w")
@@ -876,6 +879,11 @@ class _Reader:
             kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
             if kept and len(kept) < len(pieces):
                 plain = " ".join(kept)
+        if len(plain) <= 200 and (m := _AUTHOR_LIST.match(plain)) and parse_venue(plain[m.end():], self.memo)[0]:
+            venue, year = parse_venue(plain[m.end():], self.memo)  # 'Ilya Sutskever, Oriol Vinyals — NeurIPS 2014'
+            target.venue = target.venue or venue
+            target.year = target.year or year
+            return True
         if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
             venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.memo)
             target.venue = target.venue or venue
