@@ -1002,6 +1002,7 @@ class _Reader:
         if "<br" in text and any(split_field(x, self.memo) for x in _CELL_BREAK.split(text)[1:]):
             text = _CELL_BREAK.sub("\n", text)  # '**Authors:** … <br> **Venue:** …': field lines in one line
         pieces = _definitions(text, b.line) if "\n:" in text and _DEFINITION.search(text) else \
+            self._title_then_lines(text, b.line) if "\n" in text and self._may_open_here() else \
             _field_lines(text, b.line, self.memo)
         for line_no, line in pieces:
             f = split_field(line, self.memo)
@@ -1014,7 +1015,7 @@ class _Reader:
                     self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
-            if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
+            if self._may_open_here():
                 tl = split_title_line(line, self.memo)
                 titled = tl.strong and looks_like_title(tl.title, self.memo, min_words=2)
                 bold = _BOLD_ONLY.match(line) or ((tl.venue or tl.year) and line.lstrip()[:2] in ("**", "__"))
@@ -1027,6 +1028,20 @@ class _Reader:
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
                     self.close()
             self.add_bullet(line, line_no, 0, b.quoted)
+
+    def _may_open_here(self) -> bool:
+        """A paragraph here may open a paper: no heading, field or one-paper note is being read."""
+        return not self.single and (self.cur is None or self.cur.kind not in ("heading", "single", "field"))
+
+    def _title_then_lines(self, text: str, line: int):
+        """A paragraph whose first line is a bold or linked title alone ('**Title**' over 'ICLR 2015'):
+        the title line is a piece of its own, the lines under it are read as a paragraph of their own."""
+        first, rest = text.split("\n", 1)
+        tl = split_title_line(first, self.memo)
+        if tl.strong and not tl.note and (tl.link or _BOLD_ONLY.match(first)) \
+                and looks_like_title(tl.title, self.memo, min_words=2):
+            return [(line, first), *_field_lines(rest, line + 1, self.memo)]
+        return _field_lines(text, line, self.memo)
 
     def _callout(self, m: re.Match[str], b: Block) -> None:
         """`> [!note] Title` and its first lines: the title heads the body, each body paragraph is a bullet."""
