@@ -327,6 +327,11 @@ TITLE_LINES = [
     ("Vaswani, A., Shazeer, N., et al. (2017). Attention is all you need. *Advances in Neural Information Processing Systems*, 30.",
      ("Attention is all you need", "NeurIPS", 2017, "")),  # an APA reference
     ("Switch Transformers (Fedus et al., 2021)", ("Switch Transformers", None, 2021, "")),  # an author-year citation
+    ("Vaswani et al. (2017) Attention Is All You Need", ("Attention Is All You Need", None, 2017, "")),  # the citation first
+    ("Kaplan et al., 2020 — Scaling Laws for Neural Language Models", ("Scaling Laws for Neural Language Models", None, 2020, "")),
+    ("Kingma and Ba (2015): Adam: A Method for Stochastic Optimization",
+     ("Adam: A Method for Stochastic Optimization", None, 2015, "")),
+    ("Smith and Jones 2019 were wrong about it", ("Smith and Jones 2019 were wrong about it", None, None, "")),
     ("**1. LLaMA: Open and Efficient Foundation Language Models**", ("LLaMA: Open and Efficient Foundation Language Models", None, None, "")),
     ("2305.14314 QLoRA: Efficient Finetuning of Quantized LLMs", ("QLoRA: Efficient Finetuning of Quantized LLMs", None, None, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),

@@ -62,6 +62,10 @@ _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
 _VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
+_LEAD_CITATION = re.compile(r"[A-Z][\w'’\-]+(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'’\-]+)"
+                            r"(?:\s*[(（]((?:19|20)\d{2})[a-z]?[)）]\s*[:：\-–—,.]?|,?\s*((?:19|20)\d{2})[a-z]?\s*[:：\-–—,])"
+                            r"\s+(?=[A-Z0-9\[*_\"“《])")
+"""'Vaswani et al. (2017) ', 'Kaplan et al., 2020 — ', 'Kingma and Ba (2015): ': a citation before a title."""
 _YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:[A-Z][\w'’\-]+(?:\s+(?:et\s+al\.?|and|&)(?:\s+[A-Z][\w'’\-]+)?)?,?\s+)?"
                           r"(?:19|20)\d{2}[a-z]?\s*[)）]")
 """'(2021)', and an author-year citation: '(Fedus et al., 2021)', '(Kingma & Ba, 2015)'."""
@@ -340,6 +344,9 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if s[:2] in ("19", "20"):
         s = _LEAD_DATE.sub("", s, count=1)  # '2024-03-02 [Title](…)': the day it was read, not its year
     venue = year = None
+    if " et al" in s[:60] or " and " in s[:40] or " & " in s[:40]:
+        if (m := _LEAD_CITATION.match(s)) and looks_like_title(s[m.end():], memo, min_words=2, marked=True):
+            year, s = int(m.group(1) or m.group(2)), s[m.end():]  # 'Vaswani et al. (2017) Title': who and when
     strong = False
     if (":" in s[:40] or "：" in s[:40]) and (f := split_field(s, memo)) and f[0] == "title" and f[2]:
         s = f[2]  # '## Paper: Title', '### 论文：Title': the key names what follows
