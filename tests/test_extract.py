@@ -340,6 +340,9 @@ TITLE_LINES = [
     ("Paper 2: Densely Connected Convolutional Networks", ("Densely Connected Convolutional Networks", None, None, "")),
     ("Deformable DETR: Deformable Transformers | ICLR 2021 | [code](https://x.org/c)",
      ("Deformable DETR: Deformable Transformers", "ICLR", 2021, "")),  # venue and link names after bars
+    ("Densely Connected Convolutional Networks | CVPR | 2017 | every layer sees all earlier maps",
+     ("Densely Connected Convolutional Networks", "CVPR", 2017, "every layer sees all earlier maps")),  # then a note
+    ("Apples | Oranges | Pears", ("Apples | Oranges | Pears", None, None, "")),
     ("Big Bird: Transformers for Longer Sequences - Zaheer et al. - NeurIPS 2020",
      ("Big Bird: Transformers for Longer Sequences", "NeurIPS", 2020, "")),  # the authors after a dash
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day

@@ -437,11 +437,14 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         head, *tail = _BARS.split(title)
         tail = [x for x in tail if x]
         meta = [parse_venue(x, memo) for x in tail]
-        if head.strip() and tail and all(v or y or norm_key(x, memo) in memo.rules.generic_link_texts
-                                         for x, (v, y) in zip(tail, meta)):
+        said = [bool(v or y or norm_key(x, memo) in memo.rules.generic_link_texts) for x, (v, y) in zip(tail, meta)]
+        lead = next((k for k, ok in enumerate(said) if not ok), len(said))  # the pieces that state where and when
+        if head.strip() and tail and (lead == len(tail) or any(v or y for v, y in meta[:lead])):
             title = head
-            venue = venue or next((v for v, _ in meta if v), None)
-            year = year or next((y for _, y in meta if y), None)
+            venue = venue or next((v for v, _ in meta[:lead] if v), None)
+            year = year or next((y for _, y in meta[:lead] if y), None)
+            if lead < len(tail):  # 'Title | CVPR | 2016 | note': what follows them is a note
+                rest, strong = " | ".join(tail[lead:]) + (" " + rest if rest else ""), True
     if "et al" in title:
         title = _TRAILING_AUTHORS.sub("", title)  # 'Title - Child et al.': who wrote it, not the title
     note = clean_note(rest)
