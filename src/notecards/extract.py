@@ -92,6 +92,8 @@ def _is_caption(text: str) -> bool:
     return rest != text.strip() and (not rest or _header_text(rest) is not None)
 
 
+_DISPLAY_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]", re.S)
+"""'$$ m_t = … $$', '\\[ … \\]': a display equation and nothing else."""
 _TAGS_ONLY = re.compile(r"^(?:\s*#[^\s#]+)+\s*$")
 _LEAD_SPACES = re.compile(r"^(?:&(?:nbsp|emsp|ensp|#160);|[\u00a0\u3000\s])+")
 
@@ -837,6 +839,11 @@ class _Reader:
                 break
         section = target.section if target else self.orphan_section
         into = target.bullets if target else self.orphans
+        if into and into[-1].section == section and text[:2] in ("$$", "\\[") and _DISPLAY_MATH.fullmatch(text):
+            last = into[-1]  # an equation on its own under a note: part of that note, not a note of its own
+            into[-1] = Bullet(text=f"{last.text}\n{text}", line=last.line, depth=last.depth, section=last.section,
+                              parent=last.parent, index=last.index)
+            return
         into.append(Bullet(text=text, line=line, depth=depth, section=section, parent=parent, index=len(into)))
         parents.append((depth, text))
 
