@@ -11,7 +11,7 @@ from typing import Any
 
 from notecards.identity import paper_key
 from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline, could_be_key,
-                            find_year, is_date_text,
+                            find_year, is_date_text, links_to_passage,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -228,6 +228,8 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     text = _title_part(b.text, memo)[0]
     if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
+    if links_to_passage(text):
+        return None, False  # a highlight with a link back to its page in the PDF
     f = split_field(text, memo)
     first = split_field(b.text.split("\n")[0], memo) if f and f[0] == "title" else None
     if first and (b.has_children or "\n" in b.text):

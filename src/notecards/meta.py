@@ -374,8 +374,9 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         links = "](" in s
     for lm in _LINK.finditer(s) if links and not title else ():
         label = lm.group(1)
-        if norm_key(label, memo) in memo.rules.generic_link_texts or not clean_inline(label, memo) or _is_venue_label(label, memo):
-            continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
+        if norm_key(label, memo) in memo.rules.generic_link_texts or not clean_inline(label, memo) or _is_venue_label(label, memo) \
+                or _PASSAGE_TARGET.match(lm.group(2)):
+            continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper; '[p. 2](zotero://…)' a passage
         before = s[:lm.start()]
         if len(clean_inline(before, memo)) > 80:
             break
@@ -405,7 +406,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
-        if cut and looks_like_title(title, memo, min_words=1) and not _ENDS_SENTENCE.search(title):
+        if cut and looks_like_title(title, memo, min_words=1) and not _ENDS_SENTENCE.search(title) \
+                and not links_to_passage(rest):
             v, y, _ = _venue_from_tail(rest, memo)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, memo)
@@ -456,6 +458,18 @@ def _could_cut_venue(title: str) -> bool:
     """Cheap test before _VENUE_CUT: parentheses, or a comma and a year."""
     return (("(" in title or "（" in title) and (")" in title or "）" in title)) or (
         "," in title and ("19" in title or "20" in title))
+
+
+_PASSAGE_URL = r"(?:zotero|kindle|marginnote\d?app|x-devonthink-item|hook)://|https?://read\.readwise\.io/"
+_PASSAGE_LINK = re.compile(rf"\]\(\s*<?(?:{_PASSAGE_URL})")
+_PASSAGE_TARGET = re.compile(_PASSAGE_URL)
+"""'([p. 2](zotero://open-pdf/…))', '([View Highlight](https://read.readwise.io/…))': a link from a highlight
+back to its place in a reader app, not to a paper."""
+
+
+def links_to_passage(text: str) -> bool:
+    """A line that links back to its passage in a PDF reader or highlight app: a highlight, not a title."""
+    return "](" in text and _PASSAGE_LINK.search(text) is not None
 
 
 _TRAILING_LINKS = re.compile(r"\s*(?:[(（]\s*)?(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
