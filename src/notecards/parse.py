@@ -25,6 +25,8 @@ _HTML_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.I)
 """`<summary><b>Title</b> (ICLR 2024)</summary>`: bold in HTML, read as Markdown bold."""
 _HTML_WRAPPER = re.compile(r"</?details|<summary", re.I)
 """What _DETAILS or _SUMMARY needs: found by a fast literal scan, where they try every line."""
+_TOC_MARKER = re.compile(r"^[ \t]*(?:\[\[?toc\]\]?|\$\{toc\}|\{:toc\})[ \t]*$", re.M | re.I)
+"""'[TOC]', '[[toc]]', '${toc}': an editor's table-of-contents marker (Typora, VuePress), no text."""
 _TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[>%]\}\}|\{%.*?%\}")
 """A static-site generator's tag (Hugo `{{< figure … >}}`, Jekyll `{% include … %}`): markup, not text."""
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
@@ -137,6 +139,8 @@ def _prepare(body: str) -> str:
     if _HTML_WRAPPER.search(body):
         body = _DETAILS.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(2) or ""), body)
         body = _SUMMARY.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(1)), body)
+    if "toc" in body or "TOC" in body:
+        body = _TOC_MARKER.sub("", body)
     if "{{" in body or "{%" in body:
         body = _TEMPLATE_TAG.sub("", body)
     if "、" in body or "．" in body:
