@@ -1034,9 +1034,10 @@ class _Reader:
                 if titled and (tl.venue or tl.year) and _opens_with_mark(line):
                     self.open(tl, line_no, "para", 0)  # '[Title](…) (NeurIPS 2017): note …': the note is its bullet
                     continue
-                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
-                    self.close()
-            self.add_bullet(line, line_no, 0, b.quoted)
+                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b) \
+                        and not 0 < cur.anchor <= b.level:
+                    self.close()  # a paragraph inside the paper's item ('1. Title' then an indented paragraph) is its note
+            self.add_bullet(line, line_no, b.level + 1 if b.level else 0, b.quoted)
 
     def _may_open_here(self) -> bool:
         """A paragraph here may open a paper: no heading, field or one-paper note is being read."""

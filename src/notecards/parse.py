@@ -286,10 +286,7 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
                     out.append(Block("para", cut[2], cut[1]))
                 else:
                     out.append(Block("item", text, item.line, level=item.depth, quoted=quoted, indent=item.indent))
-            elif item is not None and item.index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
-                last = out[-1]  # a second paragraph of the same item: a continuation
-                out[-1] = replace(last, text=last.text + "\n" + text)
-            else:
+            else:  # a later paragraph of an item is a paragraph of its own, at the item's depth
                 out.append(Block("para", text, line, level=item.depth if item else 0, quoted=quote > 0))
             i += 3  # the inline and paragraph_close tokens
             continue
