@@ -337,6 +337,10 @@ TITLE_LINES = [
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),
+    ("Notes on Attention Is All You Need", ("Attention Is All You Need", None, None, "")),  # what the note calls itself
+    ("Paper notes: Deep Residual Learning (CVPR 2016)", ("Deep Residual Learning", "CVPR", 2016, "")),
+    ("论文笔记：Deep Residual Learning for Image Recognition", ("Deep Residual Learning for Image Recognition", None, None, "")),
+    ("Highlights - Sequence to Sequence Learning", ("Sequence to Sequence Learning", None, None, "")),
     ("Paper 2: Densely Connected Convolutional Networks", ("Densely Connected Convolutional Networks", None, None, "")),
     ("Deformable DETR: Deformable Transformers | ICLR 2021 | [code](https://x.org/c)",
      ("Deformable DETR: Deformable Transformers", "ICLR", 2021, "")),  # venue and link names after bars

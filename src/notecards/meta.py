@@ -62,6 +62,8 @@ _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
 _VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
+_TITLE_LABEL = re.compile(r"\s*([^\W\d_][^:：|\-–—]{0,20}?)(?:\s*[:：|]\s*|\s+[-–—]\s+|(?<=\s[Oo]n)\s+)")
+"""A short label before a title: 'Paper notes: ', '论文笔记 - ', 'Notes on '."""
 _LEAD_CITATION = re.compile(r"[A-Z][\w'’\-]+(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'’\-]+)"
                             r"(?:\s*[(（]((?:19|20)\d{2})[a-z]?[)）]\s*[:：\-–—,.]?|,?\s*((?:19|20)\d{2})[a-z]?\s*[:：\-–—,])"
                             r"\s+(?=[A-Z0-9\[*_\"“《])")
@@ -344,6 +346,9 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if s[:2] in ("19", "20"):
         s = _LEAD_DATE.sub("", s, count=1)  # '2024-03-02 [Title](…)': the day it was read, not its year
     venue = year = None
+    if memo.rules.title_labels and (m := _TITLE_LABEL.match(s)) and norm_key(m.group(1), memo) in memo.rules.title_labels \
+            and looks_like_title(s[m.end():], memo, min_words=1, marked=True):
+        s = s[m.end():]  # 'Notes on Title', '论文笔记：Title': what the note calls itself, not the title
     if " et al" in s[:60] or " and " in s[:40] or " & " in s[:40]:
         if (m := _LEAD_CITATION.match(s)) and looks_like_title(s[m.end():], memo, min_words=2, marked=True):
             year, s = int(m.group(1) or m.group(2)), s[m.end():]  # 'Vaswani et al. (2017) Title': who and when
