@@ -734,6 +734,11 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.prose_papers = sum(1 for b in blocks if b.kind == "para" and not b.quoted and _opens_with_mark(b.text)
+                                and _opens_paper_prose(b.text.split("\n")[0], split_title_line(b.text.split("\n")[0], memo))
+                                ) >= memo.rules.shapes["min_repeat"]
+        """Paragraphs that open with a marked title and its venue repeat: a log in prose, each opens a paper
+        (one such paragraph in a note about another paper cites related work)."""
         self.field_heading: tuple[int, str] | None = None
         """(block index, key) of the paragraph a form's field heading ('### Venue') names."""
         self.event_levels = frozenset(h.level for h in self.headings.values()
@@ -1031,7 +1036,7 @@ class _Reader:
                 if titled and not tl.note and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
                     self.open(tl, line_no, "para", 0)
                     continue
-                if titled and (tl.venue or tl.year) and _opens_with_mark(line):
+                if self.prose_papers and titled and _opens_paper_prose(line, tl):
                     self.open(tl, line_no, "para", 0)  # '[Title](…) (NeurIPS 2017): note …': the note is its bullet
                     continue
                 if cur is not None and cur.kind == "item" and not self._notes_below(cur, b) \
@@ -1175,6 +1180,11 @@ def _cut_footnote_refs(text: str, notes: dict[str, tuple[int, str]]) -> tuple[st
     """A line without the markers of the footnotes it cites (`[^1]`), and those footnotes."""
     cited = [notes[m.group(1)] for m in _FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
     return _FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
+
+
+def _opens_paper_prose(line: str, tl: TitleLine) -> bool:
+    """'[Title](…) (NeurIPS 2017): note …', '**Title** (arXiv 2019). note': a marked title, its venue or year."""
+    return tl.strong and bool(tl.venue or tl.year) and _opens_with_mark(line)
 
 
 def _opens_with_mark(line: str) -> bool:
