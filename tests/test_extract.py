@@ -38,6 +38,47 @@ def test_a_heading_inside_a_paper_starts_a_section_and_lines_of_its_own(tmp_path
         ("Schedules were not tuned.", "Weaknesses", "")]
 
 
+def test_a_footnote_is_a_note_under_the_bullet_that_cites_it(tmp_path):
+    got = papers(tmp_path, "## Scaling Laws for Neural Language Models[^t]\n\n- Loss falls as a power law[^1].\n"
+                           "- Width matters little.\n\n## Training Compute-Optimal Large Language Models\n\n"
+                           "- Scale data with parameters.\n\n[^1]: Over seven orders of magnitude.\n"
+                           "[^t]: Read twice.\n")
+    assert [p.title for p in got] == ["Scaling Laws for Neural Language Models",
+                                      "Training Compute-Optimal Large Language Models"]
+    assert [(b.text, b.line, b.parent) for b in got[0].bullets] == [
+        ("Loss falls as a power law.", 3, ""), ("Over seven orders of magnitude.", 10, "Loss falls as a power law."),
+        ("Width matters little.", 4, "")]
+    assert [b.text for b in got[1].bullets] == ["Scale data with parameters."]
+
+
+@pytest.mark.parametrize("booktitle, venue", [
+    ("International Conference on Machine Learning", "ICML"),
+    ("Proceedings of the 38th International Conference on Machine Learning", "ICML"),
+    ("Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition", "CVPR"),
+    ("Workshop on Odd Things", "Workshop on Odd Things")])  # a venue the table lacks: as written
+def test_a_bibtex_booktitle_names_its_venue_as_a_citation_does(tmp_path, booktitle, venue):
+    got = papers(tmp_path, "```bibtex\n@inproceedings{key2021,\n  title={Learning Transferable Visual Models},\n"
+                           f"  booktitle={{{booktitle}}},\n  year={{2021}}\n}}\n```\n\n- Contrastive image-text pairs.\n")
+    assert [(p.title, p.venue, p.year) for p in got] == [("Learning Transferable Visual Models", venue, 2021)]
+
+
+def test_a_definition_list_entry_is_one_term_and_definition_bullet(tmp_path):
+    got = papers(tmp_path, "## GloVe: Global Vectors for Word Representation (EMNLP 2014)\n\nMethod\n"
+                           ": Fit vectors to log co-occurrence counts.\nResult\n: Beats skip-gram.\n")
+    assert [(b.text, b.line) for b in got[0].bullets] == [
+        ("Method: Fit vectors to log co-occurrence counts.", 3), ("Result: Beats skip-gram.", 5)]
+
+
+def test_a_line_of_authors_and_a_venue_is_metadata(tmp_path):
+    got = papers(tmp_path, "## Sequence to Sequence Learning with Neural Networks\n\n"
+                           "Ilya Sutskever, Oriol Vinyals, Quoc V. Le — NeurIPS 2014\n\n"
+                           "- Reversing the source sentence helps.\n- BERT, GPT, T5 - all evaluated on GLUE.\n")
+    assert [(p.title, p.venue, p.year) for p in got] == [
+        ("Sequence to Sequence Learning with Neural Networks", "NeurIPS", 2014)]
+    assert [b.text for b in got[0].bullets] == ["Reversing the source sentence helps.",
+                                                "BERT, GPT, T5 - all evaluated on GLUE."]
+
+
 def test_an_html_table_split_by_blank_lines_is_one_table(tmp_path):
     text = (
         "# Vision transformers\n\n<table>\n<tr><th>Paper</th><th>Venue</th><th>Notes</th></tr>\n\n"
@@ -281,7 +322,7 @@ TITLE_LINES = [
     ("《Attention Is All You Need》", ("Attention Is All You Need", None, None, "")),
     ("【论文阅读】LoRA: Low-Rank Adaptation", ("LoRA: Low-Rank Adaptation", None, None, "")),  # a blog's tag
     ("[Paper Notes] Learning Transferable Visual Models", ("Learning Transferable Visual Models", None, None, "")),  # what the post is
-    ("[Reading Review] Deep Residual Learning", ("Deep Residual Learning", None, None, "")),
+    ("[Reading Notes] Deep Residual Learning", ("Deep Residual Learning", None, None, "")),
     ("[CVPR Oral] Deep Residual Learning", ("Deep Residual Learning", "CVPR", None, "")),  # a venue tag still is one
     ("📄 Chain-of-Thought Prompting Elicits Reasoning", ("Chain-of-Thought Prompting Elicits Reasoning", None, None, "")),
     ("📄 Self-Consistency Improves Reasoning (ICLR 2023)", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
@@ -289,19 +330,39 @@ TITLE_LINES = [
     ("Vaswani, A., Shazeer, N., et al. (2017). Attention is all you need. *Advances in Neural Information Processing Systems*, 30.",
      ("Attention is all you need", "NeurIPS", 2017, "")),  # an APA reference
     ("Switch Transformers (Fedus et al., 2021)", ("Switch Transformers", None, 2021, "")),  # an author-year citation
+    ("Vaswani et al. (2017) Attention Is All You Need", ("Attention Is All You Need", None, 2017, "")),  # the citation first
+    ("Kaplan et al., 2020 — Scaling Laws for Neural Language Models", ("Scaling Laws for Neural Language Models", None, 2020, "")),
+    ("Kingma and Ba (2015): Adam: A Method for Stochastic Optimization",
+     ("Adam: A Method for Stochastic Optimization", None, 2015, "")),
+    ("Smith and Jones 2019 were wrong about it", ("Smith and Jones 2019 were wrong about it", None, None, "")),
     ("**1. LLaMA: Open and Efficient Foundation Language Models**", ("LLaMA: Open and Efficient Foundation Language Models", None, None, "")),
     ("2305.14314 QLoRA: Efficient Finetuning of Quantized LLMs", ("QLoRA: Efficient Finetuning of Quantized LLMs", None, None, "")),
     ("【CVPR 2022】Masked Autoencoders Are Scalable", ("Masked Autoencoders Are Scalable", "CVPR", 2022, "")),
     ("**[ICLR 2023] Self-Consistency Improves Reasoning**", ("Self-Consistency Improves Reasoning", "ICLR", 2023, "")),
     ("Paper: Scaling Data-Constrained Language Models", ("Scaling Data-Constrained Language Models", None, None, "")),
+    ("Notes on Attention Is All You Need", ("Attention Is All You Need", None, None, "")),  # what the note calls itself
+    ("Paper notes: Deep Residual Learning (CVPR 2016)", ("Deep Residual Learning", "CVPR", 2016, "")),
+    ("论文笔记：Deep Residual Learning for Image Recognition", ("Deep Residual Learning for Image Recognition", None, None, "")),
+    ("Highlights - Sequence to Sequence Learning", ("Sequence to Sequence Learning", None, None, "")),
     ("Paper 2: Densely Connected Convolutional Networks", ("Densely Connected Convolutional Networks", None, None, "")),
     ("Deformable DETR: Deformable Transformers | ICLR 2021 | [code](https://x.org/c)",
      ("Deformable DETR: Deformable Transformers", "ICLR", 2021, "")),  # venue and link names after bars
+    ("Densely Connected Convolutional Networks | CVPR | 2017 | every layer sees all earlier maps",
+     ("Densely Connected Convolutional Networks", "CVPR", 2017, "every layer sees all earlier maps")),  # then a note
+    ("Apples | Oranges | Pears", ("Apples | Oranges | Pears", None, None, "")),
     ("Big Bird: Transformers for Longer Sequences - Zaheer et al. - NeurIPS 2020",
      ("Big Bird: Transformers for Longer Sequences", "NeurIPS", 2020, "")),  # the authors after a dash
     ("2024-03-02 [Self-RAG: Learning to Retrieve](https://x.org/1)", ("Self-RAG: Learning to Retrieve", None, None, "")),  # read that day
     ("第3篇：Masked Autoencoders Are Scalable Learners", ("Masked Autoencoders Are Scalable Learners", None, None, "")),
     ("论文二：Visual Instruction Tuning", ("Visual Instruction Tuning", None, None, "")),
+    ("2.1 Swin Transformer: Hierarchical Vision Transformer (ICCV 2021)",
+     ("Swin Transformer: Hierarchical Vision Transformer", "ICCV", 2021, "")),  # an outline's section number
+    ("3.1.2. Conformer: Convolution-augmented Transformer", ("Conformer: Convolution-augmented Transformer", None, None, "")),
+    ("0x01 Flamingo: a Visual Language Model for Few-Shot Learning",
+     ("Flamingo: a Visual Language Model for Few-Shot Learning", None, None, "")),  # hex numbering
+    ("论文3 Grounding DINO: Marrying DINO with Grounded Pre-Training",
+     ("Grounding DINO: Marrying DINO with Grounded Pre-Training", None, None, "")),  # no colon after the number
+    ("第2篇 《Visual Instruction Tuning》", ("Visual Instruction Tuning", None, None, "")),
     ('Vaswani, A., et al. "Attention Is All You Need." NeurIPS 2017.', ("Attention Is All You Need", "NeurIPS", 2017, "")),
     ('Builds on "Attention Is All You Need" from 2017', ('Builds on "Attention Is All You Need" from 2017', None, None, "")),
     ("2.《Layer Normalization》,最早的归一化之一", ("Layer Normalization", None, None, "最早的归一化之一")),
@@ -318,6 +379,8 @@ TITLE_LINES = [
       "基于 Wasserstein-ball 构造 uncertainty set，用于对抗鲁棒性的训练与认证，并给出收敛速度的理论保证")),  # one group, however long
     ("[Fine-Tuning Distorts Features](https://x.org/2)(fine-tuning（微调）和 linear probing 相辅相成)",
      ("Fine-Tuning Distorts Features", None, None, "fine-tuning（微调）和 linear probing 相辅相成")),  # nested
+    ("Dense Passage Retrieval for Open-Domain QA ([paper](https://x.org/4))",
+     ("Dense Passage Retrieval for Open-Domain QA", None, None, "")),  # a link in parentheses after the title
     ("[Prefix Tuning For Generation](https://x.org/3)(用于生成任务)(只训练前缀)",
      ("Prefix Tuning For Generation", None, None, "(用于生成任务)(只训练前缀)")),  # two groups stay as written
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 from notecards.identity import paper_key
 from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline, could_be_key,
-                            find_year, is_date_text,
+                            find_year, is_date_text, links_to_passage,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -25,6 +25,9 @@ _PASTED_MARKER = re.compile(r"^[•●▪◦‣⁃]\s*")
 """A list marker pasted from a PDF or a word processor ('•\tThe paper …') is not part of the text."""
 _AUTHOR_LINE = re.compile(r"^[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?,? et al\b|^[A-Z][\w\-]+(?: [A-Z][\w\-]+)*\s*等人?\s*$")
 """`Madaan et al. (CMU) NeurIPS 2023`, `Oriol Vinyals等`: who wrote the paper, its metadata."""
+_NAME = r"[A-Z][\w'\-]*\.?(?:\s+[A-Z][\w'\-]*\.?){0,3}"
+_AUTHOR_LIST = re.compile(rf"{_NAME}(?:\s*,\s*(?:and\s+)?{_NAME})+\s*[-–—,·|]\s*")
+"""'Ilya Sutskever, Oriol Vinyals, Quoc V. Le — ': names, then where the paper appeared."""
 _BR = re.compile(r"(?:\s*<br\s*/?>)+\s*$", re.I)
 _HEADER_ONLY = re.compile(r"^[^:：\n]{1,40}[:：]\s*$")
 _WORD_CHAR = re.compile(r"\w")
@@ -89,6 +92,8 @@ def _is_caption(text: str) -> bool:
     return rest != text.strip() and (not rest or _header_text(rest) is not None)
 
 
+_DISPLAY_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]", re.S)
+"""'$$ m_t = … $$', '\\[ … \\]': a display equation and nothing else."""
 _TAGS_ONLY = re.compile(r"^(?:\s*#[^\s#]+)+\s*$")
 _LEAD_SPACES = re.compile(r"^(?:&(?:nbsp|emsp|ensp|#160);|[\u00a0\u3000\s])+")
 
@@ -223,10 +228,13 @@ def _item_title(blocks: list[Block], i: int, memo: LineMemo) -> tuple[TitleLine 
     text = _title_part(b.text, memo)[0]
     if b.quoted or _IMAGE_ONLY.match(text) or (_header_text(text) and not _bold_title(text, memo)) or is_section_name(text, memo):
         return _gloss_title(blocks, i, memo), False
+    if links_to_passage(text):
+        return None, False  # a highlight with a link back to its page in the PDF
     f = split_field(text, memo)
-    if f and f[0] == "title" and (b.has_children or "\n" in b.text):
+    first = split_field(b.text.split("\n")[0], memo) if f and f[0] == "title" else None
+    if first and (b.has_children or "\n" in b.text):
         # '1. 论文：Title' over its notes, '1. **Title:** T' over `**Venue:**` lines: the item opens the paper
-        tl = split_title_line(split_field(b.text.split("\n")[0], memo)[2], memo)
+        tl = split_title_line(first[2], memo)
         if tl.title and looks_like_title(tl.title, memo, min_words=1, marked=True):
             return tl, False
     if f:
@@ -380,6 +388,8 @@ def _classify_headings(blocks: list[Block], memo: LineMemo, items: dict[int, Tit
             out[i] = _Heading(b.level, "year", text, y)
         elif is_date_text(text, memo):
             out[i] = _Heading(b.level, "date", text)
+        elif _is_field_heading(blocks, i, memo):
+            out[i] = _Heading(b.level, "field", text)
         elif is_non_paper_section(text, memo):
             out[i] = _Heading(b.level, "skip", text)
         elif is_section_name(text, memo) or text.rstrip().endswith((":", "：")):
@@ -430,6 +440,14 @@ def _over_rows(blocks, heads, out, rows: frozenset[int]) -> dict[int, _Heading]:
 
 
 _LABEL_END = ("-", "–", "—", ":", "：")
+
+
+def _is_field_heading(blocks: list[Block], i: int, memo: LineMemo) -> bool:
+    """'### Venue' over one paragraph ('NeurIPS 2023'), then the next heading: a form's field (an issue form)."""
+    if norm_key(blocks[i].text, memo) not in memo.rules.fields:
+        return False
+    nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+    return nxt is not None and nxt.kind == "para" and (i + 2 == len(blocks) or blocks[i + 2].kind == "heading")
 
 
 def _names_a_part(text: str, memo: LineMemo) -> bool:
@@ -529,7 +547,7 @@ def _apply_heading_shape(heads, out, level: int, openers: frozenset[int]) -> dic
                 result[i] = replace(h, kind="paper")
             elif h.kind == "paper":
                 result[i] = replace(h, kind="section")
-        elif in_paper and h.kind not in ("skip",):
+        elif in_paper and h.kind not in ("skip", "field"):
             result[i] = replace(h, kind="section")
     return result
 
@@ -689,8 +707,11 @@ def _cell_segments(cell: str) -> list[str]:
 class _Reader:
     """Walks the blocks once, opening and closing papers."""
 
-    def __init__(self, blocks: list[Block], memo: LineMemo, front: dict[str, Any], single: bool = False):
+    def __init__(self, blocks: list[Block], memo: LineMemo, front: dict[str, Any], single: bool = False,
+                 footnotes: dict[str, tuple[int, str]] | None = None):
         self.blocks = blocks
+        self.footnotes = footnotes or {}
+        """Footnote definitions by id: (line, text); each is a note under the bullet that cites it."""
         self.memo = memo
         self.single = single
         """One paper per file: nothing opens a paper, every heading is a section of it."""
@@ -700,7 +721,7 @@ class _Reader:
                                                                              frozenset(self.rows))
         """self.shape: which heading level opens papers, with its score and the runner-up ('' if none)."""
         if single:
-            self.headings = {i: h if h.kind in ("year", "date", "skip") else replace(h, kind="section")
+            self.headings = {i: h if h.kind in ("year", "date", "skip", "field") else replace(h, kind="section")
                              for i, h in self.headings.items()}
         self.stack: list[_Heading] = []
         self.papers: list[_Open] = []
@@ -713,6 +734,13 @@ class _Reader:
         self.skip_block = False
         self.skip_next = -1
         self.pending_gloss = ""
+        self.prose_papers = sum(1 for b in blocks if b.kind == "para" and not b.quoted and _opens_with_mark(b.text)
+                                and _opens_paper_prose(b.text.split("\n")[0], split_title_line(b.text.split("\n")[0], memo))
+                                ) >= memo.rules.shapes["min_repeat"]
+        """Paragraphs that open with a marked title and its venue repeat: a log in prose, each opens a paper
+        (one such paragraph in a note about another paper cites related work)."""
+        self.field_heading: tuple[int, str] | None = None
+        """(block index, key) of the paragraph a form's field heading ('### Venue') names."""
         self.event_levels = frozenset(h.level for h in self.headings.values()
                                       if h.kind in ("topic", "section") and _named_event(h.text, memo))
         """Heading levels where some topic names an event ('## Papers at EMNLP 2022')."""
@@ -768,6 +796,13 @@ class _Reader:
     # -- bullets ------------------------------------------------------------------------
     def add_bullet(self, text: str, line: int, depth: int, quoted: bool = False, has_children: bool = False) -> None:
         """Attach a bullet (or the metadata it really is) to the open paper."""
+        if "[^" in text and self.footnotes:
+            text, cited = _cut_footnote_refs(text, self.footnotes)
+            if cited:  # 'Gains appear at 100B[^2].': the marker goes, the footnote is a note under it
+                self.add_bullet(text, line, depth, quoted, has_children)
+                for at, body in cited:
+                    self.add_bullet(body, at, depth + 1)
+                return
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
@@ -811,6 +846,11 @@ class _Reader:
                 break
         section = target.section if target else self.orphan_section
         into = target.bullets if target else self.orphans
+        if into and into[-1].section == section and text[:2] in ("$$", "\\[") and _DISPLAY_MATH.fullmatch(text):
+            last = into[-1]  # an equation on its own under a note: part of that note, not a note of its own
+            into[-1] = Bullet(text=f"{last.text}\n{text}", line=last.line, depth=last.depth, section=last.section,
+                              parent=last.parent, index=last.index)
+            return
         into.append(Bullet(text=text, line=line, depth=depth, section=section, parent=parent, index=len(into)))
         parents.append((depth, text))
 
@@ -844,6 +884,8 @@ class _Reader:
         plain = clean_inline(text, self.memo)
         if plain and not plain[0].isalnum():
             plain = LEAD_PICTOGRAPHS.sub("", plain, count=1)
+        if plain[:5].casefold() == "arxiv" and _ARXIV_ID_LINE.match(plain):
+            return True  # 'arXiv:2303.01234': the paper's id, which never gives its venue or year
         if len(plain) <= 60 and (m := _venue_keys(self.memo.rules).match(plain)):
             plain = plain[m.end():]  # '发表于 ICCV 2021', 'Accepted at ICLR 2023': a venue key without its colon
         if "·" in plain or "|" in plain or "•" in plain:
@@ -851,6 +893,11 @@ class _Reader:
             kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
             if kept and len(kept) < len(pieces):
                 plain = " ".join(kept)
+        if len(plain) <= 200 and (m := _AUTHOR_LIST.match(plain)) and parse_venue(plain[m.end():], self.memo)[0]:
+            venue, year = parse_venue(plain[m.end():], self.memo)  # 'Ilya Sutskever, Oriol Vinyals — NeurIPS 2014'
+            target.venue = target.venue or venue
+            target.year = target.year or year
+            return True
         if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
             venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.memo)
             target.venue = target.venue or venue
@@ -886,9 +933,11 @@ class _Reader:
         if cur is not None:
             ends = (cur.kind == "heading" and b.level <= cur.anchor) or (
                 cur.kind in ("item", "para", "field") and h.kind != "section") or h.kind == "paper"
-            if ends:
+            if ends and h.kind != "field":
                 self.close()
         self.stack.append(h)
+        if h.kind == "field":
+            self.field_heading = (i + 1, clean_inline(h.text, self.memo))
         if h.kind == "paper":
             full = _next_title_line(self.blocks, i, self.memo)
             if full:
@@ -945,6 +994,8 @@ class _Reader:
         text = b.text
         if self.skip_next == i:
             return
+        if self.field_heading is not None and self.field_heading[0] == i:
+            text = f"{self.field_heading[1]}: {text}"  # '### Venue' over 'NeurIPS 2023': 'Venue: NeurIPS 2023'
         if b.quoted and text[:2] == "[!" and (m := _CALLOUT.match(text)):
             self._callout(m, b)
             return
@@ -964,7 +1015,10 @@ class _Reader:
             return
         if "<br" in text and any(split_field(x, self.memo) for x in _CELL_BREAK.split(text)[1:]):
             text = _CELL_BREAK.sub("\n", text)  # '**Authors:** … <br> **Venue:** …': field lines in one line
-        for line_no, line in _field_lines(text, b.line, self.memo):
+        pieces = _definitions(text, b.line) if "\n:" in text and _DEFINITION.search(text) else \
+            self._title_then_lines(text, b.line) if "\n" in text and self._may_open_here() else \
+            _field_lines(text, b.line, self.memo)
+        for line_no, line in pieces:
             f = split_field(line, self.memo)
             if f and f[0] == "title" and not b.quoted and not self.single:
                 cur = self.cur
@@ -975,16 +1029,34 @@ class _Reader:
                     self.cur.gloss, self.pending_gloss = self.pending_gloss, ""
                     continue
             cur = self.cur
-            if not self.single and (cur is None or cur.kind not in ("heading", "single", "field")):
+            if self._may_open_here():
                 tl = split_title_line(line, self.memo)
-                whole = tl.strong and not tl.note and looks_like_title(tl.title, self.memo, min_words=2)
+                titled = tl.strong and looks_like_title(tl.title, self.memo, min_words=2)
                 bold = _BOLD_ONLY.match(line) or ((tl.venue or tl.year) and line.lstrip()[:2] in ("**", "__"))
-                if whole and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
+                if titled and not tl.note and (tl.link or bold):  # '**Title**', '**Title** (ICLR 2024)', '[Title](…)'
                     self.open(tl, line_no, "para", 0)
                     continue
-                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b):
-                    self.close()
-            self.add_bullet(line, line_no, 0, b.quoted)
+                if self.prose_papers and titled and _opens_paper_prose(line, tl):
+                    self.open(tl, line_no, "para", 0)  # '[Title](…) (NeurIPS 2017): note …': the note is its bullet
+                    continue
+                if cur is not None and cur.kind == "item" and not self._notes_below(cur, b) \
+                        and not 0 < cur.anchor <= b.level:
+                    self.close()  # a paragraph inside the paper's item ('1. Title' then an indented paragraph) is its note
+            self.add_bullet(line, line_no, b.level + 1 if b.level else 0, b.quoted)
+
+    def _may_open_here(self) -> bool:
+        """A paragraph here may open a paper: no heading, field or one-paper note is being read."""
+        return not self.single and (self.cur is None or self.cur.kind not in ("heading", "single", "field"))
+
+    def _title_then_lines(self, text: str, line: int):
+        """A paragraph whose first line is a bold or linked title alone ('**Title**' over 'ICLR 2015'):
+        the title line is a piece of its own, the lines under it are read as a paragraph of their own."""
+        first, rest = text.split("\n", 1)
+        tl = split_title_line(first, self.memo)
+        if tl.strong and not tl.note and (tl.link or _BOLD_ONLY.match(first)) \
+                and looks_like_title(tl.title, self.memo, min_words=2):
+            return [(line, first), *_field_lines(rest, line + 1, self.memo)]
+        return _field_lines(text, line, self.memo)
 
     def _callout(self, m: re.Match[str], b: Block) -> None:
         """`> [!note] Title` and its first lines: the title heads the body, each body paragraph is a bullet."""
@@ -1007,6 +1079,8 @@ class _Reader:
         if found is None:
             if self.cur is not None and self.cur.kind == "row":
                 self.close()
+            elif len(b.cells) == 2:
+                self._property_row(b.cells)
             return
         tl, col, fields, sections = found
         self.open(tl, b.line, "row", 0)
@@ -1024,6 +1098,17 @@ class _Reader:
                 if len(plain) <= 30 and self._cell_meta(plain):
                     continue
                 self.add_bullet(seg, b.line, 1)
+
+    def _property_row(self, cells: tuple[str, ...]) -> None:
+        """'| Venue | NeurIPS |' in a table of a page's properties (Notion): a field of the paper."""
+        f = split_field(f"{clean_inline(cells[0], self.memo)}: {cells[1]}", self.memo)
+        if f is None:
+            return
+        kind, _, value = f
+        if self.cur is not None:
+            self._take_field(self.cur, kind, clean_inline(value, self.memo))
+        elif kind in ("title", "venue", "year"):
+            self.fields_seen.append((kind, clean_inline(value, self.memo)))
 
     def _cell_meta(self, plain: str) -> bool:
         """'arxiv2023', 'ICLR 2023', '2022': a cell that only says where and when."""
@@ -1069,6 +1154,45 @@ class _Reader:
         return self.papers
 
 
+_FOOTNOTE_DEF = re.compile(r"\s*\[\^([^\]\s]{1,40})\]:\s*")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
+
+
+def _footnotes(blocks: list[Block]) -> tuple[list[Block], dict[str, tuple[int, str]]]:
+    """Footnote definitions (`[^1]: …`) that the file cites, taken out of its blocks: id -> (line, text)."""
+    if not any("[^" in b.text for b in blocks):
+        return blocks, {}  # most files have no footnotes
+    cited = {m.group(1) for b in blocks for m in _FOOTNOTE_REF.finditer(b.text)}
+    notes: dict[str, tuple[int, str]] = {}
+    kept = []
+    for b in blocks:
+        if b.kind == "para" and not b.quoted and (m := _FOOTNOTE_DEF.match(b.text)) and m.group(1) in cited:
+            for at, piece in _split_at(b.text, b.line, _FOOTNOTE_DEF.match):
+                d = _FOOTNOTE_DEF.match(piece)
+                if d:
+                    notes[d.group(1)] = (at, piece[d.end():].strip())
+            continue
+        kept.append(b)
+    return kept, notes
+
+
+def _cut_footnote_refs(text: str, notes: dict[str, tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
+    """A line without the markers of the footnotes it cites (`[^1]`), and those footnotes."""
+    cited = [notes[m.group(1)] for m in _FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
+    return _FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
+
+
+def _opens_paper_prose(line: str, tl: TitleLine) -> bool:
+    """'[Title](…) (NeurIPS 2017): note …', '**Title** (arXiv 2019). note': a marked title, its venue or year."""
+    return tl.strong and bool(tl.venue or tl.year) and _opens_with_mark(line)
+
+
+def _opens_with_mark(line: str) -> bool:
+    """A line that starts with a link or bold text ('[Title](…) …', '**Title** …')."""
+    t = line.lstrip()
+    return t[:2] in ("**", "__") or (t[:1] == "[" and "](" in t)
+
+
 def _split_at(text: str, line: int, starts: Callable[[str], object], strip: bool = False):
     """(line number, text) of each piece of a paragraph: a line for which `starts` holds opens a piece,
     any other line continues the one before."""
@@ -1093,7 +1217,7 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     """Split a paragraph at lines that start a known field or carry a pasted list marker ('•\tdataset
     used - …': a list pasted from a PDF is one item per line); other lines continue the previous one."""
     def starts(ln: str) -> bool:
-        return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo))
+        return bool(_PASTED_MARKER.match(ln) or split_field(ln, memo) or _ARXIV_ID_LINE.match(ln))
 
     if "\n" not in text:
         return iter(((line, text),))  # most paragraphs: one piece, as written
@@ -1104,13 +1228,45 @@ def _field_lines(text: str, line: int, memo: LineMemo):
     if sum(1 for ln in lines if _BOLD_KEY_LINE.match(ln)) >= 2:
         # '**Idea:** …' then '**Result:** …' on the next line: each bold key opens a note of its own
         return _split_at(text, line, lambda ln: starts(ln) or _BOLD_KEY_LINE.match(ln))
+    if sum(1 for ln in lines if _ENUM_LINE.match(ln)) >= 2:
+        # '（1）…' then '（2）…', '①', 'a)': numbered lines Markdown reads as one paragraph, a note each
+        return _split_at(text, line, lambda ln: starts(ln) or _ENUM_LINE.match(ln))
     if not any(opening[1:]):
         return iter(((line, text),))
     return _split_at(text, line, starts)
 
 
+_DEFINITION = re.compile(r"^[^\n:：]{1,40}\n:[ \t]+", re.M)
+
+
+def _definitions(text: str, line: int):
+    """A definition list ('Method' over ': Two log-linear models …'): each term and its definition is one
+    piece, 'Term: definition', at the term's line; lines before the first term are a piece of their own."""
+    lines = text.split("\n")
+
+    def is_term(k: int) -> bool:
+        return k + 1 < len(lines) and lines[k + 1][:1] == ":" and ":" not in lines[k]
+
+    start, buf = line, []
+    for k, ln in enumerate(lines):
+        if is_term(k):
+            if buf:
+                yield start, " ".join(buf)
+            start, buf = line + k, [ln.strip() + ":"]
+        elif ln[:1] == ":" and k and is_term(k - 1):
+            buf.append(ln[1:].strip())
+        else:
+            buf.append(ln)
+    if buf:
+        yield start, " ".join(buf)
+
+
+_ARXIV_ID_LINE = re.compile(r"(?i)\s*arxiv\s*:\s*\d{4}\.\d{4,5}(?:v\d+)?\s*$")
+"""'arXiv:2303.01234' on a line of its own: a digest's id line, metadata."""
 _BOLD_KEY_LINE = re.compile(r"\s*(?:\*\*[^:：*\n]{1,20}?(?:\*\*\s*[:：]|[:：]\*\*)|__[^:：_\n]{1,20}?(?:__\s*[:：]|[:：]__))")
 """'**Idea:** …', '**Result**: …': a line that opens with a bold key."""
+_ENUM_LINE = re.compile(r"\s*(?:[（(]\s*(?:\d{1,2}|[A-Za-z])\s*[)）]|[\u2460-\u2473\u2474-\u2487]|(?:\d{1,2}|[A-Za-z])[)）])\s*\S")
+"""'（1）', '(a)', '①', '⑴', 'a)', '2）': an enumerator Markdown does not read as a list marker."""
 _KEY_LINE = re.compile(r"\s*(?:\*\*|__)?[^:：*_\n]{1,20}?(?:\*\*|__)?\s*[:：]")
 
 
@@ -1221,7 +1377,7 @@ def _bibtex(text: str, memo: LineMemo) -> Source | None:
     if not got.get("title"):
         return None
     where = got.get("booktitle") or got.get("journal")
-    venue = parse_venue(where, memo)[0] or (where.split(",")[0].strip() if where else None)
+    venue = (parse_venue(where, memo)[0] or citation_venue(where, memo) or where.split(",")[0].strip()) if where else None
     return Source("bibtex", got["title"], venue=venue, year=find_year(got.get("year", "")))
 
 
@@ -1307,14 +1463,14 @@ def extract_structure(blocks: tuple[Block, ...], front: dict[str, Any], path: st
                       rules: Rules) -> tuple[list[Paper], str]:
     """The papers, and which opener shape won the file (for `extract --explain`)."""
     memo = LineMemo(rules)  # this file's answers about its lines, for this file only
-    blocks = list(blocks)
-    reader = _Reader(blocks, memo, front)
+    blocks, notes = _footnotes(list(blocks))
+    reader = _Reader(blocks, memo, front, footnotes=notes)
     opened = reader.run()
     source = None if reader.repeating() else one_paper_source(blocks, front, memo)
     if source is not None and sum(1 for o in opened if o.venue or o.year) <= 1:
         # a one-paper note: the papers the reader saw are its sections; read it again as one paper
         source = replace(source, title=_body_title(source, opened))
-        reader = _Reader(blocks, memo, front, single=True)
+        reader = _Reader(blocks, memo, front, single=True, footnotes=notes)
         opened = reader.run()
         shape = f"one paper, named by its {source.kind}"
     else:

@@ -21,9 +21,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’\-]*")
 _PARENS = re.compile(r"[(（]([^()（）]{1,60})[)）]")
 _FIELD = re.compile(r"\s*(?:[-*+]\s+)?(?:\*\*|__)?([^:：*\n]{1,24}?)(?:\*\*|__)?\s*(?:::|[:：])\s*(?:\*\*|__)?\s*")
 """'Venue: …', '**论文名称**：…', 'venue:: …' (a notes app's property)."""
-_NUMBERING = re.compile(r"^\s*(?:(?:arXiv:\s?)?\d{4}\.\d{4,5}(?:v\d+)?\s+|\[\d{1,3}\]|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)])\s*")
-"""'1.', '[3]', '（2）', 'Paper 1:', '第2篇：', '论文一：': the number a list gives a title, not part of it;
-'2305.14314 Title': its arXiv id (which never gives a year)."""
+_NUMBERING = re.compile(r"^\s*(?:(?:arXiv:\s?)?\d{4}\.\d{4,5}(?:v\d+)?\s+|\[\d{1,3}\]|\d{1,3}(?:\.\d{1,3})+\.?\s|\d{1,3}[.、．)]|[（(]\d{1,3}[)）]|0x[0-9A-Fa-f]{1,4}\s|(?:[Pp]aper|论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s*[:：.、)]|(?:论文|第)\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*篇?\s(?=\s*[A-Za-z《\[]))\s*")
+"""'1.', '2.1 ', '[3]', '（2）', '0x01 ', 'Paper 1:', '第2篇：', '论文一：', '论文3 Title': the number a list gives a title,
+not part of it; '2305.14314 Title': its arXiv id (which never gives a year)."""
 _FIRST_PERSON = re.compile(r"(?i)(?<![\w\-])(?:i|i'm|i've|i'd|my|me)(?![\w\-])|[我你]")
 _MAYBE_FIRST_PERSON = re.compile(r"\b(?:i|m[ye])\b")
 # ^ matches wherever _FIRST_PERSON does in lower-cased ASCII text, and runs about three times faster
@@ -38,6 +38,8 @@ _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _TAIL_PARENS = re.compile(r"[(（]([^()（）]{2,60})[)）]")
 _TAIL_COMMA = re.compile(r",\s*([^,.;:]{2,40}?(?:19|20)\d{2})\b")
 _TAIL_LINK = re.compile(r"\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\)")
+_TAIL_PAREN_LINK = re.compile(r"[(（]\s*(?:\[\s*\[([^\[\]]+)\]\([^)]*\)\s*\]|\[([^\[\]]+)\]\([^)]*\))\s*[)）]")
+"""'Title ([paper](url))': a link cluster in parentheses."""
 _END_PARENS = re.compile(r"\s*[(（]([^()（）]{2,60})[)）]\s*$")
 _END_DASH = re.compile(r"\s+[-–—]\s+([^-–—]{2,50})$")
 _END_COMMA_YEAR = re.compile(r"\s*,\s*((?:[A-Za-z]{3,9}\.?\s+)?(?:19|20)\d{2})\s*$")
@@ -60,6 +62,12 @@ _LEAD_TAG = re.compile(r"\[([^\[\]]{1,40})\](?!\()\s*")
 _LEAD_BOLD = re.compile(r"(.{0,60}?)(\*\*|__)(.+?)\2")
 _LEAD_ITALIC = re.compile(r"(.{0,60}?)(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\2(?![\w*])")
 _VENUE_CUT = re.compile(r"(?:[(（][^()（）]{2,60}[)）]|,\s*[A-Za-z][^,]{1,30}(?:19|20)\d{2})")
+_TITLE_LABEL = re.compile(r"\s*([^\W\d_][^:：|\-–—]{0,20}?)(?:\s*[:：|]\s*|\s+[-–—]\s+|(?<=\s[Oo]n)\s+)")
+"""A short label before a title: 'Paper notes: ', '论文笔记 - ', 'Notes on '."""
+_LEAD_CITATION = re.compile(r"[A-Z][\w'’\-]+(?:\s+et\s+al\.?|\s+(?:and|&)\s+[A-Z][\w'’\-]+)"
+                            r"(?:\s*[(（]((?:19|20)\d{2})[a-z]?[)）]\s*[:：\-–—,.]?|,?\s*((?:19|20)\d{2})[a-z]?\s*[:：\-–—,])"
+                            r"\s+(?=[A-Z0-9\[*_\"“《])")
+"""'Vaswani et al. (2017) ', 'Kaplan et al., 2020 — ', 'Kingma and Ba (2015): ': a citation before a title."""
 _YEAR_PARENS = re.compile(r"\s*[(（]\s*(?:[A-Z][\w'’\-]+(?:\s+(?:et\s+al\.?|and|&)(?:\s+[A-Z][\w'’\-]+)?)?,?\s+)?"
                           r"(?:19|20)\d{2}[a-z]?\s*[)）]")
 """'(2021)', and an author-year citation: '(Fedus et al., 2021)', '(Kingma & Ba, 2015)'."""
@@ -82,6 +90,8 @@ _EMBED = re.compile(r"!\[\[[^\[\]]*\]\]")
 _WIKILINK = re.compile(r"\[\[([^\[\]|#]*)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
 _HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 _BLOCK_ID = re.compile(r"\s\^[\w-]+\s*$")
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,40}\](?!:)")
+"""'…reasoning[^1].': a footnote's marker, not text."""
 # `《Title》 note` / `[[Title]] note` at the start of a line: a title marked as one
 _LEAD_BOOK = re.compile(r"《([^《》]{2,300})》")
 _LEAD_WIKI = re.compile(r"\[\[([^\[\]|#]+)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
@@ -111,7 +121,7 @@ def clean_inline(text: str, memo: LineMemo | None = None) -> str:
     if "==" in text:
         text = _HIGHLIGHT.sub(r"\1", text)
     if "^" in text:
-        text = _BLOCK_ID.sub("", text)
+        text = _FOOTNOTE_REF.sub("", _BLOCK_ID.sub("", text))
     if "<" in text or "![" in text:
         text = _IMAGE.sub("", text)
     if "](" in text:
@@ -168,15 +178,14 @@ def parse_venue(text: str, memo: LineMemo, loose: bool = False) -> tuple[str | N
     if venue is None and loose:
         words = clean_inline(s, memo).strip(" -–—:：,，.").split()
         if 1 <= len(words) <= 3 and all(_TAG_WORD.fullmatch(w) for w in words) \
-                and any(w[:2].isupper() or w[0].isupper() for w in words) and not is_note_tag(s, memo):
+                and any(w[:2].isupper() or w[0].isupper() for w in words) and not is_title_label(s, memo):
             venue = " ".join(words)
     return venue, year
 
 
-def is_note_tag(tag: str, memo: LineMemo) -> bool:
-    """'Paper Notes', '论文阅读': a tag that says what the post is, not where the paper appeared."""
-    words = clean_inline(tag, memo).casefold().split()
-    return bool(words) and all(w in memo.rules.note_tag_words for w in words)
+def is_title_label(tag: str, memo: LineMemo) -> bool:
+    """'[Paper Notes]', '[论文阅读]': what the note calls itself (a title label), not where the paper appeared."""
+    return norm_key(clean_inline(tag, memo), memo) in memo.rules.title_labels
 
 
 def _venue_words(s: str, memo: LineMemo) -> tuple[str | None, list[str]]:
@@ -288,7 +297,7 @@ def _venue_from_tail(tail: str, memo: LineMemo) -> tuple[str | None, int | None,
                 venue, year = venue or v, year or y
                 tail = tail[m.end():]
                 continue
-        m = _TAIL_LINK.match(tail)
+        m = _TAIL_LINK.match(tail) or _TAIL_PAREN_LINK.match(tail)
         if m:  # link clusters after the title: venue labels count, 'paper'/'code' do not
             v, y = parse_venue(m.group(1) or m.group(2), memo)  # '[[arXiv](u)]' names where it is published
             if v and not venue:
@@ -316,10 +325,14 @@ def _strip_title_venue(title: str, memo: LineMemo) -> tuple[str, str | None, int
     return title, None, None
 
 
+_ORDINAL = re.compile(r"(?i)\d{1,3}(?:st|nd|rd|th)")
+"""'the 38th International Conference …': which meeting, not its name."""
+
+
 def citation_venue(rest: str, memo: LineMemo) -> str | None:
     """' In Proceedings of the IEEE International Conference on Computer Vision, pp. 1-9. 2019.' -> 'ICCV'."""
     words = [w for w in re.split(r"[\s,.]+", rest) if w]
-    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit()):
+    while words and (words[0].casefold() in memo.rules.citation_noise or words[0].isdigit() or _ORDINAL.fullmatch(words[0])):
         words.pop(0)
     for n in range(min(10, len(words)), 0, -1):
         canon = memo.rules.venues.get(" ".join(words[:n]).casefold())
@@ -338,6 +351,12 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if s[:2] in ("19", "20"):
         s = _LEAD_DATE.sub("", s, count=1)  # '2024-03-02 [Title](…)': the day it was read, not its year
     venue = year = None
+    if memo.rules.title_labels and (m := _TITLE_LABEL.match(s)) and norm_key(m.group(1), memo) in memo.rules.title_labels \
+            and looks_like_title(s[m.end():], memo, min_words=1, marked=True):
+        s = s[m.end():]  # 'Notes on Title', '论文笔记：Title': what the note calls itself, not the title
+    if " et al" in s[:60] or " and " in s[:40] or " & " in s[:40]:
+        if (m := _LEAD_CITATION.match(s)) and looks_like_title(s[m.end():], memo, min_words=2, marked=True):
+            year, s = int(m.group(1) or m.group(2)), s[m.end():]  # 'Vaswani et al. (2017) Title': who and when
     strong = False
     if (":" in s[:40] or "：" in s[:40]) and (f := split_field(s, memo)) and f[0] == "title" and f[2]:
         s = f[2]  # '## Paper: Title', '### 论文：Title': the key names what follows
@@ -352,7 +371,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         if v or y:
             venue, year, strong = v, y, True
             s = s[m.end():]
-        elif is_note_tag(m.group(1), memo) and looks_like_title(s[m.end():], memo, min_words=1):
+        elif is_title_label(m.group(1), memo) and looks_like_title(s[m.end():], memo, min_words=1):
             s = s[m.end():]  # '[Paper Notes] Title
     title, link, rest, prefix = "", "", "", ""
     mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
@@ -367,8 +386,9 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         links = "](" in s
     for lm in _LINK.finditer(s) if links and not title else ():
         label = lm.group(1)
-        if norm_key(label, memo) in memo.rules.generic_link_texts or not clean_inline(label, memo) or _is_venue_label(label, memo):
-            continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper
+        if norm_key(label, memo) in memo.rules.generic_link_texts or not clean_inline(label, memo) or _is_venue_label(label, memo) \
+                or _PASSAGE_TARGET.match(lm.group(2)):
+            continue  # '[[paper](u)]', '[[CVPR'17](u)]' name a link, not the paper; '[p. 2](zotero://…)' a passage
         before = s[:lm.start()]
         if len(clean_inline(before, memo)) > 80:
             break
@@ -398,7 +418,8 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
     if not title:
         cut = _TRAILING_LINKS.search(s) if links else None
         title, rest = (s[:cut.start()], s[cut.start():]) if cut else (s, "")
-        if cut and looks_like_title(title, memo, min_words=1):
+        if cut and looks_like_title(title, memo, min_words=1) and not _ENDS_SENTENCE.search(title) \
+                and not links_to_passage(rest):
             v, y, _ = _venue_from_tail(rest, memo)  # 'Title [[arXiv](url)]', 'Title \\[[paper](url)]'
             venue, year, strong = venue or v, year or y, True
         bare = _strip_title_venue(title, memo)
@@ -430,11 +451,14 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
         head, *tail = _BARS.split(title)
         tail = [x for x in tail if x]
         meta = [parse_venue(x, memo) for x in tail]
-        if head.strip() and tail and all(v or y or norm_key(x, memo) in memo.rules.generic_link_texts
-                                         for x, (v, y) in zip(tail, meta)):
+        said = [bool(v or y or norm_key(x, memo) in memo.rules.generic_link_texts) for x, (v, y) in zip(tail, meta)]
+        lead = next((k for k, ok in enumerate(said) if not ok), len(said))  # the pieces that state where and when
+        if head.strip() and tail and (lead == len(tail) or any(v or y for v, y in meta[:lead])):
             title = head
-            venue = venue or next((v for v, _ in meta if v), None)
-            year = year or next((y for _, y in meta if y), None)
+            venue = venue or next((v for v, _ in meta[:lead] if v), None)
+            year = year or next((y for _, y in meta[:lead] if y), None)
+            if lead < len(tail):  # 'Title | CVPR | 2016 | note': what follows them is a note
+                rest, strong = " | ".join(tail[lead:]) + (" " + rest if rest else ""), True
     if "et al" in title:
         title = _TRAILING_AUTHORS.sub("", title)  # 'Title - Child et al.': who wrote it, not the title
     note = clean_note(rest)
@@ -448,7 +472,21 @@ def _could_cut_venue(title: str) -> bool:
         "," in title and ("19" in title or "20" in title))
 
 
-_TRAILING_LINKS = re.compile(r"\s*(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
+_PASSAGE_URL = r"(?:zotero|kindle|marginnote\d?app|x-devonthink-item|hook)://|https?://read\.readwise\.io/"
+_PASSAGE_LINK = re.compile(rf"\]\(\s*<?(?:{_PASSAGE_URL})")
+_PASSAGE_TARGET = re.compile(_PASSAGE_URL)
+"""'([p. 2](zotero://open-pdf/…))', '([View Highlight](https://read.readwise.io/…))': a link from a highlight
+back to its place in a reader app, not to a paper."""
+
+
+def links_to_passage(text: str) -> bool:
+    """A line that links back to its passage in a PDF reader or highlight app: a highlight, not a title."""
+    return "](" in text and _PASSAGE_LINK.search(text) is not None
+
+
+_TRAILING_LINKS = re.compile(r"\s*(?:[(（]\s*)?(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
+_ENDS_SENTENCE = re.compile(r"[.。!！]\s*$")
+"""'Deeper nets are harder to train. ([View Highlight](…))': a sentence and a link back, no title."""
 _PREFIX_TAIL = re.compile(r"\s*(?:[(（][^()（）]{1,40}[)）]|\*\*[^*]{1,40}\*\*|__[^_]{1,40}__)")
 
 

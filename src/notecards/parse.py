@@ -25,6 +25,10 @@ _HTML_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.I)
 """`<summary><b>Title</b> (ICLR 2024)</summary>`: bold in HTML, read as Markdown bold."""
 _HTML_WRAPPER = re.compile(r"</?details|<summary", re.I)
 """What _DETAILS or _SUMMARY needs: found by a fast literal scan, where they try every line."""
+_TOC_MARKER = re.compile(r"^[ \t]*(?:\[\[?toc\]\]?|\$\{toc\}|\{:toc\})[ \t]*$", re.M | re.I)
+"""'[TOC]', '[[toc]]', '${toc}': an editor's table-of-contents marker (Typora, VuePress), no text."""
+_TEMPLATE_TAG = re.compile(r"\{\{[<%].*?[>%]\}\}|\{%.*?%\}")
+"""A static-site generator's tag (Hugo `{{< figure … >}}`, Jekyll `{% include … %}`): markup, not text."""
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE = str.maketrans(dict.fromkeys(_INVISIBLE_CHARS, ""))
 # Front matter starts with a `key:` (YAML) or `key =` / `[table]` (TOML) line; anything else between
@@ -135,6 +139,10 @@ def _prepare(body: str) -> str:
     if _HTML_WRAPPER.search(body):
         body = _DETAILS.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(2) or ""), body)
         body = _SUMMARY.sub(lambda m: _HTML_BOLD.sub(r"**\2**", m.group(1)), body)
+    if "toc" in body or "TOC" in body:
+        body = _TOC_MARKER.sub("", body)
+    if "{{" in body or "{%" in body:
+        body = _TEMPLATE_TAG.sub("", body)
     if "、" in body or "．" in body:
         body = _CHINESE_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}. ", body)
     return _TIGHT_MARKER.sub(lambda m: f"\n{m.group(1)}{m.group(2)}. ", "\n" + body)[1:]
@@ -278,10 +286,7 @@ def _blocks(tokens, source: list[str], warnings: list[tuple[int, str]]) -> list[
                     out.append(Block("para", cut[2], cut[1]))
                 else:
                     out.append(Block("item", text, item.line, level=item.depth, quoted=quoted, indent=item.indent))
-            elif item is not None and item.index == len(out) - 1 and not tokens[i - 1].type.endswith("_open"):
-                last = out[-1]  # a second paragraph of the same item: a continuation
-                out[-1] = replace(last, text=last.text + "\n" + text)
-            else:
+            else:  # a later paragraph of an item is a paragraph of its own, at the item's depth
                 out.append(Block("para", text, line, level=item.depth if item else 0, quoted=quote > 0))
             i += 3  # the inline and paragraph_close tokens
             continue

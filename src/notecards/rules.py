@@ -153,8 +153,6 @@ class Rules:
     """Lower-case spelling -> canonical venue."""
     venue_status_words: frozenset[str]
     venue_suffix_words: frozenset[str]
-    note_tag_words: frozenset[str]
-    """'[Paper Notes] Title': a tag of these words says what the post is, not a venue."""
     generic_link_texts: frozenset[str]
     fields: dict[str, str]
     """Normalised field key -> title | venue | year | drop."""
@@ -176,6 +174,8 @@ class Rules:
     """Weights of the evidence that picks a file's paper unit (structure.yaml `shapes`)."""
     quote_callouts: frozenset[str] = frozenset()
     """Callout kinds (`> [!quote]`) whose body is a comment, read as a quote line."""
+    title_labels: frozenset[str] = frozenset()
+    """What a note calls itself before the paper's title ('Notes on …', '论文笔记：…')."""
     """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
     purposes: tuple[Purpose, ...] = ()
     title_cues: tuple[TitleCue, ...] = ()
@@ -348,7 +348,7 @@ def _regex(where: str, ctx: str, value: Any) -> re.Pattern:
 
 
 _WORD_SETS = ("venue_status_words", "venue_suffix_words", "generic_link_texts", "non_paper_sections",
-              "structural_sections", "non_paper_title_words", "quote_callouts", "note_tag_words")
+              "structural_sections", "non_paper_title_words", "quote_callouts", "title_labels")
 """The word lists of structure.yaml (a user cue file adds to each)."""
 SHAPE_KEYS = ("title_words", "short_title", "venue_year", "link", "notes_below", "label_heading",
               "min_repeat", "min_share", "sibling_title_words")
@@ -454,12 +454,12 @@ def load_rules(user_file: Path | None = None, venues: tuple[tuple[str, str], ...
         priors=tuple(cues["priors"]), venues=struct["venues"],
         venue_status_words=frozenset(struct["venue_status_words"]),
         venue_suffix_words=frozenset(struct["venue_suffix_words"]),
-        note_tag_words=frozenset(struct["note_tag_words"]),
         generic_link_texts=frozenset(struct["generic_link_texts"]), fields=struct["fields"],
         non_paper_sections=frozenset(struct["non_paper_sections"]),
         structural_sections=frozenset(struct["structural_sections"]),
         non_paper_title_words=frozenset(struct["non_paper_title_words"]), prefix_keys=prefix_keys,
-        source=source, shapes=struct["shapes"], quote_callouts=frozenset(struct["quote_callouts"]), citation_noise=frozenset(struct["citation_noise"]),
+        source=source, shapes=struct["shapes"], quote_callouts=frozenset(struct["quote_callouts"]),
+        title_labels=frozenset(struct["title_labels"]), citation_noise=frozenset(struct["citation_noise"]),
         section_names=frozenset(cues["sections"]) | frozenset(struct["structural_sections"]) | frozenset(prefix_keys),
         zh_words=frozenset(w for c in cues["cues"] if c.lang != "en" for w in c.words
                                           if CJK.search(w)),
