@@ -26,6 +26,7 @@ ROWS = [
     ("摘要：遥感图像中的小目标检测仍然难以做到实时", MIDDLE, "problem"),  # a pasted abstract opens with the gap
     ("(experiment) ablating the gate hurts accuracy by 2 points", FIRST, "finding"),
     ("下游任务：问答、摘要、对话", MIDDLE, "other"),
+    ("Open question: would it hold at 100B parameters", MIDDLE, "opinion"),
     ("主要应用于语音识别场景；", MIDDLE, "other"),  # what it is applied to
     # opinions: quotes, questions, first person
     ("> 不知道这种做法会不会导致分布偏移", FIRST, "opinion"),
@@ -221,6 +222,8 @@ def test_a_lead_key_is_read_with_the_cues_about_keys():
     ("主要建议", "other"), ("Suggestions", "other"),
     ("五、个人思考", "opinion"), ("研究背景", "background"), ("主要结论", "finding"),  # a compound's head names it
     ("作者的想法", None), ("Strengths", "opinion"),
+    ("Open questions", "opinion"),
+    ("Limitations", "other"), ("Cons", "other"), ("局限", "other"),  # what the paper leaves out
     ("实验部分", None), ("💡 Key idea", "method"), ("📊 Results", "finding"),
 ])
 def test_a_question_header_is_labelled_by_what_it_asks(header, label):
