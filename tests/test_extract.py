@@ -448,6 +448,16 @@ def test_front_matter_venue_gives_venue_and_year(tmp_path, field, venue, year):
     assert [(p.title, p.venue, p.year) for p in ps] == [("Scaling Sparse Experts for Translation", venue, year)]
 
 
+def test_a_link_back_to_the_passage_is_no_part_of_the_note(tmp_path):
+    ps = papers(tmp_path, "# Deep Residual Learning for Image Recognition\n\n"
+                          "- Deeper nets are harder to train. ([View Highlight](https://read.readwise.io/read/01h))\n"
+                          "- \"Shortcuts add no parameters\" ([He et al., 2016, p. 3](zotero://open-pdf/library/items/AB?page=3))\n")
+    assert [b.text for b in ps[0].bullets] == ["Deeper nets are harder to train.", '"Shortcuts add no parameters"']
+    from notecards.meta import drop_passage_links
+
+    assert drop_passage_links("Code at [GitHub](https://github.com/x/y).") == "Code at [GitHub](https://github.com/x/y)."
+
+
 def test_explain_names_the_shape_that_won(tmp_path):
     (tmp_path / "n.md").write_text("## First Paper About Sparse Codes\n\n- note\n\n"
                                    "## Second Paper About Dense Codes\n\n- note\n", encoding="utf-8")

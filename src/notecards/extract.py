@@ -11,7 +11,7 @@ from typing import Any
 
 from notecards.identity import paper_key
 from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline, could_be_key,
-                            find_year, is_date_text, links_to_passage,
+                            drop_passage_links, find_year, is_date_text, links_to_passage,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -804,6 +804,8 @@ class _Reader:
                     self.add_bullet(body, at, depth + 1)
                 return
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
+        if "](" in text:
+            text = drop_passage_links(text)
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
         if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text, self.memo)) or (_is_caption(text) and not has_children):

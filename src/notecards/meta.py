@@ -484,6 +484,15 @@ def links_to_passage(text: str) -> bool:
     return "](" in text and _PASSAGE_LINK.search(text) is not None
 
 
+_PASSAGE_REF = re.compile(rf"\s*[(（]?\s*\[[^\[\]]*\]\(\s*<?(?:{_PASSAGE_URL})[^)\s]*>?\s*\)\s*[)）]?")
+
+
+def drop_passage_links(text: str) -> str:
+    """'Deeper nets are harder to train. ([View Highlight](https://read.readwise.io/…))' -> the
+    sentence: the way back to the reader app is no part of the note (nor of its card)."""
+    return _PASSAGE_REF.sub("", text).strip() if links_to_passage(text) else text
+
+
 _TRAILING_LINKS = re.compile(r"\s*(?:[(（]\s*)?(?<!!)(?:\[\s*\[[^\[\]]*\]\([^)]*\)\s*\]|\[\[[^\[\]]*\]\]\([^)]*\)|\[[^\[\]]*\]\([^)]*\)).*$")
 _ENDS_SENTENCE = re.compile(r"[.。!！]\s*$")
 """'Deeper nets are harder to train. ([View Highlight](…))': a sentence and a link back, no title."""
