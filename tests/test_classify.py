@@ -260,6 +260,13 @@ def test_section_context_decides_a_plain_bullet():
     assert classify_bullet(text, Context(section="opinion", index=2, count=4), RULES)[0] == "opinion"
 
 
+@pytest.mark.parametrize("text", ["先用离散编码器把图像块变成token", "然后将两路特征拼接后送入分类头"])
+def test_a_step_then_its_action_opens_with_an_action(text):
+    from notecards.classify import cue_features
+
+    assert "zh: opens with an action" in dict(cue_features(text, RULES))
+
+
 def test_a_y_for_x_names_a_method_not_the_papers_scope():
     from notecards.classify import cue_features
 
