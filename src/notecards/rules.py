@@ -168,6 +168,7 @@ class Rules:
     zh_words: frozenset[str] = frozenset()
     """Chinese cue words, given to jieba so that they stay whole tokens."""
     cues_by_script: dict[tuple[bool, bool], tuple[Cue, ...]] = field(default_factory=dict)
+    """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
     citation_noise: frozenset[str] = frozenset()
     """Words before the venue in a citation line ('In Proceedings of the IEEE …')."""
     shapes: dict[str, float] = field(default_factory=dict)
@@ -176,7 +177,6 @@ class Rules:
     """Callout kinds (`> [!quote]`) whose body is a comment, read as a quote line."""
     title_labels: frozenset[str] = frozenset()
     """What a note calls itself before the paper's title ('Notes on …', '论文笔记：…')."""
-    """(has Chinese, has Latin letters) -> the cues that apply to such a bullet, in table order."""
     purposes: tuple[Purpose, ...] = ()
     title_cues: tuple[TitleCue, ...] = ()
     weights: dict[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
