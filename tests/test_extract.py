@@ -458,6 +458,15 @@ def test_a_link_back_to_the_passage_is_no_part_of_the_note(tmp_path):
     assert drop_passage_links("Code at [GitHub](https://github.com/x/y).") == "Code at [GitHub](https://github.com/x/y)."
 
 
+def test_a_highlights_place_in_the_book_is_no_note(tmp_path):
+    ps = papers(tmp_path, "# Sequence to Sequence Learning with Neural Networks\n\n"
+                          "> Reversing the source sentences helped the LSTM markedly.\n> — Page 2 · Highlight (yellow)\n\n"
+                          "Note: a simple trick with a big effect.\n\n"
+                          "> Long sentences were no harder.\n\n— Location 1043\n")
+    assert [b.text for b in ps[0].bullets] == ["Reversing the source sentences helped the LSTM markedly.",
+                                               "Note: a simple trick with a big effect.", "Long sentences were no harder."]
+
+
 def test_explain_names_the_shape_that_won(tmp_path):
     (tmp_path / "n.md").write_text("## First Paper About Sparse Codes\n\n- note\n\n"
                                    "## Second Paper About Dense Codes\n\n- note\n", encoding="utf-8")

@@ -22,6 +22,9 @@ _IMAGE_ONLY = re.compile(r"^(?:\s*(?:!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\[!\[[^\]
 _BOLD_ONLY = re.compile(r"^\s*(\*\*|__)([*_]?)((?:\\.|[^*_\\])+?)\2\1\s*[:：\-–—]?\s*$")
 """`**Key Ideas**`, `__*What is the finding?*__`, `**Gist** –`: a bold line that only names what follows."""
 _PASTED_MARKER = re.compile(r"^[•●▪◦‣⁃]\s*")
+_LOCATION_LINE = re.compile(r"(?:^|\n)[ \t>]*[—–-]+\s*(?:Page|Location|Loc\.|p\.|页|位置)\s*\d[\d\-–]*"
+                            r"(?:\s*[·|,]\s*(?:Highlight|Note|Bookmark|标注|笔记)[^\n]*)?\s*$", re.I)
+"""'— Page 6 · Highlight (blue)', '— Location 123': where a quoted highlight sits in the book, not a note."""
 """A list marker pasted from a PDF or a word processor ('•\tThe paper …') is not part of the text."""
 _AUTHOR_LINE = re.compile(r"^[A-Z][\w'\-]+(?: [A-Z][\w'\-]+)?,? et al\b|^[A-Z][\w\-]+(?: [A-Z][\w\-]+)*\s*等人?\s*$")
 """`Madaan et al. (CMU) NeurIPS 2023`, `Oriol Vinyals等`: who wrote the paper, its metadata."""
@@ -806,6 +809,10 @@ class _Reader:
         text = _PASTED_MARKER.sub("", _strip_br(text).strip())
         if "](" in text:
             text = drop_passage_links(text)
+        if "\n" in text or text.lstrip(" >")[:1] in ("—", "–", "-"):
+            text = _LOCATION_LINE.sub("", text).rstrip()
+            if not text.strip(" >"):
+                return
         if text[:1] == "&" or text[:1] == "\u00a0":
             text = _LEAD_SPACES.sub("", text)
         if not text or _IMAGE_ONLY.match(text) or not _WORD_CHAR.search(clean_inline(text, self.memo)) or (_is_caption(text) and not has_children):
