@@ -372,7 +372,7 @@ def split_title_line(text: str, memo: LineMemo) -> TitleLine:
             venue, year, strong = v, y, True
             s = s[m.end():]
         elif is_title_label(m.group(1), memo) and looks_like_title(s[m.end():], memo, min_words=1):
-            s = s[m.end():]  # '[Paper Notes] Title
+            s = s[m.end():]  # '[Paper Notes] Title': what the note is, not a venue
     title, link, rest, prefix = "", "", "", ""
     mark = _LEAD_BOOK.match(s) or _LEAD_WIKI.match(s) if s[:1] in ("《", "[") else None
     if mark and looks_like_title(mark.group(1), memo, min_words=1, marked=True):
