@@ -10,8 +10,8 @@ from pathlib import PurePath
 from typing import Any
 
 from notecards.identity import paper_key
-from notecards.meta import (CITED_TITLE, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline, could_be_key,
-                            drop_passage_links, find_year, is_date_text, links_to_passage,
+from notecards.meta import (CITED_TITLE, FOOTNOTE_REF, LEAD_PICTOGRAPHS, TitleLine, citation_venue, clean_inline,
+                            could_be_key, drop_passage_links, find_year, is_date_text, links_to_passage,
                             looks_like_title, parse_venue, section_keys, split_field, split_title_line,
                             year_heading)
 from notecards.model import Block, Bullet, Paper
@@ -902,11 +902,12 @@ class _Reader:
             kept = [x for x in pieces if norm_key(x, self.memo) not in self.memo.rules.generic_link_texts]
             if kept and len(kept) < len(pieces):
                 plain = " ".join(kept)
-        if len(plain) <= 200 and (m := _AUTHOR_LIST.match(plain)) and parse_venue(plain[m.end():], self.memo)[0]:
+        if len(plain) <= 200 and (m := _AUTHOR_LIST.match(plain)):
             venue, year = parse_venue(plain[m.end():], self.memo)  # 'Ilya Sutskever, Oriol Vinyals — NeurIPS 2014'
-            target.venue = target.venue or venue
-            target.year = target.year or year
-            return True
+            if venue:
+                target.venue = target.venue or venue
+                target.year = target.year or year
+                return True
         if len(plain) <= 100 and (m := _AUTHOR_LINE.match(plain)):
             venue, year = parse_venue(plain[m.end():].strip(" .,，、"), self.memo)
             target.venue = target.venue or venue
@@ -1164,14 +1165,13 @@ class _Reader:
 
 
 _FOOTNOTE_DEF = re.compile(r"\s*\[\^([^\]\s]{1,40})\]:\s*")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
 
 
 def _footnotes(blocks: list[Block]) -> tuple[list[Block], dict[str, tuple[int, str]]]:
     """Footnote definitions (`[^1]: …`) that the file cites, taken out of its blocks: id -> (line, text)."""
     if not any("[^" in b.text for b in blocks):
         return blocks, {}  # most files have no footnotes
-    cited = {m.group(1) for b in blocks for m in _FOOTNOTE_REF.finditer(b.text)}
+    cited = {m.group(1) for b in blocks for m in FOOTNOTE_REF.finditer(b.text)}
     notes: dict[str, tuple[int, str]] = {}
     kept = []
     for b in blocks:
@@ -1187,8 +1187,8 @@ def _footnotes(blocks: list[Block]) -> tuple[list[Block], dict[str, tuple[int, s
 
 def _cut_footnote_refs(text: str, notes: dict[str, tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
     """A line without the markers of the footnotes it cites (`[^1]`), and those footnotes."""
-    cited = [notes[m.group(1)] for m in _FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
-    return _FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
+    cited = [notes[m.group(1)] for m in FOOTNOTE_REF.finditer(text) if m.group(1) in notes]
+    return FOOTNOTE_REF.sub(lambda m: "" if m.group(1) in notes else m.group(0), text), cited
 
 
 def _opens_paper_prose(line: str, tl: TitleLine) -> bool:

@@ -90,7 +90,7 @@ _EMBED = re.compile(r"!\[\[[^\[\]]*\]\]")
 _WIKILINK = re.compile(r"\[\[([^\[\]|#]*)(?:#[^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
 _HIGHLIGHT = re.compile(r"==(?=\S)(.+?)(?<=\S)==")
 _BLOCK_ID = re.compile(r"\s\^[\w-]+\s*$")
-_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,40}\](?!:)")
+FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]{1,40})\](?!:)")
 """'…reasoning[^1].': a footnote's marker, not text."""
 # `《Title》 note` / `[[Title]] note` at the start of a line: a title marked as one
 _LEAD_BOOK = re.compile(r"《([^《》]{2,300})》")
@@ -121,7 +121,7 @@ def clean_inline(text: str, memo: LineMemo | None = None) -> str:
     if "==" in text:
         text = _HIGHLIGHT.sub(r"\1", text)
     if "^" in text:
-        text = _FOOTNOTE_REF.sub("", _BLOCK_ID.sub("", text))
+        text = FOOTNOTE_REF.sub("", _BLOCK_ID.sub("", text))
     if "<" in text or "![" in text:
         text = _IMAGE.sub("", text)
     if "](" in text:
